@@ -1,0 +1,5 @@
+"""`python -m ccstats` runs the CLI."""
+
+from ccstats.cli import app
+
+app()

@@ -1,0 +1,88 @@
+"""The ASGI app: the native API, the admin API, every vendor dialect, the dashboard."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ccstats import __version__
+from ccstats.api import admin, native
+from ccstats.api.errors import ApiError, error_response
+from ccstats.config import Settings
+from ccstats.dialects import DIALECTS
+from ccstats.storage import Store, open_store
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("ccstats")
+
+
+def _native_error(request: Request, status: int, message: str) -> Response:
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return error_response(
+        ApiError(
+            status,
+            code.get(status, "invalid_request" if status < 500 else "internal_error"),
+            message,
+        )
+    )
+
+
+def _render(request: Request, status: int, message: str) -> Response:
+    # A framework-level error (404, 405, a bad body, a crash) on a vendor path still reaches the
+    # vendor's client in its vendor's error shape.
+    for dialect in DIALECTS.values():
+        if dialect.matches(request):
+            return dialect.render_error(request, status, message)
+    return _native_error(request, status, message)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> Response:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}"
+            for e in error.errors()
+        ]
+        return _render(request, 400, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        return _render(request, error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return _render(request, 500, "internal error; the server log has the details")
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """The app over a store (opened from `settings.db` when not given).
+
+    Example:
+        >>> app = create_app(Settings(db=":memory:"))
+        >>> app.title
+        'ccstats'
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        title="ccstats",
+        version=__version__,
+        description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
+    )
+    app.state.settings = settings
+    app.state.store = store or open_store(settings.db)
+    _install_error_handlers(app)
+    app.include_router(native.router)
+    app.include_router(admin.router)
+    for dialect in DIALECTS.values():
+        app.include_router(dialect.router)
+    return app

@@ -1,0 +1,173 @@
+"""ccstats's own API under `/v1`: ingest, the metric catalogue, metric queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from ccstats.api.deps import StoreDep, TenantDep
+from ccstats.api.errors import ApiError
+from ccstats.api.timeparams import local_iso, parse_request_time
+from ccstats.ingest import (
+    IngestResult,
+    PayloadError,
+    ingest_conversations,
+    ingest_intervals,
+    parse_payload,
+)
+from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
+from ccstats.metrics.query import MetricQuery, QueryError, RatioValue, run_query
+from ccstats.numbers import round_half_up
+from ccstats.records import TenantSettings
+from ccstats.storage import StorageError, Store
+
+__all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso"]
+
+router = APIRouter(prefix="/v1", tags=["native"])
+
+
+def ingest_body(
+    store: Store, body: bytes, content_type: str, kind: str, tenant_id: str | None
+) -> dict[str, Any]:
+    """Parse and ingest a request body; errors become ApiErrors."""
+    try:
+        items = parse_payload(body, content_type)
+    except PayloadError as error:
+        raise ApiError(400, "malformed_payload", str(error)) from None
+    ingest = ingest_conversations if kind == "conversations" else ingest_intervals
+    try:
+        result: IngestResult = ingest(store, items, tenant_id)
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    return result.as_dict()
+
+
+_INGEST_DOC = "A JSON array, one object, or NDJSON (`application/x-ndjson`)."
+
+
+@router.post("/conversations", summary="Ingest conversations", description=_INGEST_DOC)
+async def post_conversations(
+    request: Request, store: StoreDep, tenant: TenantDep
+) -> dict[str, Any]:
+    """Upsert conversations of the token's tenant; answers accepted and rejected records."""
+    body = await request.body()
+    return ingest_body(
+        store, body, request.headers.get("content-type", ""), "conversations", tenant.id
+    )
+
+
+@router.post("/agent-intervals", summary="Ingest agent intervals", description=_INGEST_DOC)
+async def post_intervals(request: Request, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
+    """Upsert agent login/status intervals of the token's tenant."""
+    body = await request.body()
+    return ingest_body(store, body, request.headers.get("content-type", ""), "intervals", tenant.id)
+
+
+def describe_metric(metric: Metric) -> dict[str, Any]:
+    """A catalogue entry as the API shows it."""
+    out: dict[str, Any] = {
+        "name": metric.name,
+        "description": metric.description,
+        "unit": metric.unit,
+    }
+    if isinstance(metric, Ratio):
+        out.update(kind="ratio", numerator=metric.numerator, denominator=metric.denominator)
+    else:
+        out.update(kind=metric.kind, expression=metric.expr, condition=metric.where)
+    return out
+
+
+@router.get("/metrics", summary="The metric catalogue")
+def get_metrics() -> dict[str, Any]:
+    """Every metric's name, description, unit and, for ratios, numerator and denominator."""
+    return {
+        "metrics": [describe_metric(m) for m in CATALOG.values()],
+        "parametric": list(PARAMETRIC),
+    }
+
+
+class QueryBody(BaseModel):
+    """A metric query (`spec/dialects.md`, Native /v1)."""
+
+    metrics: list[str]
+    from_: str | int = Field(alias="from")
+    to: str | int
+    granularity: str = "total"
+    group_by: list[str] = Field(default_factory=list)
+    filters: dict[str, Any] = Field(default_factory=dict)
+    time_basis: str = "created_at"
+    fill_empty: bool = False
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, RatioValue):
+        v = value.value
+        return {
+            "value": None if v is None else float(round_half_up(v, 6)),
+            "numerator": value.numerator,
+            "denominator": value.denominator,
+        }
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
+    """The MetricQuery of a request body, in the tenant's zone."""
+    zone = tenant.zone
+    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
+    return MetricQuery(
+        tenant_id=tenant.id,
+        metrics=tuple(body.metrics),
+        start=parse_request_time(body.from_, zone, "from"),
+        end=parse_request_time(body.to, zone, "to"),
+        timezone=tenant.timezone,
+        granularity=body.granularity,
+        time_field=body.time_basis,
+        group_by=tuple(body.group_by),
+        filters=filters,
+        fill_empty=body.fill_empty,
+    )
+
+
+@router.post("/query", summary="Run a metric query")
+def post_query(
+    body: QueryBody, store: StoreDep, tenant: TenantDep, explain: bool = False
+) -> dict[str, Any]:
+    """Metrics by bucket and group; `?explain=1` adds definitions and the SQL that ran."""
+    try:
+        query = build_query(tenant, body)
+        result = run_query(store, query)
+    except UnknownNameError as error:
+        raise ApiError(
+            400, "unknown_name", str(error), {"name": error.name, "did_you_mean": error.suggestion}
+        ) from None
+    except QueryError as error:
+        raise ApiError(400, "invalid_query", str(error)) from None
+    rows = []
+    for row in result.rows:
+        out = {k: _json_value(v) for k, v in row.items()}
+        if "bucket" in row:
+            out["bucket"] = local_iso(row["bucket"], tenant.zone)
+        rows.append(out)
+    answer: dict[str, Any] = {
+        "columns": result.columns,
+        "rows": rows,
+        "data_as_of": data_as_of_iso(store, tenant.id),
+    }
+    if explain:
+        answer["explain"] = {
+            "metrics": [describe_metric(get_metric(m)) for m in body.metrics],
+            "measures": [describe_metric(m) for m in result.measures],
+            "sql": result.sql,
+        }
+    return answer
+
+
+def data_as_of_iso(store: Store, tenant_id: str) -> str | None:
+    """When the tenant's newest record was stored, ISO 8601 UTC."""
+    as_of = store.data_as_of(tenant_id)
+    return as_of.isoformat() if as_of else None

@@ -1,0 +1,139 @@
+"""Credentials of every kind (`spec/dialects.md`): creation, hashing, lookup.
+
+Secrets that only need checking (API tokens, Huawei appSecrets, Twin24 passwords) are stored hashed;
+HMAC secrets (7moor, Alibaba) are needed to verify signatures and are stored as given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from ccstats.storage import Credential, Store
+
+__all__ = [
+    "KINDS",
+    "create_credential",
+    "hash_secret",
+    "verify_secret",
+    "tenant_for_api_token",
+    "check_secret",
+    "CredentialError",
+]
+
+KINDS = ("api", "huawei", "7moor", "twin24", "aliyun")
+
+
+class CredentialError(ValueError):
+    """A credential cannot be created (unknown kind or tenant)."""
+
+
+def hash_secret(secret: str, slow: bool = False) -> str:
+    """A stored hash: scrypt with a salt for passwords (`slow`), sha256 for random tokens."""
+    if slow:
+        salt = secrets.token_hex(16)
+        digest = hashlib.scrypt(secret.encode(), salt=salt.encode(), n=2**14, r=8, p=1).hex()
+        return f"scrypt${salt}${digest}"
+    return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def verify_secret(secret: str, stored: str | None) -> bool:
+    """Whether `secret` matches a stored hash (constant-time comparison)."""
+    if not stored:
+        return False
+    scheme, _, rest = stored.partition("$")
+    if scheme == "scrypt":
+        salt, _, digest = rest.partition("$")
+        candidate = hashlib.scrypt(secret.encode(), salt=salt.encode(), n=2**14, r=8, p=1).hex()
+        return hmac.compare_digest(candidate, digest)
+    if scheme == "sha256":
+        return hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(), rest)
+    return False
+
+
+def check_secret(store: Store, kind: str, key_id: str, secret: str) -> tuple[bool, str | None]:
+    """(key known, tenant id if the secret matches) for hashed-secret kinds."""
+    found = store.find_credentials(kind, key_id)
+    for credential in found:
+        if verify_secret(secret, credential.secret_hash):
+            return True, credential.tenant_id
+    return bool(found), None
+
+
+def _api(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+    key_id = key or secrets.token_hex(6)
+    token = f"ccs_{key_id}_{secrets.token_urlsafe(24)}"
+    return Credential(tenant_id, "api", key_id, secret_hash=hash_secret(token)), {"token": token}
+
+
+def _huawei(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+    # dialects.md: appKey is the tenant id.
+    app_secret = secrets.token_urlsafe(24)
+    cred = Credential(tenant_id, "huawei", tenant_id, secret_hash=hash_secret(app_secret))
+    return cred, {"appKey": tenant_id, "appSecret": app_secret}
+
+
+def _sevenmoor(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+    appkey = key or str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
+    secret = secrets.token_urlsafe(22)
+    return Credential(tenant_id, "7moor", appkey, secret=secret), {
+        "appkey": appkey,
+        "secret": secret,
+    }
+
+
+def _twin24(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+    email = key or f"{tenant_id}-{secrets.token_hex(3)}@ccstats.local"
+    password = secrets.token_urlsafe(18)
+    cred = Credential(
+        tenant_id, "twin24", email.lower(), secret_hash=hash_secret(password, slow=True)
+    )
+    return cred, {"email": email.lower(), "password": password}
+
+
+def _aliyun(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+    key_id = key or "LTAI" + "".join(secrets.choice(alphabet) for _ in range(20))
+    secret = "".join(secrets.choice(alphabet) for _ in range(30))
+    cred = Credential(tenant_id, "aliyun", key_id, secret=secret)
+    return cred, {"accessKeyId": key_id, "accessKeySecret": secret}
+
+
+_MAKERS = {
+    "api": _api,
+    "huawei": _huawei,
+    "7moor": _sevenmoor,
+    "twin24": _twin24,
+    "aliyun": _aliyun,
+}
+
+
+def create_credential(
+    store: Store, tenant_id: str, kind: str, key: str | None = None
+) -> dict[str, Any]:
+    """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`).
+
+    `key` chooses the key id where a kind has one (7moor appkey, Twin24 email, Alibaba key id).
+    """
+    if kind not in _MAKERS:
+        raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+    if store.get_tenant(tenant_id) is None:
+        raise CredentialError(
+            f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
+        )
+    if key and kind not in ("huawei", "api") and store.find_credentials(kind, key):
+        raise CredentialError(f"{kind} key {key!r} already exists")
+    credential, shown = _MAKERS[kind](tenant_id, key)
+    store.add_credential(credential)
+    return {"kind": kind, "tenant_id": tenant_id, **shown}
+
+
+def tenant_for_api_token(store: Store, token: str) -> str | None:
+    """The tenant of a native API token (`ccs_<key id>_<secret>`), or None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "ccs":
+        return None
+    known, tenant = check_secret(store, "api", parts[1], token)
+    return tenant

@@ -1,0 +1,281 @@
+"""The command line: serve, demo, import, tenant, credentials (`spec/data-model.md`, CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ccstats.auth import KINDS, CredentialError, create_credential
+from ccstats.config import Settings, default_db, load_or_create_admin_token
+from ccstats.ingest import (
+    IngestResult,
+    PayloadError,
+    ingest_conversations,
+    ingest_intervals,
+    read_records,
+)
+from ccstats.records import TenantSettings, describe_validation_error
+from ccstats.storage import StorageError, Store, StoreLockedError, open_store
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="ccstats: contact-center analytics with vendor-compatible reporting APIs.",
+    no_args_is_help=True,
+)
+tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=True)
+credentials_app = typer.Typer(
+    help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
+)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(credentials_app, name="credentials")
+
+err = Console(stderr=True)
+DbOption = Annotated[
+    str, typer.Option("--db", help="DuckDB file (default $CCSTATS_DB, then ./ccstats.duckdb).")
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error (no traceback) and return the exit to raise."""
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _open(db: str) -> Store:
+    try:
+        return open_store(db or default_db())
+    except StoreLockedError:
+        raise fail(
+            f"{db or default_db()} is in use by a running `ccstats serve`; stop it, or use the admin API "
+            "(`ccstats import` sends files to the running server by itself)"
+        ) from None
+    except StorageError as error:
+        raise fail(str(error)) from None
+
+
+def progress_bar() -> Progress:
+    """The progress bar every long command shows."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def serve(
+    db: DbOption = "",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the HTTP server: dashboard, native API and every vendor API."""
+    import uvicorn
+
+    from ccstats.api.app import create_app
+
+    path = db or default_db()
+    store = _open(path)
+    token = load_or_create_admin_token(path)
+    settings = Settings(db=path, host=host, port=port, admin_token=token)
+    err.print(
+        f"ccstats serving {path} on http://{host}:{port} (admin token in {path}.admin-token or $CCSTATS_ADMIN_TOKEN)"
+    )
+    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    db: DbOption = "",
+    conversations: Annotated[
+        int, typer.Option("--conversations", help="How many conversations.")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
+) -> None:
+    """Create demo tenants, credentials and realistic data that exercise every report."""
+    from ccstats.demo import create_demo
+
+    store = _open(db)
+    with progress_bar() as progress:
+        summary = create_demo(store, conversations, seed=seed, progress=progress)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
+    """Send records to the running server that holds the database (admin API)."""
+    import httpx
+
+    url = os.environ.get("CCSTATS_URL", "http://127.0.0.1:8000")
+    token = load_or_create_admin_token(db)
+    path = "/v1/admin/conversations" if kind == "conversations" else "/v1/admin/agent-intervals"
+    response = httpx.post(
+        url + path, json=chunks, headers={"authorization": f"Bearer {token}"}, timeout=300
+    )
+    if response.status_code != 200:
+        raise fail(
+            f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"
+        )
+    body = response.json()
+    result = IngestResult(body["accepted"])
+    result.merge(IngestResult(0, [_rejection(r) for r in body["rejected"]]))
+    return result
+
+
+def _rejection(raw: dict[str, Any]) -> Any:
+    from ccstats.ingest import Rejection
+
+    return Rejection(raw["index"], raw.get("id"), raw["reason"])
+
+
+@app.command("import")
+def import_files(
+    files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON, CSV or Parquet files.")],
+    db: DbOption = "",
+    intervals: Annotated[
+        bool, typer.Option("--intervals", help="The files hold agent intervals.")
+    ] = False,
+) -> None:
+    """Import conversations (or agent intervals) from files, with a progress bar.
+
+    While `ccstats serve` holds the database, the records go through the server's admin API.
+    """
+    path = db or default_db()
+    kind = "intervals" if intervals else "conversations"
+    try:
+        store: Store | None = open_store(path)
+    except StoreLockedError:
+        store = None
+        err.print(f"{path} is held by a running server: sending the records through its admin API")
+    except StorageError as error:
+        raise fail(str(error)) from None
+    total = IngestResult()
+    with progress_bar() as progress:
+        for file in files:
+            _import_file(file, kind, store, path, progress, total)
+    for rejection in total.rejected[:50]:
+        err.print(
+            f"[yellow]rejected[/yellow] #{rejection.index} {rejection.id or ''}: {rejection.reason}"
+        )
+    if len(total.rejected) > 50:
+        err.print(f"... and {len(total.rejected) - 50} more rejected")
+    print(json.dumps({"accepted": total.accepted, "rejected": len(total.rejected)}))
+    if total.rejected and not total.accepted:
+        raise typer.Exit(1)
+
+
+def _import_file(
+    file: Path, kind: str, store: Store | None, db: str, progress: Progress, total: IngestResult
+) -> None:
+    if not file.exists():
+        raise fail(f"{file}: no such file")
+    task = progress.add_task(file.name, total=None)
+    position = 0
+    ingest = ingest_conversations if kind == "conversations" else ingest_intervals
+    try:
+        for chunk in read_records(file):
+            if store is not None:
+                result = ingest(store, chunk)
+            else:
+                result = _post_to_server(chunk, kind, db)
+            total.merge(result, offset=position)
+            position += len(chunk)
+            progress.update(task, advance=len(chunk))
+    except PayloadError as error:
+        raise fail(str(error)) from None
+    except StorageError as error:
+        raise fail(f"{file}: the batch at record {position} was not stored: {error}") from None
+    progress.update(task, total=position)
+
+
+@tenant_app.command("add")
+def tenant_add(
+    tenant_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the tenant's reports.")] = "UTC",
+    db: DbOption = "",
+) -> None:
+    """Create a tenant."""
+    store = _open(db)
+    if store.get_tenant(tenant_id) is not None:
+        raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
+    try:
+        tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
+    except ValidationError as error:
+        raise fail(describe_validation_error(error)) from None
+    store.put_tenant(tenant)
+    print(tenant.model_dump_json())
+
+
+@tenant_app.command("set")
+def tenant_set(
+    tenant_id: Annotated[str, typer.Argument(metavar="ID")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            help="JSON settings (satisfaction_options, agent_statuses, agents, bots, instances, name, timezone).",
+        ),
+    ],
+    db: DbOption = "",
+) -> None:
+    """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
+    store = _open(db)
+    current = store.get_tenant(tenant_id)
+    if current is None:
+        raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
+    try:
+        changes = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise fail(f"{file}: {error}") from None
+    if not isinstance(changes, dict):
+        raise fail(f"{file}: expected a JSON object of settings")
+    try:
+        tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
+    except ValidationError as error:
+        raise fail(f"{file}: {describe_validation_error(error)}") from None
+    store.put_tenant(tenant)
+    print(tenant.model_dump_json())
+
+
+@credentials_app.command("add")
+def credentials_add(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(KINDS)}.")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="Key id to use (7moor appkey, Twin24 email, Alibaba AccessKeyId)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    db: DbOption = "",
+) -> None:
+    """Create a credential; the secret is printed once and stored hashed where it can be."""
+    store = _open(db)
+    try:
+        shown = create_credential(store, tenant_id, kind, key)
+    except CredentialError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        print(json.dumps(shown, ensure_ascii=False))
+    else:
+        for name, value in shown.items():
+            print(f"{name}: {value}")
+
+
+def main() -> None:
+    """Entry point for `python -m ccstats`."""
+    app(prog_name="ccstats")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

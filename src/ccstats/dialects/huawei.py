@@ -1,0 +1,21 @@
+"""The huawei dialect (work in progress: routes are added by its issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ccstats.api.responses import JSON
+
+NAME = "huawei"
+router = APIRouter(tags=["huawei"])
+
+
+def matches(request: Request) -> bool:
+    """Requests under /oifde/."""
+    return request.url.path.startswith("/oifde/")
+
+
+def render_error(request: Request, status: int, message: str) -> Response:
+    """A framework-level error in this vendor's shape."""
+    return JSON({"error": message}, status_code=status)

@@ -1,0 +1,178 @@
+"""The query model: one tenant, a time range on a time field, buckets in the tenant's zone,
+group-by, filters and metrics -> rows of measures and ratios (ratios with their parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ccstats.metrics import UnknownNameError, get_metric
+from ccstats.metrics.catalog import resolve_parametric
+from ccstats.metrics.definitions import Measure, Metric, Ratio
+from ccstats.numbers import ratio as divide
+from ccstats.storage import AggregateRequest, Store
+from ccstats.storage.schema import CONVERSATION_COLUMNS
+from ccstats.timebuckets import GRANULARITIES, bucket_starts
+
+__all__ = [
+    "MetricQuery",
+    "MetricResult",
+    "QueryError",
+    "RatioValue",
+    "run_query",
+    "compile_query",
+    "GROUPABLE",
+]
+
+GROUPABLE = tuple(c for c, kind in CONVERSATION_COLUMNS.items() if kind in ("text", "int", "bool"))
+"""Conversation fields that can be grouped by or filtered on."""
+TIME_FIELDS = tuple(c for c, kind in CONVERSATION_COLUMNS.items() if kind == "time")
+
+
+class QueryError(ValueError):
+    """A query that cannot run: the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class RatioValue:
+    """A ratio with its parts; `value` is None when the denominator is 0."""
+
+    numerator: int | float
+    denominator: int | float
+
+    @property
+    def value(self) -> Decimal | None:
+        """numerator / denominator, exact."""
+        return divide(self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What to compute: `start`/`end` are UTC instants, [start, end)."""
+
+    tenant_id: str
+    metrics: tuple[str, ...]
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+    granularity: str = "total"
+    time_field: str = "created_at"
+    group_by: tuple[str, ...] = ()
+    filters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    fill_empty: bool = False
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """Rows keyed by column: `bucket` (UTC start, unless total), group fields, then metrics."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    sql: str
+    measures: tuple[Measure, ...]
+
+
+def _metrics(names: Sequence[str]) -> list[Metric]:
+    if not names:
+        raise QueryError("no metrics asked for")
+    return [get_metric(n) for n in names]
+
+
+def _needed_measures(metrics: list[Metric]) -> tuple[Measure, ...]:
+    needed: dict[str, Measure] = {}
+    for metric in metrics:
+        if isinstance(metric, Measure):
+            needed[metric.name] = metric
+            continue
+        for part in (metric.numerator, metric.denominator):
+            resolved = resolve_parametric(part) or [get_metric(part)]
+            needed[part] = next(m for m in resolved if m.name == part)  # type: ignore[assignment]
+    return tuple(needed.values())
+
+
+def _check_fields(query: MetricQuery) -> None:
+    for name in (*query.group_by, *query.filters):
+        if name not in GROUPABLE:
+            raise UnknownNameError("field", name, list(GROUPABLE))
+    if query.time_field not in TIME_FIELDS:
+        raise UnknownNameError("time field", query.time_field, list(TIME_FIELDS))
+    if query.granularity not in GRANULARITIES:
+        raise UnknownNameError("granularity", query.granularity, list(GRANULARITIES))
+    if query.end <= query.start:
+        raise QueryError(
+            f"the range ends ({query.end.isoformat()}) before it starts ({query.start.isoformat()})"
+        )
+
+
+def compile_query(query: MetricQuery) -> tuple[AggregateRequest, list[Metric]]:
+    """The store request a query runs as, and its resolved metrics."""
+    _check_fields(query)
+    metrics = _metrics(query.metrics)
+    buckets = None
+    if query.granularity != "total":
+        buckets = tuple(
+            bucket_starts(query.start, query.end, ZoneInfo(query.timezone), query.granularity)
+        )
+    request = AggregateRequest(
+        tenant_id=query.tenant_id,
+        start=query.start,
+        end=query.end,
+        measures=_needed_measures(metrics),
+        time_field=query.time_field,
+        bucket_starts=buckets,
+        group_by=tuple(query.group_by),
+        filters=tuple((k, tuple(v)) for k, v in query.filters.items()),
+    )
+    return request, metrics
+
+
+def _value(metric: Metric, row: dict[str, Any]) -> Any:
+    if isinstance(metric, Ratio):
+        return RatioValue(row.get(metric.numerator) or 0, row.get(metric.denominator) or 0)
+    value = row.get(metric.name)
+    if metric.kind == "max":
+        return value
+    return value or 0
+
+
+def _fill(rows: list[dict[str, Any]], request: AggregateRequest) -> list[dict[str, Any]]:
+    assert request.bucket_starts is not None
+    groups = {tuple(r[g] for g in request.group_by) for r in rows} or (
+        {()} if not request.group_by else set()
+    )
+    seen = {(r["bucket"], tuple(r[g] for g in request.group_by)) for r in rows}
+    filled = list(rows)
+    for bucket in request.bucket_starts:
+        for group in groups:
+            if (bucket, group) not in seen:
+                filled.append({"bucket": bucket, **dict(zip(request.group_by, group, strict=True))})
+    filled.sort(key=lambda r: (r["bucket"], tuple(str(r[g]) for g in request.group_by)))
+    return filled
+
+
+def run_query(store: Store, query: MetricQuery) -> MetricResult:
+    """Run a query: sums and counts from the store, ratios with their parts here.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> from ccstats.storage import open_store
+        >>> q = MetricQuery("t1", ("conversations",), datetime(2024, 1, 1, tzinfo=UTC),
+        ...                 datetime(2024, 1, 2, tzinfo=UTC))
+        >>> run_query(open_store(), q).rows
+        [{'conversations': 0}]
+    """
+    request, metrics = compile_query(query)
+    table = store.aggregate(request)
+    rows = table.dicts()
+    if request.bucket_starts is None and not request.group_by and not rows:
+        rows = [{}]
+    if query.fill_empty and request.bucket_starts is not None:
+        rows = _fill(rows, request)
+    keys = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
+    out = [{**{k: r.get(k) for k in keys}, **{m.name: _value(m, r) for m in metrics}} for r in rows]
+    return MetricResult(keys + [m.name for m in metrics], out, table.sql, request.measures)

@@ -1,0 +1,321 @@
+"""The embedded engine: DuckDB in a file (or `:memory:` for tests).
+
+One connection owns the database; each thread reads through its own cursor, and writes are
+serialized by a lock (datasette's write thread). Bulk writes go through Arrow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ccstats.records import TenantSettings
+from ccstats.storage import duckdb_sql as q
+from ccstats.storage.base import (
+    AggregateRequest,
+    Credential,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    StorageError,
+    Store,
+    Table,
+)
+from ccstats.storage.schema import CONVERSATION_COLUMNS, INTERVAL_COLUMNS, MESSAGE_COLUMNS
+
+__all__ = ["DuckDBStore", "StoreLockedError"]
+
+
+class StoreLockedError(StorageError):
+    """Another process (usually `ccstats serve`) holds the database file."""
+
+
+def _aware(value: Any) -> Any:
+    return (
+        value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+    )
+
+
+class DuckDBStore(Store):
+    """DuckDB implementation of `Store`."""
+
+    SQL_DIALECT = "duckdb"
+
+    def __init__(self, path: str = ":memory:", read_only: bool = False) -> None:
+        self.path = path
+        try:
+            self._con = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise StoreLockedError(f"{path} is in use by another process: {error}") from None
+            raise StorageError(f"cannot open {path}: {error}") from None
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._as_of: dict[str, datetime | None] = {}
+        self.generation = 0
+        """Bumped on every write; caches key on it."""
+        if not read_only:
+            for statement in q.ddl():
+                self._con.execute(statement)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+            self._local.cursor = cursor
+        return cursor
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._cursor().execute(sql, list(params)).fetchall()
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+
+    def _write(self, statements: Sequence[tuple[str, Sequence[Any]]], **tables: pa.Table) -> None:
+        with self._write_lock:
+            cursor = self._cursor()
+            for name, table in tables.items():
+                cursor.register(name, table)
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                for sql, params in statements:
+                    cursor.execute(sql, list(params))
+                cursor.execute("COMMIT")
+            except duckdb.Error as error:
+                cursor.execute("ROLLBACK")
+                raise StorageError(f"nothing was stored: {error}") from error
+            finally:
+                for name in tables:
+                    cursor.unregister(name)
+            self.generation += 1
+
+    def close(self) -> None:
+        """Close the database."""
+        self._con.close()
+
+    # -- tenants and credentials ----------------------------------------------------------------
+    def put_tenant(self, tenant: TenantSettings) -> None:
+        """Create or replace a tenant's settings."""
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO tenants VALUES (?, ?)",
+                    [tenant.id, tenant.model_dump_json()],
+                )
+            ]
+        )
+
+    def get_tenant(self, tenant_id: str) -> TenantSettings | None:
+        """A tenant's settings, or None."""
+        rows = self._fetch("SELECT settings FROM tenants WHERE id = ?", [tenant_id])
+        return TenantSettings.model_validate_json(rows[0][0]) if rows else None
+
+    def list_tenants(self) -> list[TenantSettings]:
+        """Every tenant, by id."""
+        rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
+        return [TenantSettings.model_validate_json(r[0]) for r in rows]
+
+    def add_credential(self, credential: Credential) -> None:
+        """Store a credential."""
+        c = credential
+        created = (c.created_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        self._write(
+            [
+                (
+                    "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+                    [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
+                )
+            ]
+        )
+
+    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
+        """Credentials of a kind with a key id."""
+        rows = self._fetch(
+            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
+            " WHERE kind = ? AND key_id = ? ORDER BY created_at",
+            [kind, key_id],
+        )
+        return [Credential(*row[:5], created_at=_aware(row[5])) for row in rows]
+
+    def tenant_owns_instance(self, tenant_id: str, instance_id: str) -> bool:
+        """Whether any of the tenant's conversations carries this instance id."""
+        sql = "SELECT 1 FROM conversations WHERE tenant_id = ? AND instance_id = ? LIMIT 1"
+        return bool(self._fetch(sql, [tenant_id, instance_id]))
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> int:
+        """Replace on (tenant_id, id): delete the batch's keys, then insert, in one transaction."""
+        if conversations.num_rows == 0:
+            return 0
+        conv_cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
+        msg_cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
+        keys = "(SELECT DISTINCT tenant_id, id FROM _batch_c)"
+        self._write(
+            [
+                (
+                    f"DELETE FROM conversations t USING {keys} k WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
+                    [],
+                ),
+                (
+                    f"DELETE FROM messages t USING {keys} k"
+                    " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
+                    [],
+                ),
+                (
+                    f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c"
+                    " QUALIFY row_number() OVER (PARTITION BY tenant_id, id) = 1",
+                    [],
+                ),
+                (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
+            ],
+            _batch_c=conversations,
+            _batch_m=messages,
+        )
+        self._as_of.clear()
+        return conversations.num_rows
+
+    def upsert_intervals(self, intervals: pa.Table) -> int:
+        """Replace on (tenant_id, agent_id, kind, status_id, started_at)."""
+        if intervals.num_rows == 0:
+            return 0
+        cols = ", ".join(f'"{c}"' for c in INTERVAL_COLUMNS)
+        match = (
+            "t.tenant_id = k.tenant_id AND t.agent_id = k.agent_id AND t.kind = k.kind"
+            " AND t.status_id IS NOT DISTINCT FROM k.status_id AND t.started_at = k.started_at"
+        )
+        self._write(
+            [
+                (f"DELETE FROM agent_intervals t USING _batch_i k WHERE {match}", []),
+                (
+                    f"INSERT INTO agent_intervals ({cols}) SELECT {cols} FROM _batch_i QUALIFY"
+                    " row_number() OVER (PARTITION BY tenant_id, agent_id, kind, status_id, started_at) = 1",
+                    [],
+                ),
+            ],
+            _batch_i=intervals,
+        )
+        return intervals.num_rows
+
+    # -- reads ----------------------------------------------------------------------------------
+    def aggregate(self, request: AggregateRequest) -> Table:
+        """Sums and counts per bucket and group."""
+        sql, params = q.aggregate_sql(request)
+        columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
+        columns += [m.name for m in request.measures]
+        rows = [tuple(_aware(v) for v in row) for row in self._fetch(sql, params)]
+        return Table(columns, rows, sql)
+
+    def explain(self, request: AggregateRequest) -> str:
+        """The SQL `aggregate` runs."""
+        return q.aggregate_sql(request)[0]
+
+    def interval_totals(
+        self, tenant_id: str, start: datetime, end: datetime, agent_ids: Sequence[str] | None = None
+    ) -> list[IntervalTotal]:
+        """Agent time per (agent, kind, status), clipped to [start, end)."""
+        lo, hi = q._naive(start), q._naive(end)
+        sql = (
+            "SELECT agent_id, kind, status_id,"
+            " sum(greatest(0, epoch(least(ended_at, ?)) - epoch(greatest(started_at, ?)))), count(*)"
+            " FROM agent_intervals WHERE tenant_id = ? AND started_at < ? AND ended_at >= ?"
+        )
+        params: list[Any] = [hi, lo, tenant_id, hi, lo]
+        if agent_ids is not None:
+            sql += " AND agent_id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(agent_ids))
+        sql += " GROUP BY ALL ORDER BY ALL"
+        return [
+            IntervalTotal(r[0], r[1], r[2], float(r[3] or 0), r[4])
+            for r in self._fetch(sql, params)
+        ]
+
+    def search(self, request: SearchRequest, count: bool = False) -> SearchPage:
+        """One page of conversations and, when asked, the total count."""
+        sql, params = q.search_sql(request)
+        cursor = self._cursor()
+        try:
+            result = cursor.execute(sql, params)
+            names = [d[0] for d in result.description]
+            rows = [
+                dict(zip(names, (_aware(v) for v in row), strict=True)) for row in result.fetchall()
+            ]
+            total = None
+            if count:
+                count_sql, count_params = q.count_sql(request)
+                total = cursor.execute(count_sql, count_params).fetchone()[0]  # type: ignore[index]
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+        return SearchPage(rows, total)
+
+    def iter_search(
+        self, request: SearchRequest, batch_size: int = 5000
+    ) -> Iterator[pa.RecordBatch]:
+        """Every row of a search in Arrow batches, from a cursor of its own."""
+        sql, params = q.search_sql(request)
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("SET TimeZone = 'UTC'")
+            reader = cursor.execute(sql, params).fetch_record_batch(batch_size)
+            yield from reader
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+        finally:
+            cursor.close()
+
+    def messages_for(
+        self, tenant_id: str, conversation_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Transcripts of some conversations, ordered by seq."""
+        out: dict[str, list[dict[str, Any]]] = {cid: [] for cid in conversation_ids}
+        if not conversation_ids:
+            return out
+        sql = (
+            "SELECT conversation_id, seq, sender, agent_id, text, sent_at, bot_outcome FROM messages"
+            " WHERE tenant_id = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))"
+            " ORDER BY conversation_id, seq"
+        )
+        for row in self._fetch(sql, [tenant_id, list(conversation_ids)]):
+            out[row[0]].append(
+                {
+                    "seq": row[1],
+                    "sender": row[2],
+                    "agent_id": row[3],
+                    "text": row[4],
+                    "sent_at": _aware(row[5]),
+                    "bot_outcome": row[6],
+                }
+            )
+        return out
+
+    def data_as_of(self, tenant_id: str) -> datetime | None:
+        """When the tenant's newest record was stored."""
+        if tenant_id not in self._as_of:
+            rows = self._fetch(
+                "SELECT max(stored_at) FROM conversations WHERE tenant_id = ?", [tenant_id]
+            )
+            self._as_of[tenant_id] = _aware(rows[0][0])
+        return self._as_of[tenant_id]
+
+    def compact(self) -> None:
+        """Rewrite conversations sorted by (tenant_id, created_at) so range scans read few blocks."""
+        cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
+        self._write(
+            [
+                (
+                    "CREATE OR REPLACE TEMP TABLE _sorted AS SELECT * FROM conversations ORDER BY tenant_id, created_at",
+                    [],
+                ),
+                ("DELETE FROM conversations", []),
+                (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
+                ("DROP TABLE _sorted", []),
+            ]
+        )
+        self._con.execute("CHECKPOINT")
