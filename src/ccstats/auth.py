@@ -62,41 +62,41 @@ def check_secret(store: Store, kind: str, key_id: str, secret: str) -> tuple[boo
     return bool(found), None
 
 
-def _api(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+def _api(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
     key_id = key or secrets.token_hex(6)
-    token = f"ccs_{key_id}_{secrets.token_urlsafe(24)}"
+    token = f"ccs_{key_id}_{secret or secrets.token_urlsafe(24)}"
     return Credential(tenant_id, "api", key_id, secret_hash=hash_secret(token)), {"token": token}
 
 
-def _huawei(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+def _huawei(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
     # dialects.md: appKey is the tenant id.
-    app_secret = secrets.token_urlsafe(24)
+    app_secret = secret or secrets.token_urlsafe(24)
     cred = Credential(tenant_id, "huawei", tenant_id, secret_hash=hash_secret(app_secret))
     return cred, {"appKey": tenant_id, "appSecret": app_secret}
 
 
-def _sevenmoor(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+def _sevenmoor(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
     appkey = key or str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
-    secret = secrets.token_urlsafe(22)
+    secret = secret or secrets.token_urlsafe(22)
     return Credential(tenant_id, "7moor", appkey, secret=secret), {
         "appkey": appkey,
         "secret": secret,
     }
 
 
-def _twin24(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+def _twin24(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
     email = key or f"{tenant_id}-{secrets.token_hex(3)}@ccstats.local"
-    password = secrets.token_urlsafe(18)
+    password = secret or secrets.token_urlsafe(18)
     cred = Credential(
         tenant_id, "twin24", email.lower(), secret_hash=hash_secret(password, slow=True)
     )
     return cred, {"email": email.lower(), "password": password}
 
 
-def _aliyun(tenant_id: str, key: str | None) -> tuple[Credential, dict[str, Any]]:
+def _aliyun(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
     key_id = key or "LTAI" + "".join(secrets.choice(alphabet) for _ in range(20))
-    secret = "".join(secrets.choice(alphabet) for _ in range(30))
+    secret = secret or "".join(secrets.choice(alphabet) for _ in range(30))
     cred = Credential(tenant_id, "aliyun", key_id, secret=secret)
     return cred, {"accessKeyId": key_id, "accessKeySecret": secret}
 
@@ -111,11 +111,12 @@ _MAKERS = {
 
 
 def create_credential(
-    store: Store, tenant_id: str, kind: str, key: str | None = None
+    store: Store, tenant_id: str, kind: str, key: str | None = None, secret: str | None = None
 ) -> dict[str, Any]:
     """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`).
 
-    `key` chooses the key id where a kind has one (7moor appkey, Twin24 email, Alibaba key id).
+    `key` chooses the key id where a kind has one (7moor appkey, Twin24 email, Alibaba key id);
+    `secret` chooses the secret (the demo uses fixed ones so that README examples work verbatim).
     """
     if kind not in _MAKERS:
         raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -125,7 +126,7 @@ def create_credential(
         )
     if key and kind not in ("huawei", "api") and store.find_credentials(kind, key):
         raise CredentialError(f"{kind} key {key!r} already exists")
-    credential, shown = _MAKERS[kind](tenant_id, key)
+    credential, shown = _MAKERS[kind](tenant_id, key, secret)
     store.add_credential(credential)
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
