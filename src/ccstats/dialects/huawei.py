@@ -1,14 +1,82 @@
-"""The huawei dialect (work in progress: routes are added by its issue)."""
+"""The Huawei Cloud AICC OIFDE dialect: `gettoken` and the two bot reports (seeds 000 and 001).
+
+Wire protocol and error codes: `spec/dialects.md` (Huawei OIFDE) and
+`spec/vendor-protocols-research.md` §1; what each number means: `spec/reports.md`. This module parses,
+authenticates, maps a request to one `MetricQuery` and renames the catalogue metrics to Huawei's
+fields; every count comes from `metrics/catalog.py`, every rate string from `numbers.rate_string`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ccstats.api.responses import JSON
+from ccstats.auth import check_secret
+from ccstats.metrics.query import MetricQuery, RatioValue, run_query
+from ccstats.numbers import rate_string
+from ccstats.records import TenantSettings
+from ccstats.storage import Store
+from ccstats.timebuckets import local_date_of, local_midnight
+
+__all__ = [
+    "NAME",
+    "router",
+    "matches",
+    "render_error",
+    "HuaweiError",
+    "TokenStore",
+    "Field",
+    "CALL_STATISTICS_FIELDS",
+    "CHATBOT_FIELDS",
+    "TOKEN_TTL_S",
+    "DAY_WINDOW",
+]
 
 NAME = "huawei"
-router = APIRouter(tags=["huawei"])
+router = APIRouter(prefix="/oifde/rest/api", tags=["huawei"])
+
+TOKEN_TTL_S = 3600
+"""Token lifetime in seconds: the vendor's default `expireTime` (research §1, C6 gettoken)."""
+MAX_TOKENS = 100_000
+"""Live tokens kept in memory at most; the oldest go first (they also expire first)."""
+DAY_WINDOW = 30
+"""`type=day` covers the 30 local dates ending with the query date (seed 000: 三十日内)."""
+MEDIA_TYPE = "application/json;charset=UTF-8"
+
+# spec/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
+UNKNOWN_APP_KEY = 200800001
+WRONG_SECRET = 200800002
+NO_TOKEN = 900001
+TOKEN_CHECK_FAILED = 900002
+INTERNAL_ERROR = 10000001
+BAD_VALUE = 10000002
+MISSING_FIELD = 10000003
+NO_TOKEN_MESSAGE = "No token information exists or the token has expired."
+
+
+class HuaweiError(Exception):
+    """An error answered as Huawei's `{"errorCode", "errorMsg"}` with an HTTP status."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: int, message: str) -> Response:
+    """A Huawei error body: always an object, so clients tell it from a report (a bare array)."""
+    return JSON({"errorCode": code, "errorMsg": message}, status_code=status, media_type=MEDIA_TYPE)
 
 
 def matches(request: Request) -> bool:
@@ -16,6 +84,387 @@ def matches(request: Request) -> bool:
     return request.url.path.startswith("/oifde/")
 
 
+def _code_for_status(status: int) -> int:
+    # The OIAP code table (research §1) has no "not found" / "method not allowed" code: an unknown
+    # path or method is a bad request parameter (10000002), a crash the internal error (10000001).
+    if status == 401:
+        return NO_TOKEN
+    if status == 403:
+        return TOKEN_CHECK_FAILED
+    if status >= 500:
+        return INTERNAL_ERROR
+    return BAD_VALUE
+
+
 def render_error(request: Request, status: int, message: str) -> Response:
-    """A framework-level error in this vendor's shape."""
-    return JSON({"error": message}, status_code=status)
+    """A framework-level error (unknown path, wrong method, crash) in Huawei's shape."""
+    if status == 404:
+        message = f"Not Found: no interface {request.url.path}"
+    elif status == 405:
+        message = f"Method Not Allowed: {request.method} {request.url.path}; use POST"
+    return error_response(status, _code_for_status(status), message)
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+class TokenStore:
+    """authTokens issued by `gettoken`: random, tied to one tenant, valid `ttl` seconds.
+
+    Kept in memory (a restart ends every token; clients call `gettoken` again, as the vendor's
+    doc tells them to on expiry). Several tokens of a tenant are valid at once. Only a hash of
+    each token is kept.
+    """
+
+    def __init__(self, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time) -> None:
+        self.ttl, self._clock = ttl, clock
+        self._tokens: dict[str, tuple[str, float]] = {}  # hash -> (tenant id, expiry); issue order
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def issue(self, tenant_id: str) -> str:
+        """A new token for a tenant (>= 32 characters)."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            self._purge(now)
+            self._tokens[self._key(token)] = (tenant_id, now + self.ttl)
+        return token
+
+    def tenant_of(self, token: str) -> str | None:
+        """The tenant of a live token, or None when unknown or expired."""
+        with self._lock:
+            found = self._tokens.get(self._key(token))
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def _purge(self, now: float) -> None:
+        # Every token has the same lifetime, so issue order is expiry order: drop from the front.
+        for key, (_, expiry) in list(self._tokens.items()):
+            if expiry > now and len(self._tokens) < MAX_TOKENS:
+                break
+            del self._tokens[key]
+
+
+def tokens_of(request: Request) -> TokenStore:
+    """The app's token store (created on first use, in the event loop, so only once)."""
+    state = request.app.state
+    if getattr(state, "huawei_tokens", None) is None:
+        state.huawei_tokens = TokenStore()
+    found: TokenStore = state.huawei_tokens
+    return found
+
+
+# --- request parsing ------------------------------------------------------------------------------
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise HuaweiError(400, BAD_VALUE, "The request body is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise HuaweiError(400, BAD_VALUE, "The request body must be a JSON object.")
+    return parsed
+
+
+def _text(body: Mapping[str, Any], name: str) -> str:
+    """A required string field; numbers are taken as their digits (Huawei's Java side coerces)."""
+    value = body.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise HuaweiError(
+            400, MISSING_FIELD, f"The parameter {name} does not exist; it is required."
+        )
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise HuaweiError(400, BAD_VALUE, f"The parameter {name} must be a string.")
+    return str(value)
+
+
+def _timestamp(body: Mapping[str, Any]) -> datetime:
+    value = body.get("timestamp")
+    if value is None or value == "":
+        raise HuaweiError(
+            400, MISSING_FIELD, "The parameter timestamp does not exist; it is required."
+        )
+    millis: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        millis = value
+    elif isinstance(value, float) and value.is_integer():
+        millis = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        millis = int(value.strip())
+    if millis is None:
+        raise HuaweiError(
+            400,
+            BAD_VALUE,
+            f"The parameter timestamp must be an integer of milliseconds: {value!r}.",
+        )
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    except OverflowError:
+        raise HuaweiError(
+            400, BAD_VALUE, f"The parameter timestamp is out of range: {millis}."
+        ) from None
+
+
+ReportType = Literal["hour", "day"]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A parsed report request of an authenticated tenant."""
+
+    tenant: TenantSettings
+    type: ReportType
+    access_code: str
+    timestamp: datetime
+
+
+def _report_type(body: Mapping[str, Any]) -> ReportType:
+    value = _text(body, "type")
+    if value == "hour":
+        return "hour"
+    if value == "day":
+        return "day"
+    raise HuaweiError(400, BAD_VALUE, f"The parameter type must be hour or day, not {value!r}.")
+
+
+def _authenticate(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
+    # The token is checked before anything else, so an unauthenticated caller learns nothing.
+    token = body.get("authToken")
+    owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
+    tenant = store.get_tenant(owner) if owner is not None else None
+    if tenant is None:
+        raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
+    if _text(body, "tenantId") != tenant.id:
+        # dialects.md: a token used for another tenant than its own is refused (tenant wall).
+        raise HuaweiError(
+            403, TOKEN_CHECK_FAILED, "Failed to check the token: it is not for this tenantId."
+        )
+    return tenant
+
+
+def parse_report(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> ReportRequest:
+    """Authenticate and validate a report body (errors as HuaweiError)."""
+    tenant = _authenticate(store, tokens, body)
+    access_code = _text(body, "accessCode")
+    report_type = _report_type(body)
+    return ReportRequest(tenant, report_type, access_code, _timestamp(body))
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+Format = Literal["count", "rate4", "rate2", "epoch_ms"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One report field: its Huawei name, the catalogue metric behind it, how it is written."""
+
+    name: str
+    metric: str
+    format: Format = "count"
+
+
+# Field order is the seed's sample order (seed 000 / 001 response samples).
+CALL_STATISTICS_FIELDS: tuple[Field, ...] = (
+    Field("callCount", "conversations"),
+    Field("exitNoConsultCount", "bot_exit_no_consult"),
+    Field("callStaffNoConsultCount", "bot_to_agent_no_consult"),
+    Field("callStaffConsultCount", "bot_to_agent_after_consult"),
+    Field("exitConsultingCount", "bot_consult_only"),
+    Field("interactCount", "bot_turns"),
+    Field("autonomyRate", "autonomy_rate", "rate4"),
+    Field("averageInteractPerCall", "avg_bot_turns", "rate2"),
+    Field("dbRecordTime", "last_stored_at", "epoch_ms"),
+    Field("interfaceRequestCount", "bot_api_requests"),
+    Field("interfaceSuccessCount", "bot_api_successes"),
+    Field("interfaceSuccessRate", "bot_api_success_rate", "rate4"),
+)
+"""`queryCallStatisticsReport` (seed 000; `reports.md`)."""
+
+CHATBOT_FIELDS: tuple[Field, ...] = (
+    Field("consultCount", "bot_replies"),
+    Field("responseSuccessCount", "bot_answered"),
+    Field("unknowCount", "bot_unknown"),
+    Field("responseRate", "bot_response_rate", "rate4"),
+    Field("feedbackCount", "bot_feedback"),
+    Field("positiveFeedbackCount", "bot_positive_feedback"),
+    Field("positiveFeedbackRate", "bot_positive_feedback_rate", "rate4"),
+)
+"""`queryChatbotReport` (seed 001; `reports.md`)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(instant: datetime) -> int:
+    """A UTC instant as integer epoch milliseconds."""
+    return (instant - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _format(field: Field, value: Any) -> Any:
+    if field.format == "count":
+        return int(value or 0)
+    if field.format == "epoch_ms":
+        # Seed 000: "dbRecordTime ... 未设置为null" (null when unset).
+        return epoch_ms(value) if isinstance(value, datetime) else None
+    assert isinstance(value, RatioValue)
+    # reports.md: rates have 4 decimals, half up, "-1.0000" on a zero denominator;
+    # averageInteractPerCall 2 decimals (its denominator, callCount, is never 0 in a returned row).
+    decimals = 4 if field.format == "rate4" else 2
+    return rate_string(value.numerator, value.denominator, decimals)
+
+
+def report_window(report: ReportRequest) -> tuple[datetime, datetime]:
+    """[start, end) as UTC instants: the local date of `timestamp`, or the 30 dates ending with it."""
+    zone = report.tenant.zone
+    try:
+        day = local_date_of(report.timestamp, zone)
+        first = day - timedelta(days=DAY_WINDOW - 1) if report.type == "day" else day
+        return local_midnight(first, zone), local_midnight(day + timedelta(days=1), zone)
+    except (OverflowError, ValueError):
+        raise HuaweiError(400, BAD_VALUE, "The parameter timestamp is out of range.") from None
+
+
+def _query(report: ReportRequest, fields: tuple[Field, ...]) -> MetricQuery:
+    start, end = report_window(report)
+    metrics = dict.fromkeys(("conversations", *(f.metric for f in fields)))
+    return MetricQuery(
+        tenant_id=report.tenant.id,
+        metrics=tuple(metrics),
+        start=start,
+        end=end,
+        timezone=report.tenant.timezone,
+        granularity=report.type,
+        filters={"access_code": (report.access_code,)},
+    )
+
+
+def _call_statistics_row(
+    report: ReportRequest, bucket: datetime, values: dict[str, Any]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "recordTime": epoch_ms(bucket),
+        "tenantId": report.tenant.id,
+        "accessCode": report.access_code,
+    }
+    for field in CALL_STATISTICS_FIELDS:
+        row[field.name] = values[field.name]
+        if field.name == "dbRecordTime":
+            row["type"] = report.type  # seed 000 writes `type` right after dbRecordTime
+    return row
+
+
+def _chatbot_row(report: ReportRequest, bucket: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tenantId": report.tenant.id,
+        "accessCode": report.access_code,
+        "recordTime": epoch_ms(bucket),
+        "type": report.type,
+        **values,
+    }
+
+
+RowMaker = Callable[[ReportRequest, datetime, dict[str, Any]], dict[str, Any]]
+
+
+def build_report(
+    store: Store, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
+) -> list[dict[str, Any]]:
+    """Report rows: one per bucket with at least one conversation, ascending by recordTime."""
+    result = run_query(store, _query(report, fields))
+    rows = sorted((r for r in result.rows if r["conversations"]), key=lambda r: r["bucket"])
+    return [
+        make_row(report, r["bucket"], {f.name: _format(f, r[f.metric]) for f in fields})
+        for r in rows
+    ]
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+def _json_schema(properties: dict[str, str], required: list[str]) -> dict[str, Any]:
+    props = {name: {"type": kind} for name, kind in properties.items()}
+    schema = {"type": "object", "properties": props, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_REPORT_BODY = _json_schema(
+    {
+        "type": "string",
+        "tenantId": "string",
+        "accessCode": "string",
+        "timestamp": "integer",
+        "authToken": "string",
+    },
+    ["type", "tenantId", "accessCode", "timestamp", "authToken"],
+)
+
+
+def _issue_token(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
+    app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
+    known, tenant_id = check_secret(store, "huawei", app_key, app_secret)
+    if not known or (tenant_id is not None and store.get_tenant(tenant_id) is None):
+        raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
+    if tenant_id is None:
+        raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
+    token = tokens.issue(tenant_id)
+    return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
+
+
+@router.post(
+    "/gettoken",
+    summary="Huawei OIFDE: get an authToken",
+    openapi_extra=_json_schema(
+        {"appKey": "string", "appSecret": "string"}, ["appKey", "appSecret"]
+    ),
+)
+async def gettoken(request: Request) -> Response:
+    """Exchange `appKey` (tenant id) and `appSecret` for an authToken valid `expireTime` seconds."""
+    try:
+        body = await _json_body(request)
+        answer = await run_in_threadpool(
+            _issue_token, request.app.state.store, tokens_of(request), body
+        )
+    except HuaweiError as error:
+        return error_response(error.status, error.code, error.message)
+    return JSON(answer, media_type=MEDIA_TYPE)
+
+
+async def _report(request: Request, fields: tuple[Field, ...], make_row: RowMaker) -> Response:
+    store: Store = request.app.state.store
+    tokens = tokens_of(request)
+
+    def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return build_report(store, parse_report(store, tokens, body), fields, make_row)
+
+    try:
+        rows = await run_in_threadpool(answer, await _json_body(request))
+    except HuaweiError as error:
+        return error_response(error.status, error.code, error.message)
+    return JSON(rows, media_type=MEDIA_TYPE)
+
+
+@router.post(
+    "/queryCallStatisticsReport",
+    summary="Huawei OIFDE: call statistics report (seed 000)",
+    openapi_extra=_REPORT_BODY,
+)
+async def query_call_statistics_report(request: Request) -> Response:
+    """IVR/bot call statistics per local hour of a date, or per local date over 30 dates."""
+    return await _report(request, CALL_STATISTICS_FIELDS, _call_statistics_row)
+
+
+@router.post(
+    "/queryChatbotReport",
+    summary="Huawei OIFDE: chatbot report (seed 001)",
+    openapi_extra=_REPORT_BODY,
+)
+async def query_chatbot_report(request: Request) -> Response:
+    """Chatbot replies and feedback per local hour of a date, or per local date over 30 dates."""
+    return await _report(request, CHATBOT_FIELDS, _chatbot_row)
