@@ -1,0 +1,137 @@
+"""HTTP ingest and the admin API: Bearer keys write only their own tenant; errors in our shape."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi.testclient import TestClient
+
+from ccstats.storage import Store
+from tests.conftest import ADMIN_TOKEN, add_tenant, credential
+
+ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def rec(cid: str, **fields: object) -> dict[str, object]:
+    return {"id": cid, "channel": "chat", "created_at": "2024-05-01T10:00:00Z", **fields}
+
+
+def token_headers(store: Store, tenant: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {credential(store, tenant, 'api')['token']}"}
+
+
+def test_json_array_and_ndjson(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    headers = token_headers(store, "t1")
+    answer = app_client.post(
+        "/v1/conversations", json=[rec("a"), rec("b", channel=3)], headers=headers
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "accepted": 1,
+        "rejected": [
+            {"index": 1, "id": "b", "reason": "channel: Input should be 'voice' or 'chat'"}
+        ],
+    }
+    body = b"\n".join(orjson.dumps(rec(c)) for c in ("a", "c")) + b"\nnot json\n"
+    ndjson = {**headers, "content-type": "application/x-ndjson"}
+    answer = app_client.post("/v1/conversations", content=body, headers=ndjson)
+    assert answer.json()["accepted"] == 2
+    assert answer.json()["rejected"][0]["index"] == 2
+    query = {"metrics": ["conversations"], "from": "2024-05-01", "to": "2024-05-02"}
+    assert (
+        app_client.post("/v1/query", json=query, headers=headers).json()["rows"][0]["conversations"]
+        == 2
+    )
+
+
+def test_a_key_never_writes_another_tenant(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    add_tenant(store, "t2")
+    answer = app_client.post(
+        "/v1/conversations", json=[rec("x", tenant_id="t2")], headers=token_headers(store, "t1")
+    )
+    assert answer.json()["accepted"] == 0
+    assert "not this key's tenant" in answer.json()["rejected"][0]["reason"]
+    query = {"metrics": ["conversations"], "from": "2024-05-01", "to": "2024-05-02"}
+    t2 = app_client.post("/v1/query", json=query, headers=token_headers(store, "t2"))
+    assert t2.json()["rows"][0]["conversations"] == 0
+
+
+def test_auth_errors(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    missing = app_client.post("/v1/conversations", json=[rec("a")])
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "unauthorized"
+    wrong = app_client.post(
+        "/v1/conversations", json=[rec("a")], headers={"authorization": "Bearer ccs_x_y"}
+    )
+    assert wrong.status_code == 401
+    assert (
+        app_client.get("/v1/tenants", headers={"authorization": "Bearer nope"}).status_code == 401
+    )
+
+
+def test_malformed_json_is_a_400_in_our_shape(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    answer = app_client.post(
+        "/v1/conversations",
+        content=b"[{",
+        headers={**token_headers(store, "t1"), "content-type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "malformed_payload"
+
+
+def test_agent_intervals(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    interval = {
+        "agent_id": "a",
+        "kind": "status",
+        "status_id": "busy",
+        "started_at": "2024-05-01T08:00:00Z",
+        "ended_at": "2024-05-01T08:30:00Z",
+    }
+    answer = app_client.post(
+        "/v1/agent-intervals",
+        json=[interval, {"agent_id": "a"}],
+        headers=token_headers(store, "t1"),
+    )
+    assert answer.json()["accepted"] == 1
+    assert answer.json()["rejected"][0]["index"] == 1
+
+
+def test_admin_tenants_and_credentials(app_client: TestClient, store: Store) -> None:
+    created = app_client.put(
+        "/v1/tenants/acme", json={"name": "Acme", "timezone": "Europe/Berlin"}, headers=ADMIN
+    )
+    assert created.status_code == 200
+    assert created.json()["timezone"] == "Europe/Berlin"
+    updated = app_client.put(
+        "/v1/tenants/acme",
+        json={"agents": [{"id": "a1", "name": "Ann", "number": "8001"}]},
+        headers=ADMIN,
+    )
+    assert updated.json()["timezone"] == "Europe/Berlin"
+    assert updated.json()["agents"][0]["name"] == "Ann"
+    bad = app_client.put("/v1/tenants/acme", json={"timezone": "Nowhere/Land"}, headers=ADMIN)
+    assert bad.status_code == 400
+    assert "unknown IANA time zone" in bad.json()["error"]["message"]
+    for kind in ("api", "huawei", "7moor", "twin24", "aliyun"):
+        shown = app_client.post(
+            "/v1/tenants/acme/credentials", json={"kind": kind}, headers=ADMIN
+        ).json()
+        assert shown["kind"] == kind
+    unknown = app_client.post("/v1/tenants/acme/credentials", json={"kind": "sms"}, headers=ADMIN)
+    assert unknown.status_code == 400
+    assert app_client.get("/v1/tenants/nobody", headers=ADMIN).status_code == 404
+
+
+def test_admin_ingest_writes_any_existing_tenant(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    answer = app_client.post(
+        "/v1/admin/conversations",
+        json=[rec("a", tenant_id="t1"), rec("b", tenant_id="zz")],
+        headers=ADMIN,
+    )
+    assert answer.json()["accepted"] == 1
+    assert "unknown tenant 'zz'" in answer.json()["rejected"][0]["reason"]
