@@ -38,7 +38,7 @@ credentials_app = typer.Typer(
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
     str, typer.Option("--db", help="DuckDB file (default $CCSTATS_DB, then ./ccstats.duckdb).")
 ]

@@ -1,0 +1,201 @@
+"""The CLI: tenants, credentials, imports of every file format, clear errors, import while serving."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from ccstats.cli import app
+from ccstats.metrics.query import MetricQuery, run_query
+from ccstats.records import parse_time
+from ccstats.storage import DuckDBStore
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def conversations(tmp_db: str) -> int:
+    with DuckDBStore(tmp_db) as store:
+        q = MetricQuery(
+            "t1",
+            ("conversations",),
+            parse_time("2024-01-01T00:00:00Z"),
+            parse_time("2025-01-01T00:00:00Z"),
+        )
+        return int(run_query(store, q).rows[0]["conversations"])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "test.duckdb")
+    code, _, err = run(
+        "tenant", "add", "t1", "--name", "One", "--timezone", "Asia/Shanghai", "--db", path
+    )
+    assert code == 0, err
+    return path
+
+
+RECORDS = [
+    {
+        "id": "a",
+        "tenant_id": "t1",
+        "channel": "voice",
+        "created_at": "2024-05-01T10:00:00Z",
+        "bot_turns": 2,
+    },
+    {"id": "b", "tenant_id": "t1", "channel": "chat", "created_at": 1714557600000},
+]
+
+
+def test_tenant_add_and_set(db: str, tmp_path: Path) -> None:
+    code, _, err = run("tenant", "add", "t1", "--db", db)
+    assert code == 1 and "exists" in err
+    code, _, err = run("tenant", "add", "t2", "--timezone", "Mars/Base", "--db", db)
+    assert code == 1 and "unknown IANA time zone" in err and "Traceback" not in err
+    settings = tmp_path / "s.json"
+    settings.write_text(json.dumps({"agent_statuses": [{"id": "s1", "label": "Busy"}]}))
+    code, out, _ = run("tenant", "set", "t1", "--file", str(settings), "--db", db)
+    assert code == 0
+    assert json.loads(out)["agent_statuses"] == [{"id": "s1", "label": "Busy"}]
+    assert json.loads(out)["timezone"] == "Asia/Shanghai"
+    settings.write_text(json.dumps({"agents": "many"}))
+    code, _, err = run("tenant", "set", "t1", "--file", str(settings), "--db", db)
+    assert code == 1 and "agents" in err
+
+
+@pytest.mark.parametrize("kind", ["api", "huawei", "7moor", "twin24", "aliyun"])
+def test_credentials_add_json(db: str, kind: str) -> None:
+    code, out, err = run("credentials", "add", "t1", kind, "--json", "--db", db)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["kind"] == kind
+    expected = {
+        "api": "token",
+        "huawei": "appSecret",
+        "7moor": "secret",
+        "twin24": "password",
+        "aliyun": "accessKeySecret",
+    }
+    assert shown[expected[kind]]
+
+
+def test_credentials_errors(db: str) -> None:
+    code, _, err = run("credentials", "add", "t1", "sms", "--json", "--db", db)
+    assert code == 1 and "unknown credential kind 'sms'" in err
+    code, _, err = run("credentials", "add", "nobody", "api", "--json", "--db", db)
+    assert code == 1 and "unknown tenant 'nobody'" in err
+
+
+def write(path: Path, fmt: str) -> Path:
+    if fmt == "json":
+        path.write_text(json.dumps(RECORDS))
+    elif fmt == "ndjson":
+        path.write_text("\n".join(json.dumps(r) for r in RECORDS))
+    elif fmt == "csv":
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=["id", "tenant_id", "channel", "created_at", "bot_turns"]
+            )
+            writer.writeheader()
+            writer.writerows(RECORDS)
+    else:
+        rows = [{**r, "created_at": parse_time(r["created_at"])} for r in RECORDS]
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "parquet"])
+def test_import_every_format_and_reimport_counts_once(db: str, tmp_path: Path, fmt: str) -> None:
+    file = write(tmp_path / f"records.{fmt}", fmt)
+    for _ in range(2):
+        code, out, err = run("import", str(file), "--db", db)
+        assert code == 0, err
+        assert json.loads(out) == {"accepted": 2, "rejected": 0}
+    assert conversations(db) == 2
+
+
+def test_import_reports_rejects_with_position(db: str, tmp_path: Path) -> None:
+    file = tmp_path / "mixed.ndjson"
+    file.write_text(
+        json.dumps(RECORDS[0]) + "\n" + json.dumps({"id": "x", "tenant_id": "t1"}) + "\n"
+    )
+    code, out, err = run("import", str(file), "--db", db)
+    assert code == 0
+    assert json.loads(out) == {"accepted": 1, "rejected": 1}
+    assert "#1 x: channel: required field is missing" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("records.txt", "hello", "unknown format 'txt'"),
+        ("records.parquet", "not parquet", "not a Parquet file"),
+        ("records.json", "[{", "malformed JSON"),
+        ("missing.json", None, "no such file"),
+    ],
+)
+def test_import_bad_files_give_clear_errors(
+    db: str, tmp_path: Path, name: str, content: str | None, message: str
+) -> None:
+    file = tmp_path / name
+    if content is not None:
+        file.write_text(content)
+    code, _, err = run("import", str(file), "--db", db)
+    assert code == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CCSTATS_URL": f"http://127.0.0.1:{port}"}
+    env.pop("CCSTATS_ADMIN_TOKEN", None)
+    cli = [sys.executable, "-m", "ccstats"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--db", db, "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/metrics").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        file = write(tmp_path / "records.json", "json")
+        done = subprocess.run(
+            [*cli, "import", str(file), "--db", db],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
+        assert "held by a running server" in done.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert conversations(db) == 2
