@@ -202,6 +202,15 @@ class Store:
         """When the tenant's newest record was stored (None if it has none)."""
         raise NotImplementedError
 
+    # -- the server's own small state (signing secrets, refresh tokens) ---------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value of the server's own state, or None."""
+        raise NotImplementedError
+
+    def put_meta(self, key: str, value: str | None) -> str | None:
+        """Set a value (None deletes it) atomically; returns the value it replaced."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release the engine's resources."""
 

@@ -304,6 +304,27 @@ class DuckDBStore(Store):
             self._as_of[tenant_id] = _aware(rows[0][0])
         return self._as_of[tenant_id]
 
+    def get_meta(self, key: str) -> str | None:
+        """A value of the server's own state, or None."""
+        rows = self._fetch("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
+
+    def put_meta(self, key: str, value: str | None) -> str | None:
+        """Set (None: delete) a meta value under the write lock; returns the replaced value."""
+        # Not through `_write`: server state is no data change, so caches keyed on
+        # `generation` stay valid.
+        with self._write_lock:
+            cursor = self._cursor()
+            try:
+                row = cursor.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+                if value is None:
+                    cursor.execute("DELETE FROM meta WHERE key = ?", [key])
+                else:
+                    cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+            except duckdb.Error as error:
+                raise StorageError(str(error)) from error
+        return row[0] if row else None
+
     def compact(self) -> None:
         """Rewrite conversations sorted by (tenant_id, created_at) so range scans read few blocks."""
         cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
