@@ -143,7 +143,10 @@ class DuckDBStore(Store):
             " WHERE kind = ? AND key_id = ? ORDER BY created_at",
             [kind, key_id],
         )
-        return [Credential(*row[:5], created_at=_aware(row[5])) for row in rows]
+        return [
+            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
+            for row in rows
+        ]
 
     def tenant_owns_instance(self, tenant_id: str, instance_id: str) -> bool:
         """Whether any of the tenant's conversations carries this instance id."""
@@ -180,7 +183,7 @@ class DuckDBStore(Store):
             _batch_m=messages,
         )
         self._as_of.clear()
-        return conversations.num_rows
+        return int(conversations.num_rows)
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
         """Replace on (tenant_id, agent_id, kind, status_id, started_at)."""
@@ -202,7 +205,7 @@ class DuckDBStore(Store):
             ],
             _batch_i=intervals,
         )
-        return intervals.num_rows
+        return int(intervals.num_rows)
 
     # -- reads ----------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
