@@ -354,7 +354,8 @@ def _parametric(name: str) -> list[Metric] | None:
 PARAMETRIC = ("service_level_<N>s", "answered_within_<N>s", "fcr_<N>h", "resolved_within_<N>h")
 """Name patterns resolved on demand; `/v1/metrics` lists them with their default parameters."""
 
-CATALOG: dict[str, Metric] = {m.name: m for m in [*_MEASURES, *_RATIOS]}
+_ALL: list[Metric] = [*_MEASURES, *_RATIOS]
+CATALOG: dict[str, Metric] = {m.name: m for m in _ALL}
 for _default in ("service_level_20s", "fcr_24h", "fcr_48h"):
     for _metric in _parametric(_default) or []:
         CATALOG[_metric.name] = _metric
