@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)  ## demo data on first run, then serve on $(HOST):$(PORT)
-	test -f $(DB) || $(BIN)/ccstats demo --db $(DB)
+	test -f $(DB) || $(BIN)/ccstats demo --db $(DB) || (rm -f $(DB) $(DB).wal; exit 1)
 	$(BIN)/ccstats serve --db $(DB) --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
