@@ -4,11 +4,14 @@ group-by, filters and metrics -> rows of measures and ratios (ratios with their 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from ccstats.metrics import UnknownNameError, get_metric
@@ -26,6 +29,7 @@ __all__ = [
     "RatioValue",
     "run_query",
     "compile_query",
+    "compute_query",
     "GROUPABLE",
 ]
 
@@ -155,7 +159,60 @@ def _fill(rows: list[dict[str, Any]], request: AggregateRequest) -> list[dict[st
     return filled
 
 
+_CACHE_SIZE = 1024
+_cache: WeakKeyDictionary[Store, OrderedDict[tuple[Any, ...], tuple[int, MetricResult]]] = (
+    WeakKeyDictionary()
+)
+_cache_lock = threading.Lock()
+
+
+def _cache_key(query: MetricQuery) -> tuple[Any, ...]:
+    filters = tuple(sorted((k, tuple(v)) for k, v in query.filters.items()))
+    return (*(getattr(query, f) for f in _KEY_FIELDS), filters)
+
+
+_KEY_FIELDS = (
+    "tenant_id",
+    "metrics",
+    "start",
+    "end",
+    "timezone",
+    "granularity",
+    "time_field",
+    "group_by",
+    "fill_empty",
+)
+
+
 def run_query(store: Store, query: MetricQuery) -> MetricResult:
+    """Run a query, answering from the cache while the tenant's data has not changed.
+
+    A cached answer is keyed on the tenant's store generation, which every upsert touching the
+    tenant bumps, so an answer is never served after the data behind it changed.
+    """
+    key, generation = _cache_key(query), store.generation(query.tenant_id)
+    with _cache_lock:
+        entries = _cache.setdefault(store, OrderedDict())
+        hit = entries.get(key)
+        if hit is not None and hit[0] == generation:
+            entries.move_to_end(key)
+            return _copy(hit[1])
+    result = compute_query(store, query)
+    with _cache_lock:
+        entries[key] = (generation, result)
+        if len(entries) > _CACHE_SIZE:
+            entries.popitem(last=False)
+    return _copy(result)
+
+
+def _copy(result: MetricResult) -> MetricResult:
+    # Callers may change their rows; the cached ones stay as computed.
+    return MetricResult(
+        list(result.columns), [dict(r) for r in result.rows], result.sql, result.measures
+    )
+
+
+def compute_query(store: Store, query: MetricQuery) -> MetricResult:
     """Run a query: sums and counts from the store, ratios with their parts here.
 
     Example:

@@ -7,7 +7,7 @@ no SQL leaves this package. Methods are synchronous: FastAPI runs them in its th
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
@@ -124,11 +124,14 @@ class IntervalTotal:
     intervals: int
 
 
-@dataclass
 class Store:
     """Base class of the engines. Every method documents the contract; engines implement it."""
 
-    SQL_DIALECT: str = field(default="", init=False)
+    SQL_DIALECT: str = ""
+
+    def generation(self, tenant_id: str) -> int:
+        """A counter that changes whenever the tenant's conversations change (caches key on it)."""
+        raise NotImplementedError
 
     # -- tenants and credentials ---------------------------------------------------------------
     def put_tenant(self, tenant: TenantSettings) -> None:

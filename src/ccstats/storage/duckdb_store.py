@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ccstats.records import TenantSettings
 from ccstats.storage import duckdb_sql as q
@@ -58,8 +59,7 @@ class DuckDBStore(Store):
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
-        self.generation = 0
-        """Bumped on every write; caches key on it."""
+        self._generations: dict[str, int] = {}
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
@@ -95,7 +95,10 @@ class DuckDBStore(Store):
             finally:
                 for name in tables:
                     cursor.unregister(name)
-            self.generation += 1
+
+    def generation(self, tenant_id: str) -> int:
+        """Bumped by every upsert that touches the tenant's conversations."""
+        return self._generations.get(tenant_id, 0)
 
     def close(self) -> None:
         """Close the database."""
@@ -183,6 +186,8 @@ class DuckDBStore(Store):
             _batch_m=messages,
         )
         self._as_of.clear()
+        for tenant_id in pc.unique(conversations["tenant_id"]).to_pylist():
+            self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
         return int(conversations.num_rows)
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
