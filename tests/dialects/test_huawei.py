@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 from tests.conftest import add_tenant, credential, load
 
 from ccstats.dialects import huawei
@@ -609,3 +610,26 @@ def test_unknown_paths_and_methods_answer_in_huawei_shape(
 
     assert_error(answer, status, 10000002)
     assert "detail" not in answer.text
+
+
+def test_a_server_fault_is_10000001_in_huawei_shape() -> None:
+    # The app's crash handler hands every unhandled error on /oifde/ to render_error.
+    request = Request({"type": "http", "method": "POST", "path": CALLS, "headers": []})
+
+    answer = huawei.render_error(request, 500, "internal error")
+
+    assert answer.status_code == 500
+    assert json.loads(bytes(answer.body)) == {"errorCode": 10000001, "errorMsg": "internal error"}
+
+
+def test_the_token_store_drops_expired_and_oldest_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(huawei, "MAX_TOKENS", 3)
+    now = [0.0]
+    tokens = huawei.TokenStore(ttl=10, clock=lambda: now[0])
+    first = [tokens.issue("t") for _ in range(3)]
+
+    fourth = tokens.issue("t")  # over the cap: the oldest goes
+
+    assert [tokens.tenant_of(t) for t in (*first, fourth)] == [None, "t", "t", "t"]
+    now[0] = 10.0
+    assert tokens.tenant_of(fourth) is None
