@@ -564,6 +564,8 @@ def test_a_missing_field_is_10000003(
         ("type", "HOUR"),
         ("type", 1),
         ("timestamp", "yesterday"),
+        ("timestamp", "9" * 5000),
+        ("timestamp", "\u0661\u0662"),
         ("timestamp", 1628784000000.5),
         ("timestamp", True),
         ("timestamp", [1628784000000]),

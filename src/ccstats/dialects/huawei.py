@@ -9,6 +9,7 @@ fields; every count comes from `metrics/catalog.py`, every rate string from `num
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -185,6 +186,9 @@ def _text(body: Mapping[str, Any], name: str) -> str:
     return str(value)
 
 
+_DIGITS = re.compile(r"-?[0-9]{1,19}")  # a Java long at most; int() of a huge string would raise
+
+
 def _timestamp(body: Mapping[str, Any]) -> datetime:
     value = body.get("timestamp")
     if value is None or value == "":
@@ -196,7 +200,7 @@ def _timestamp(body: Mapping[str, Any]) -> datetime:
         millis = value
     elif isinstance(value, float) and value.is_integer():
         millis = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         millis = int(value.strip())
     if millis is None:
         raise HuaweiError(
