@@ -1,0 +1,407 @@
+"""Detail search: `GET /v1/conversations` (keyset pages, or the whole result as a file) and
+`GET /v1/conversations/{id}` with its transcript (`spec/dialects.md`, Native /v1).
+
+Query parameters are the controls in `CONTROLS`; any other parameter is an equality filter on a
+conversation field (`agent_id=a1`, repeated for a list; an empty value matches null).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from ccstats.api.deps import StoreDep, TenantDep
+from ccstats.api.errors import ApiError
+from ccstats.api.native import data_as_of_iso
+from ccstats.api.timeparams import parse_request_time
+from ccstats.export import csv_chunks, ndjson_chunks, parquet_chunks, xlsx_chunks
+from ccstats.metrics import UnknownNameError
+from ccstats.metrics.query import GROUPABLE
+from ccstats.records import TenantSettings
+from ccstats.storage import SearchRequest, Store
+from ccstats.storage.schema import (
+    CONVERSATION_COLUMNS,
+    TIME_COLUMNS,
+    column_type,
+    conversation_schema,
+)
+
+__all__ = [
+    "router",
+    "CONTROLS",
+    "FORMATS",
+    "SearchParams",
+    "parse_search",
+    "encode_cursor",
+    "decode_cursor",
+]
+
+router = APIRouter(prefix="/v1", tags=["native"])
+
+CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields")
+"""Query parameters that are not field filters."""
+FILTERABLE = GROUPABLE
+SORTABLE = tuple(CONVERSATION_COLUMNS)
+DEFAULT_SORT = "-created_at"
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+FORMATS: dict[str, str] = {
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+"""`format=` values and their media types; every one but json streams the whole result."""
+
+Sort = tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A parsed detail-search request: the store request, the output format and columns."""
+
+    request: SearchRequest
+    format: str
+    fields: tuple[str, ...]
+    limit: int
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def _bad(code: str, message: str) -> ApiError:
+    return ApiError(400, code, message)
+
+
+def _unknown(kind: str, name: str, choices: tuple[str, ...] | list[str]) -> ApiError:
+    error = UnknownNameError(kind, name, list(choices))
+    return ApiError(
+        400, "unknown_name", str(error), {"name": name, "did_you_mean": error.suggestion}
+    )
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise _bad("invalid_parameter", f"{name}: give it once, got {len(values)} values")
+    return values[0] if values else None
+
+
+_SPACED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+
+
+def _time(value: str, tenant: TenantSettings, name: str) -> datetime:
+    # An unencoded "+08:00" in a query string arrives as " 08:00"; read it as the offset it was.
+    return parse_request_time(_SPACED_OFFSET.sub(r"\1+\2", value), tenant.zone, name)
+
+
+def _filter_value(name: str, text: str) -> Any:
+    if text == "":
+        return None
+    kind = column_type(name)
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad("invalid_filter", f"{name}: expected an integer, got {text!r}") from None
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "1", "false", "0"):
+            return lowered in ("true", "1")
+        raise _bad("invalid_filter", f"{name}: expected true or false, got {text!r}")
+    return text
+
+
+def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    found: dict[str, list[Any]] = {}
+    for name, text in request.query_params.multi_items():
+        if name in CONTROLS:
+            continue
+        if name in TIME_COLUMNS:
+            raise _bad(
+                "invalid_filter",
+                f"{name} is a time field: select a range with from/to and time_basis={name}",
+            )
+        if name not in FILTERABLE:
+            raise _unknown("parameter or field", name, (*CONTROLS, *FILTERABLE))
+        found.setdefault(name, []).append(_filter_value(name, text))
+    return tuple((name, tuple(values)) for name, values in found.items())
+
+
+def parse_sort(text: str) -> Sort:
+    """`-created_at,agent_id` -> (("created_at", True), ("agent_id", False))."""
+    sort: list[tuple[str, bool]] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name = item.lstrip("+-")
+        if name not in SORTABLE:
+            raise _unknown("sort field", name, SORTABLE)
+        if name not in (s[0] for s in sort):
+            sort.append((name, item.startswith("-")))
+    if not sort:
+        raise _bad("invalid_sort", "sort: name at least one field, e.g. sort=-created_at")
+    return tuple(sort)
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise _bad("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}, got {text!r}")
+    return value
+
+
+def _fields(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return tuple(CONVERSATION_COLUMNS)
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    for name in names:
+        if name not in CONVERSATION_COLUMNS:
+            raise _unknown("field", name, SORTABLE)
+    if not names:
+        raise _bad("invalid_fields", "fields: name at least one field")
+    return names
+
+
+def _format(text: str | None) -> str:
+    fmt = (text or "json").lower()
+    if fmt not in FORMATS:
+        raise _unknown("format", fmt, list(FORMATS))
+    return fmt
+
+
+def _range(request: Request, tenant: TenantSettings) -> tuple[datetime | None, datetime | None]:
+    start_text, end_text = _single(request, "from"), _single(request, "to")
+    start = _time(start_text, tenant, "from") if start_text else None
+    end = _time(end_text, tenant, "to") if end_text else None
+    if start is not None and end is not None and end <= start:
+        raise _bad(
+            "invalid_range",
+            f"the range ends (to={end.isoformat()}) before it starts (from={start.isoformat()})",
+        )
+    return start, end
+
+
+def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
+    """Validate every query parameter of a detail search; errors are 400s naming the problem."""
+    start, end = _range(request, tenant)
+    basis = _single(request, "time_basis") or "created_at"
+    if basis not in TIME_COLUMNS:
+        raise _unknown("time field", basis, TIME_COLUMNS)
+    sort = parse_sort(_single(request, "sort") or DEFAULT_SORT)
+    cursor = _single(request, "cursor")
+    fields = _fields(_single(request, "fields"))
+    needed = [c for c in (*(s[0] for s in sort), "id") if c not in fields]
+    search = SearchRequest(
+        tenant_id=tenant.id,
+        start=start,
+        end=end,
+        time_field=basis,
+        filters=_filters(request),
+        sort=sort,
+        after=decode_cursor(cursor, sort) if cursor else None,
+        columns=(*fields, *needed),
+    )
+    limit = _limit(_single(request, "limit"))
+    return SearchParams(search, _format(_single(request, "format")), fields, limit)
+
+
+# -- the keyset cursor ------------------------------------------------------------------------
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(sort: Sort, row: dict[str, Any]) -> str:
+    """base64url(JSON) of the sort spec and the last row's sort values and id."""
+    payload = {
+        "sort": [[name, desc] for name, desc in sort],
+        "after": [_cursor_value(row[name]) for name, _ in sort] + [row["id"]],
+    }
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+
+
+def _invalid_cursor(problem: str) -> ApiError:
+    return _bad("invalid_cursor", f"cursor: {problem}; start again without a cursor")
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A cursor value checked against its column's type (times back to aware datetimes)."""
+    if value is None:
+        return None
+    kind = column_type(name)
+    ok = {
+        "text": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "time": isinstance(value, str),
+    }[kind or "text"]
+    if ok and kind == "time":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        ok = parsed is not None and parsed.tzinfo is not None
+        value = parsed
+    if not ok:
+        raise _invalid_cursor(f"its value for {name} is not a {kind}")
+    return value
+
+
+def decode_cursor(text: str, sort: Sort) -> tuple[Any, ...]:
+    """The keyset of a cursor made for `sort`; 400 if it is malformed or made for another sort."""
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        raise _invalid_cursor("not a cursor of this API (bad base64url or JSON)") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("after"), list):
+        raise _invalid_cursor("not a cursor of this API (no sort values)")
+    made_for = payload.get("sort")
+    if made_for != [[name, desc] for name, desc in sort]:
+        raise _invalid_cursor(
+            f"it was made for sort={_sort_text(made_for)}, this request has sort={_sort_text(sort)}"
+        )
+    after = payload["after"]
+    if len(after) != len(sort) + 1 or not isinstance(after[-1], str):
+        raise _invalid_cursor("its sort values do not match its sort")
+    return tuple(_typed(name, value) for (name, _), value in zip(sort, after, strict=False)) + (
+        after[-1],
+    )
+
+
+def _sort_text(sort: Any) -> str:
+    try:
+        return ",".join(("-" if desc else "") + str(name) for name, desc in sort)
+    except (TypeError, ValueError):
+        return repr(sort)
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def _json_row(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _cursor_value(row[name]) for name in fields}
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _dict_rows(
+    batches: Iterator[pa.RecordBatch], fields: tuple[str, ...]
+) -> Iterator[dict[str, Any]]:
+    for batch in batches:
+        for row in batch.to_pylist():
+            yield {name: _cursor_value(_aware(row[name])) for name in fields}
+
+
+def _tuple_rows(batches: Iterator[pa.RecordBatch], fields: tuple[str, ...]) -> Iterator[list[Any]]:
+    for batch in batches:
+        for row in batch.to_pylist():
+            yield [_aware(row[name]) for name in fields]
+
+
+def _parquet_schema(fields: tuple[str, ...]) -> pa.Schema:
+    # Times are stored as UTC instants; say so in the file, so readers do not take them as local.
+    base = conversation_schema()
+    return pa.schema(
+        [
+            pa.field(n, pa.timestamp("us", tz="UTC"))
+            if pa.types.is_timestamp(base.field(n).type)
+            else base.field(n)
+            for n in fields
+        ]
+    )
+
+
+def _utc_batches(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        arrays = [batch.column(f.name).cast(f.type) for f in schema]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _file_chunks(store: Store, params: SearchParams) -> Iterator[bytes]:
+    # Files carry the whole result (from the cursor on, if one was given), not one page.
+    search = replace(params.request, limit=None, columns=params.fields)
+    batches = store.iter_search(search)
+    fields = params.fields
+    if params.format == "ndjson":
+        return ndjson_chunks(_dict_rows(batches, fields))
+    if params.format == "csv":
+        return csv_chunks(fields, _tuple_rows(batches, fields))
+    if params.format == "xlsx":
+        return xlsx_chunks(fields, _tuple_rows(batches, fields), sheet="conversations")
+    schema = _parquet_schema(fields)
+    return parquet_chunks(_utc_batches(batches, schema), schema)
+
+
+def _file_response(store: Store, tenant: TenantSettings, params: SearchParams) -> StreamingResponse:
+    safe_tenant = re.sub(r"[^A-Za-z0-9_.-]", "_", tenant.id)
+    headers = {
+        "content-disposition": f'attachment; filename="conversations-{safe_tenant}.{params.format}"',
+        "x-data-as-of": data_as_of_iso(store, tenant.id) or "",
+    }
+    return StreamingResponse(
+        _file_chunks(store, params), media_type=FORMATS[params.format], headers=headers
+    )
+
+
+def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> dict[str, Any]:
+    # One row more than asked tells whether another page exists, so the last page has no cursor.
+    page = store.search(replace(params.request, limit=params.limit + 1))
+    rows = page.rows[: params.limit]
+    more = len(page.rows) > params.limit
+    return {
+        "rows": [_json_row(row, params.fields) for row in rows],
+        "next_cursor": encode_cursor(params.request.sort, rows[-1]) if more else None,
+        "data_as_of": data_as_of_iso(store, tenant.id),
+    }
+
+
+@router.get("/conversations", summary="Search conversations (detail rows, cursor, exports)")
+def search_conversations(request: Request, store: StoreDep, tenant: TenantDep) -> Any:
+    """A page of matching conversations with `next_cursor`, or every match as a file (`format`)."""
+    params = parse_search(request, tenant)
+    if params.format == "json":
+        return _page(store, tenant, params)
+    return _file_response(store, tenant, params)
+
+
+def _message_json(message: dict[str, Any]) -> dict[str, Any]:
+    return {name: _cursor_value(value) for name, value in message.items()}
+
+
+@router.get("/conversations/{conversation_id}", summary="One conversation with its transcript")
+def get_conversation(conversation_id: str, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
+    """The tenant's conversation with `messages`; 404 if the tenant has no such id."""
+    found = store.search(
+        SearchRequest(tenant_id=tenant.id, filters=(("id", (conversation_id,)),), limit=1)
+    )
+    if not found.rows:
+        raise ApiError(
+            404, "not_found", f"no conversation with id {conversation_id!r} in this tenant"
+        )
+    record = _json_row(found.rows[0], tuple(CONVERSATION_COLUMNS))
+    messages = store.messages_for(tenant.id, [conversation_id])[conversation_id]
+    record["messages"] = [_message_json(m) for m in messages]
+    return {"conversation": record, "data_as_of": data_as_of_iso(store, tenant.id)}
