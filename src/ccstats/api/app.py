@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccstats import __version__
-from ccstats.api import admin, native
+from ccstats.api import admin, conversations, native
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store or open_store(settings.db)
     _install_error_handlers(app)
     app.include_router(native.router)
+    app.include_router(conversations.router)
     app.include_router(admin.router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
