@@ -475,6 +475,7 @@ def sign(
     method: str = "POST",
     extra_headers: dict[str, str] | None = None,
     secret: str = SECRET,
+    drop: str = "",
 ) -> dict[str, str]:
     """Headers of a V3 request as the SDK builds them, signed by `Utils.get_authorization`."""
     empty = hashlib.sha256(b"").hexdigest()
@@ -488,6 +489,7 @@ def sign(
         "x-acs-content-sha256": empty,
         **(extra_headers or {}),
     }
+    headers.pop(drop, None)
     request = SimpleNamespace(method=method, pathname="/", query=params, headers=headers)
     headers["Authorization"] = Utils.get_authorization(
         request, "ACS3-HMAC-SHA256", empty, KEY, secret
@@ -528,6 +530,23 @@ def test_unsigned_acs_header_is_refused(port: int) -> None:
     params = {"InstanceId": FILTER_INSTANCE}
     headers = sign(port, params)
     headers["x-acs-extra"] = "sneaked in"
+    url = f"http://127.0.0.1:{port}/?{urlencode(params)}"
+    _assert_pop_error(httpx.post(url, headers=headers), 400, "IncompleteSignature")
+
+
+@pytest.mark.parametrize("header", ["x-acs-date", "x-acs-signature-nonce"])
+def test_signed_but_absent_header(port: int, header: str) -> None:
+    params = {"InstanceId": FILTER_INSTANCE}
+    headers = sign(port, params)
+    del headers[header]  # listed in SignedHeaders, not sent
+    url = f"http://127.0.0.1:{port}/?{urlencode(params)}"
+    _assert_pop_error(httpx.post(url, headers=headers), 400, "IncompleteSignature")
+
+
+@pytest.mark.parametrize("header", ["x-acs-date", "x-acs-signature-nonce"])
+def test_date_and_nonce_are_required(port: int, header: str) -> None:
+    params = {"InstanceId": FILTER_INSTANCE}
+    headers = sign(port, params, drop=header)
     url = f"http://127.0.0.1:{port}/?{urlencode(params)}"
     _assert_pop_error(httpx.post(url, headers=headers), 400, "IncompleteSignature")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import inspect
 import json
 import re
 import threading
@@ -26,7 +25,7 @@ from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats.api.responses import JSON
@@ -206,6 +205,11 @@ class _Wire:
     headers: dict[str, list[str]]
     body: bytes
 
+    def header(self, name: str) -> str:
+        """The first value of a header, stripped ("" when absent)."""
+        values = self.headers.get(name)
+        return values[0].strip() if values else ""
+
 
 def _incomplete(what: str) -> AcsError:
     return AcsError(400, "IncompleteSignature", f"The request signature is incomplete: {what}.")
@@ -258,7 +262,7 @@ def _parse_authorization(header: str) -> tuple[str, str, list[str], str]:
 
 
 def _authenticate_v3(store: Store, wire: _Wire, nonces: NonceCache) -> str:
-    algorithm, key_id, signed, signature = _parse_authorization(wire.headers["authorization"][0])
+    algorithm, key_id, signed, signature = _parse_authorization(wire.header("authorization"))
     if algorithm != V3_ALGORITHM:
         raise AcsError(
             400, "InvalidSignatureMethod", f"Signature algorithm {algorithm!r} is not supported."
@@ -269,17 +273,20 @@ def _authenticate_v3(store: Store, wire: _Wire, nonces: NonceCache) -> str:
     if unsigned or required:
         raise _incomplete(f"these headers must be signed: {', '.join(unsigned + required)}")
     payload = hashlib.sha256(wire.body).hexdigest()
-    if wire.headers.get("x-acs-content-sha256", [payload])[0].strip().lower() != payload:
+    if (wire.header("x-acs-content-sha256") or payload).lower() != payload:
         raise AcsError(
             400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the request body."
         )
+    nonce = wire.header("x-acs-signature-nonce")
+    if not nonce:
+        raise _incomplete("x-acs-signature-nonce is missing")
     candidates = _secrets_of(store, key_id)
-    _check_clock(wire.headers["x-acs-date"][0], "x-acs-date")
+    _check_clock(wire.header("x-acs-date"), "x-acs-date")
     canonical = canonical_request_v3(wire.method, "/", wire.query, wire.headers, signed, payload)
     tenant_id = _tenant_if_signed(
         candidates, lambda s: signature_v3(s, canonical), signature.lower()
     )
-    _use_nonce(nonces, key_id, wire.headers["x-acs-signature-nonce"][0])
+    _use_nonce(nonces, key_id, nonce)
     return tenant_id
 
 
@@ -314,7 +321,7 @@ def authenticate(
     store: Store, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
 ) -> str:
     """The tenant of a correctly signed request (V3 `Authorization` header, else V2 `Signature`)."""
-    if wire.headers.get("authorization"):
+    if wire.header("authorization"):
         return _authenticate_v3(store, wire, nonces)
     if any(k == "Signature" for k, _ in params):
         return _authenticate_v2(store, wire, params, nonces)
@@ -630,19 +637,11 @@ def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
     return hotline_session_query(store, tenant_id, values)
 
 
-def _dashboard(request: Request) -> Any:
-    """`GET /` without an Alibaba action is the dashboard (`dialects.md`), served by `ccstats.web`."""
-    try:
-        from ccstats import web
-    except ImportError:
-        web = None  # type: ignore[assignment]
-    page = getattr(web, "dashboard_response", None) or getattr(web, "dashboard", None)
-    if page is not None:
-        return page(request)
-    return HTMLResponse(
-        "<!doctype html><title>ccstats</title><h1>ccstats</h1>"
-        '<p>Contact-center analytics. See the <a href="/docs">API documentation</a>.</p>'
-    )
+def _dashboard(request: Request) -> Response:
+    """`GET /` without an Alibaba action is the dashboard (`dialects.md`)."""
+    from ccstats.web import dashboard_response  # lazy: the web package imports nothing of ours
+
+    return dashboard_response(request)
 
 
 @router.api_route(
@@ -652,8 +651,7 @@ async def rpc(request: Request) -> Response:
     """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery; plain `GET /`: dashboard."""
     if not matches(request):
         if request.method == "GET":
-            page = _dashboard(request)
-            return await page if inspect.isawaitable(page) else page  # type: ignore[no-any-return]
+            return _dashboard(request)
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
