@@ -1,21 +1,611 @@
-"""The twin24 dialect (work in progress: routes are added by its issue)."""
+"""The Twin24 dialect (seed 003): JWT login and refresh, and the call statistics search with exports.
+
+Paths and behaviour are fixed by `spec/dialects.md` (Twin24) and `spec/reports.md` (field mapping).
+The search maps every Twin24 field to one data-model column and asks the store for the rows
+(`Store.search` for a JSON page, `Store.iter_search` for a streamed file); it computes nothing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, NamedTuple
+from urllib.parse import quote
+
+import jwt
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.responses import StreamingResponse
 
 from ccstats.api.responses import JSON
+from ccstats.auth import check_secret
+from ccstats.export import csv_chunks, xlsx_chunks, zip_chunks
+from ccstats.records import TenantSettings, parse_time
+from ccstats.storage import SearchRequest, StorageError, Store
+from ccstats.timebuckets import local_midnight, parse_local
+
+__all__ = ["NAME", "router", "matches", "render_error", "FIELDS", "Twin24Error"]
 
 NAME = "twin24"
 router = APIRouter(tags=["twin24"])
 
+WINDOW = 50_000
+"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned."""
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+DEFAULT_TTL, MAX_TTL = 604_800, 30 * 86_400
+REFRESH_TTL = MAX_TTL
+"""A refresh token lives as long as the longest access token may (our choice; dialects.md is silent)."""
+
+_SECRET_KEY = "twin24.jwt_secret"
+_REFRESH_PREFIX = "twin24.refresh."
+_secret_lock = threading.Lock()
+
+Kind = Literal["text", "int", "bool", "time", "status", "responder", "messages", "messages_text"]
+
+
+class FieldSpec(NamedTuple):
+    """A Twin24 response field: the data-model column it shows and how it is written."""
+
+    column: str | None
+    kind: Kind
+
+
+# reports.md, Twin24 table; in the seed's item order, then the two fields the seed's sample lacks.
+FIELDS: dict[str, FieldSpec] = {
+    "timezone": FieldSpec("customer_utc_offset", "int"),
+    "additional": FieldSpec("extra", "text"),
+    "startedAt": FieldSpec("started_at", "time"),
+    "transferredToOperator": FieldSpec("transferred_to_agent", "bool"),
+    "dialogId": FieldSpec("dialog_id", "text"),
+    "duration": FieldSpec("duration_s", "int"),
+    "createdAt": FieldSpec("created_at", "time"),
+    "price": FieldSpec("price", "text"),
+    "dialogResults": FieldSpec("dialog_result", "text"),
+    "id": FieldSpec("id", "text"),
+    "botId": FieldSpec("bot_id", "text"),
+    "recordPath": FieldSpec("recording_url", "text"),
+    "updatedAt": FieldSpec("updated_at", "time"),
+    "botName": FieldSpec("bot_name", "text"),
+    "externalId": FieldSpec("external_id", "text"),
+    "responder": FieldSpec("answered_by", "responder"),
+    "isFinished": FieldSpec("is_final_attempt", "bool"),
+    "nps": FieldSpec("nps", "text"),
+    "shortNumber": FieldSpec("short_number", "text"),
+    "phone": FieldSpec("customer_phone", "text"),
+    "regionId": FieldSpec("region_id", "int"),
+    "taskName": FieldSpec("campaign_name", "text"),
+    "taskId": FieldSpec("campaign_id", "text"),
+    "linkToLog": FieldSpec("log_url", "text"),
+    "status": FieldSpec("dial_status", "status"),
+    "messages": FieldSpec(None, "messages"),
+    "messagesAsString": FieldSpec(None, "messages_text"),
+    "botDuration": FieldSpec("bot_duration_s", "int"),
+    "operatorDuration": FieldSpec("agent_duration_s", "int"),
+}
+
+# Seed 003 status filter list; the seed's sample rows say ANSWERED, so both name one value.
+STATUSES = (
+    "CANCEL", "ANSWER", "ANSWERED", "NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "FAILED",
+    "BLACKLIST", "DIAL", "INPROGRESS", "FZ230", "INVALID", "UNAVAILABLE",
+)  # fmt: skip
+_ANSWERED = ("ANSWER", "ANSWERED")
+RESPONDERS = {"human": "Human", "machine": "AnsweringMachine"}
+AUTHORS = {"bot": "robot", "customer": "user", "agent": "operator"}
+SPEAKERS = {"bot": "Робот", "customer": "Человек", "agent": "Оператор"}
+PERIOD_FIELDS = ("createdAt", "startedAt", "updatedAt")
+OUTPUTS = ("CSV", "EXCEL")
+CONTROL_PARAMS = (
+    "fields", "from", "to", "filterPeriodBy", "limit", "offset", "page", "sort", "output",
+    "filename", "archive",
+)  # fmt: skip
+
+
+class Twin24Error(Exception):
+    """An error answered as Twin24 does: non-2xx with `{"error": ..., "details": ...}`."""
+
+    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details
+
+
+def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> Twin24Error:
+    details: dict[str, Any] = {"parameter": parameter}
+    if allowed is not None:
+        details["allowed"] = list(allowed)
+        message += f"; allowed: {', '.join(allowed)}"
+    return Twin24Error(422, f"{parameter}: {message}", details)
+
+
+def _error_response(error: Twin24Error) -> Response:
+    return JSON({"error": error.message, "details": error.details}, status_code=error.status)
+
 
 def matches(request: Request) -> bool:
-    """Requests under /api/v1/."""
+    """Requests under /api/v1/ (Twin24's IAM and analyse paths)."""
     return request.url.path.startswith("/api/v1/")
 
 
 def render_error(request: Request, status: int, message: str) -> Response:
-    """A framework-level error in this vendor's shape."""
-    return JSON({"error": message}, status_code=status)
+    """A framework-level error in Twin24's shape (bad parameters are 422 there, not 400)."""
+    return JSON({"error": message, "details": None}, status_code=422 if status == 400 else status)
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def _signing_secret(request: Request) -> str:
+    """The HS256 secret: kept in the store's meta table so tokens survive a restart."""
+    cached: str | None = getattr(request.app.state, "twin24_secret", None)
+    if cached is not None:
+        return cached
+    store: Store = request.app.state.store
+    with _secret_lock:
+        secret = store.get_meta(_SECRET_KEY)
+        if secret is None:
+            secret = secrets.token_urlsafe(48)
+            store.put_meta(_SECRET_KEY, secret)
+    request.app.state.twin24_secret = secret
+    return secret
+
+
+def _refresh_key(refresh_token: str) -> str:
+    # Only a hash is stored: the table never holds a usable refresh token.
+    return _REFRESH_PREFIX + hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, str]:
+    """A new access token (JWT) and refresh token (opaque, one use) for a Twin24 login."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": email,
+        "tenant": tenant_id,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+        "jti": secrets.token_hex(8),  # two tokens issued in one second still differ
+    }
+    token = jwt.encode(claims, _signing_secret(request), algorithm="HS256")
+    refresh = secrets.token_urlsafe(32)
+    expires = int((now + timedelta(seconds=REFRESH_TTL)).timestamp())
+    record = orjson.dumps({"sub": email, "tenant": tenant_id, "exp": expires}).decode()
+    request.app.state.store.put_meta(_refresh_key(refresh), record)
+    return {"token": token, "refreshToken": refresh}
+
+
+def _token_response(tokens: dict[str, str], ttl: int) -> Response:
+    response = JSON(tokens)
+    # Third-party Twin24 scripts read these cookies after login (vendor-protocols-research.md §3).
+    response.set_cookie("token", tokens["token"], max_age=ttl, httponly=True, samesite="lax")
+    response.set_cookie(
+        "refresh_token", tokens["refreshToken"], max_age=REFRESH_TTL, httponly=True, samesite="lax"
+    )
+    return response
+
+
+def _ttl(value: Any) -> int:
+    """The token lifetime in seconds: default one week, at most 30 days (dialects.md, Twin24)."""
+    if value is None or value == "":
+        return DEFAULT_TTL
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+    ):
+        raise _bad("ttl", f"must be a whole number of seconds, got {value!r}")
+    ttl = int(value)
+    if not 0 < ttl <= MAX_TTL:
+        raise _bad("ttl", f"must be between 1 and {MAX_TTL} seconds (30 days), got {ttl}")
+    return ttl
+
+
+def _login_body(raw: bytes) -> tuple[str, str, int]:
+    try:
+        body = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise _bad("body", 'must be a JSON object {"email": ..., "password": ..., "ttl": ...}')
+    for name in ("email", "password"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise _bad(name, "is required (a non-empty string)")
+    return body["email"].strip().lower(), body["password"], _ttl(body.get("ttl"))
+
+
+@router.post("/api/v1/auth/login", summary="Twin24: token by email and password")
+async def login(request: Request) -> Response:
+    """`{email, password, ttl}` → `{token, refreshToken}`; 401 "Invalid credentials."."""
+    store: Store = request.app.state.store
+    try:
+        email, password, ttl = _login_body(await request.body())
+        # scrypt is slow on purpose: off the event loop.
+        _, tenant_id = await run_in_threadpool(check_secret, store, "twin24", email, password)
+        if tenant_id is None:
+            raise Twin24Error(401, "Invalid credentials.")
+        tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
+    except Twin24Error as error:
+        return _error_response(error)
+    return _token_response(tokens, ttl)
+
+
+@router.get("/api/v1/auth/refresh", summary="Twin24: new tokens for a refresh token")
+def refresh(request: Request) -> Response:
+    """`?refreshToken=&ttl=` → a new `{token, refreshToken}`; the old refresh token is used up."""
+    store: Store = request.app.state.store
+    try:
+        given = request.query_params.get("refreshToken") or ""
+        if not given:
+            raise _bad("refreshToken", "is required")
+        ttl = _ttl(request.query_params.get("ttl"))
+        record = store.put_meta(_refresh_key(given), None)
+        owner = orjson.loads(record) if record else None
+        # Not "Token is expired.": clients answer that by refreshing, which would loop.
+        if owner is None or owner["exp"] < datetime.now(UTC).timestamp():
+            raise Twin24Error(401, "Unauthorized.")
+        if not any(
+            c.tenant_id == owner["tenant"] for c in store.find_credentials("twin24", owner["sub"])
+        ):
+            raise Twin24Error(401, "Unauthorized.")
+        tokens = _issue(request, owner["tenant"], owner["sub"], ttl)
+    except Twin24Error as error:
+        return _error_response(error)
+    return _token_response(tokens, ttl)
+
+
+def _caller_tenant(request: Request) -> TenantSettings:
+    """The tenant of the request's Bearer JWT: 401 "Token is expired." or "Unauthorized."."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Twin24Error(401, "Unauthorized.")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            _signing_secret(request),
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub", "tenant"]},
+        )
+    except jwt.ExpiredSignatureError:
+        # Exact text: the Twin24 SDK refreshes and retries on it (vendor-protocols-research.md §3).
+        raise Twin24Error(401, "Token is expired.") from None
+    except jwt.InvalidTokenError:
+        raise Twin24Error(401, "Unauthorized.") from None
+    tenant: TenantSettings | None = request.app.state.store.get_tenant(str(claims["tenant"]))
+    if tenant is None:
+        raise Twin24Error(401, "Unauthorized.")
+    return tenant
+
+
+# -- the search request ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallSearch:
+    """A parsed `GET /api/v1/search/cis/calls`: what to select, which rows, which page or file."""
+
+    fields: tuple[str, ...]
+    request: SearchRequest
+    first_row: int
+    output: str | None
+    archive: bool
+    filename: str
+
+
+def _int(params: QueryParams, name: str, default: int, low: int, high: int | None = None) -> int:
+    text = params.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(name, f"must be an integer, got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        limits = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise _bad(name, f"must be {limits}, got {value}")
+    return value
+
+
+def _bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise _bad(name, f"must be true or false, got {text!r}", ["true", "false"])
+
+
+_UNENCODED_PLUS = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$"
+)
+
+
+def _time(name: str, text: str, zone: Any) -> datetime:
+    """ISO 8601 with an offset; without one, tenant-local wall time (data-model.md, Tenants)."""
+    # Seed 003 asks clients to URL-encode `+`; one that forgot sends a space instead.
+    text = _UNENCODED_PLUS.sub(r"\1+\2", text.strip())
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return local_midnight(datetime.fromisoformat(text).date(), zone)
+        if text.lstrip("-").isdigit():
+            return parse_time(text)
+        return parse_local(text.replace("Z", "+00:00"), zone)
+    except ValueError:
+        raise _bad(
+            name, f"must be an ISO 8601 date-time such as 2022-03-01T21:30:54+00:00, got {text!r}"
+        ) from None
+
+
+def _fields(params: QueryParams) -> tuple[str, ...]:
+    names = [n.strip() for v in params.getlist("fields") for n in v.split(",") if n.strip()]
+    for name in names:
+        if name not in FIELDS:
+            raise _bad("fields", f"unknown field {name!r}", list(FIELDS))
+    return tuple(dict.fromkeys(names)) or tuple(FIELDS)
+
+
+def _sort(params: QueryParams) -> tuple[tuple[str, bool], ...]:
+    """`sort=a,-b`: `-` is descending (twin24 autoCall list page: `sort=-status`)."""
+    keys: dict[str, bool] = {}
+    for part in params.get("sort", "").split(","):
+        part = part.strip()
+        descending = part.startswith("-")
+        name = part.lstrip("-+ ")
+        if not name:
+            continue
+        spec = FIELDS.get(name)
+        if spec is None or spec.column is None:
+            sortable = [n for n, s in FIELDS.items() if s.column]
+            raise _bad("sort", f"cannot sort by {name!r}", sortable)
+        keys.setdefault(spec.column, descending)
+    return tuple(keys.items()) or (("created_at", True),)
+
+
+def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
+    """The stored values that a filter's query values stand for."""
+    values: list[Any] = []
+    for text in texts:
+        if spec.kind in ("messages", "messages_text"):
+            raise _bad(name, "the transcript cannot be filtered by")
+        if spec.kind == "int":
+            try:
+                values.append(int(text))
+            except ValueError:
+                raise _bad(name, f"must be an integer, got {text!r}") from None
+        elif spec.kind == "bool":
+            # A missing bool shows as false (reports.md, common rules), so false matches it too.
+            values += [True] if _bool(name, text) else [False, None]
+        elif spec.kind == "time":
+            values.append(_time(name, text, zone))
+        elif spec.kind == "status":
+            status = text.strip().upper()
+            if status not in STATUSES:
+                raise _bad(name, f"unknown status {text!r}", STATUSES)
+            values += _ANSWERED if status in _ANSWERED else [status]
+        elif spec.kind == "responder":
+            wanted = {v.lower(): k for k, v in RESPONDERS.items()}.get(text.strip().lower())
+            if wanted is None:
+                raise _bad(name, f"unknown responder {text!r}", list(RESPONDERS.values()))
+            values.append(wanted)
+        else:
+            values.append(text)
+    return tuple(dict.fromkeys(values))
+
+
+def _filters(params: QueryParams, zone: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """Equality on any response field given as a parameter (empty values filter nothing)."""
+    filters: list[tuple[str, tuple[Any, ...]]] = [("channel", ("voice",))]
+    for name in dict.fromkeys(params.keys()):
+        if name in CONTROL_PARAMS:
+            continue
+        spec = FIELDS.get(name)
+        if spec is None:
+            raise _bad(name, "unknown parameter", [*CONTROL_PARAMS, *FIELDS])
+        texts = [t for t in params.getlist(name) if t.strip()]
+        if texts:
+            filters.append((str(spec.column), _filter_values(name, spec, texts, zone)))
+    return tuple(filters)
+
+
+def _period(params: QueryParams, zone: Any) -> tuple[datetime | None, datetime | None, str]:
+    by = params.get("filterPeriodBy", "").strip() or "createdAt"
+    if by not in PERIOD_FIELDS:
+        raise _bad("filterPeriodBy", f"unknown field {by!r}", PERIOD_FIELDS)
+    start = _time("from", params["from"], zone) if params.get("from", "").strip() else None
+    end = _time("to", params["to"], zone) if params.get("to", "").strip() else None
+    if start is not None and end is not None and start > end:
+        raise _bad("to", "must not be before from")
+    return start, end, str(FIELDS[by].column)
+
+
+def _output(params: QueryParams) -> str | None:
+    output = params.get("output", "").strip().upper()
+    if output in ("", "JSON"):
+        return None
+    if output not in OUTPUTS:
+        raise _bad("output", f"unknown format {params['output']!r}", OUTPUTS)
+    return output
+
+
+def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
+    """A Twin24 query string as a search of the tenant's voice conversations."""
+    fields = _fields(params)
+    start, end, time_field = _period(params, zone)
+    limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    first_row = _int(params, "offset", 0, 0) + _int(params, "page", 0, 0) * limit
+    columns = {"id": None} | {FIELDS[f].column: None for f in fields if FIELDS[f].column}
+    request = SearchRequest(
+        tenant_id=tenant_id,
+        start=start,
+        end=end,
+        time_field=time_field,
+        filters=_filters(params, zone),
+        sort=_sort(params),
+        limit=limit,
+        # Rows past the window are never returned, so no offset needs to reach further.
+        offset=min(first_row, WINDOW),
+        columns=tuple(str(c) for c in columns),
+    )
+    archive = _bool("archive", params["archive"]) if params.get("archive", "").strip() else False
+    return CallSearch(
+        fields, request, first_row, _output(params), archive, params.get("filename", "")
+    )
+
+
+# -- items -------------------------------------------------------------------------------------
+
+
+def _utc(value: datetime) -> datetime:
+    # Arrow batches carry naive UTC times; `Store.search` rows carry aware ones.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    """Seed 003 item times: `2022-06-29T08:44:26.000000Z` (UTC)."""
+    return None if value is None else _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    sent = message["sent_at"]
+    return {
+        "text": message["text"],
+        "author": AUTHORS[message["sender"]],
+        # Seed 003 message times have no fraction: `2022-06-29T08:44:39Z`.
+        "created_at": None if sent is None else _utc(sent).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def messages_as_string(transcript: list[dict[str, Any]]) -> str:
+    """Seed 003 `messagesAsString`: `Робот: …` / `Человек: …` / `Оператор: …` lines."""
+    return "\n".join(
+        f"{SPEAKERS[m['sender']]}: {m['text'] or ''}" for m in transcript if m["sender"] in SPEAKERS
+    )
+
+
+def _value(spec: FieldSpec, row: dict[str, Any], transcript: list[dict[str, Any]]) -> Any:
+    if spec.kind == "messages":
+        # System lines have no Twin24 author (robot, user, operator); they are left out.
+        return [_message(m) for m in transcript if m["sender"] in AUTHORS]
+    if spec.kind == "messages_text":
+        return messages_as_string(transcript)
+    value = row[str(spec.column)]
+    if spec.kind == "time":
+        return format_time(value)
+    if spec.kind == "bool":
+        return bool(value)  # a missing bool shows as false (reports.md, common rules)
+    if spec.kind == "status":
+        return "ANSWERED" if value in _ANSWERED else value
+    if spec.kind == "responder":
+        return RESPONDERS.get(value) if value else None
+    return value
+
+
+def item(
+    fields: Sequence[str], row: dict[str, Any], transcript: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One call as seed 003 writes it, with the requested fields in the requested order."""
+    return {name: _value(FIELDS[name], row, transcript) for name in fields}
+
+
+def _needs_transcript(fields: Sequence[str]) -> bool:
+    return any(FIELDS[f].kind in ("messages", "messages_text") for f in fields)
+
+
+# -- the search endpoint -----------------------------------------------------------------------
+
+
+def _window_error() -> Twin24Error:
+    return Twin24Error(
+        422,
+        f"At most {WINDOW} records can be read for one period; narrow the period (from/to) or add filters.",
+        {"parameter": "offset", "window": WINDOW},
+    )
+
+
+def _page(store: Store, search: CallSearch) -> Response:
+    page = store.search(search.request, count=True)
+    total = page.total or 0
+    limit = search.request.limit or 0
+    if min(search.first_row + limit, total) > WINDOW:
+        raise _window_error()
+    transcripts: dict[str, list[dict[str, Any]]] = {}
+    if _needs_transcript(search.fields):
+        transcripts = store.messages_for(search.request.tenant_id, [r["id"] for r in page.rows])
+    items = [item(search.fields, r, transcripts.get(r["id"], [])) for r in page.rows]
+    return JSON({"count": total, "items": items})
+
+
+def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
+    """Every matching call as a row of cells, one Arrow batch (and its transcripts) at a time."""
+    request = replace(search.request, limit=WINDOW, offset=0)
+    with_transcript = _needs_transcript(search.fields)
+    for batch in store.iter_search(request, batch_size=1000):
+        rows = batch.to_pylist()
+        transcripts = (
+            store.messages_for(request.tenant_id, [r["id"] for r in rows])
+            if with_transcript
+            else {}
+        )
+        for row in rows:
+            cells = item(search.fields, row, transcripts.get(row["id"], []))
+            if "messages" in cells:
+                # dialects.md: in a file, `messages` is written as `messagesAsString`.
+                cells["messages"] = messages_as_string(transcripts.get(row["id"], []))
+            yield list(cells.values())
+
+
+def _file_stem(filename: str) -> str:
+    """The `filename` parameter made safe for a header and a zip entry; `calls` by default."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", filename).strip(" .")[:120] or "calls"
+
+
+def _disposition(name: str, extension: str) -> str:
+    """`attachment; filename="<name>.<ext>"`, with an RFC 6266 `filename*` for non-ASCII names."""
+    # A header is latin-1: a non-ASCII name goes in `filename*`, `calls` is the plain fallback.
+    ascii_name = name if name.isascii() else "calls"
+    header = f'attachment; filename="{ascii_name}.{extension}"'
+    if ascii_name != name:
+        header += f"; filename*=UTF-8''{quote(name + '.' + extension)}"
+    return header
+
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+}
+
+
+def _file(store: Store, search: CallSearch) -> Response:
+    """The whole result (up to the window) as a streamed CSV or XLSX file, zipped on request."""
+    total = store.search(replace(search.request, limit=0, offset=0), count=True).total or 0
+    if total > WINDOW:
+        raise _window_error()
+    rows = _file_rows(store, search)
+    extension = "csv" if search.output == "CSV" else "xlsx"
+    chunks = (
+        csv_chunks(search.fields, rows)
+        if extension == "csv"
+        else xlsx_chunks(search.fields, rows, "calls")
+    )
+    stem = _file_stem(search.filename)
+    if search.archive:
+        chunks, extension = zip_chunks(f"{stem}.{extension}", chunks), "zip"
+    headers = {"Content-Disposition": _disposition(stem, extension)}
+    return StreamingResponse(chunks, media_type=_MEDIA[extension], headers=headers)
+
+
+@router.get("/api/v1/search/cis/calls", summary="Twin24: call statistics (seed 003)")
+def search_calls(request: Request) -> Response:
+    """`{"count", "items"}` of the caller's voice calls, or the whole result as a CSV/XLSX file."""
+    store: Store = request.app.state.store
+    try:
+        tenant = _caller_tenant(request)
+        search = parse_search(request.query_params, tenant.id, tenant.zone)
+        return _file(store, search) if search.output else _page(store, search)
+    except Twin24Error as error:
+        return _error_response(error)
+    except StorageError as error:
+        return _error_response(Twin24Error(503, f"The statistics store failed: {error}"))
