@@ -271,7 +271,10 @@ class DuckDBStore(Store):
         cursor = self._con.cursor()
         try:
             cursor.execute("SET TimeZone = 'UTC'")
-            reader = cursor.execute(sql, params).fetch_record_batch(batch_size)
+            result = cursor.execute(sql, params)
+            # duckdb 1.5 deprecates fetch_record_batch for to_arrow_reader (the same reader).
+            read = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+            reader = read(batch_size)
             yield from reader
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
