@@ -435,9 +435,10 @@ def session_report(store: Store, tenant: TenantSettings, params: ReportParams) -
         tenant, params, (c.metric for c in SESSION_COLUMNS), params.dimension, filters=filters
     )
     result = run_query(store, query)
+    metrics = [(c.prop, c.metric, get_metric(c.metric)) for c in SESSION_COLUMNS]
     rows = []
     for row in result.rows:
-        values = {c.prop: _format(get_metric(c.metric), row[c.metric]) for c in SESSION_COLUMNS}
+        values = {prop: _format(metric, row[name]) for prop, name, metric in metrics}
         rows.append({"time": _time_label(row["bucket"], params), **values})
     return {"header": session_header(), "list": rows}
 
@@ -612,41 +613,45 @@ def workload_report(store: Store, tenant: TenantSettings, params: ReportParams) 
     return {"header": workload_header(tenant), "list": rows}
 
 
-def _satisfaction(
+def _option_counts(
     store: Store, tenant: TenantSettings, params: ReportParams
-) -> dict[str, dict[str, int | float]]:
-    """Per agent: option id -> share of its evaluated conversations, percent; zeros left out."""
+) -> dict[str, dict[str, int]]:
+    """Per agent: satisfaction option id -> its evaluated conversations with that option."""
     filters = {"agent_id": params.agent_list} if params.agent_list else {}
     query = _query(
         tenant, params, ("evaluated",), group_by=("agent_id", "csat_option_id"), filters=filters
     )
-    counts: dict[str, dict[str | None, int]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for row in run_query(store, query).rows:
-        if row["agent_id"] is not None:
+        if row["agent_id"] is not None and row["csat_option_id"] is not None:
             counts.setdefault(row["agent_id"], {})[row["csat_option_id"]] = row["evaluated"]
+    return counts
+
+
+def _satisfaction(
+    tenant: TenantSettings, by_option: Mapping[str, int], evaluated: int
+) -> dict[str, int | float]:
+    """Option id -> share of the agent's evaluated conversations, percent; zeros left out.
+
+    The denominator is the agent's `evaluated` (a score without an option counts there too).
+    """
     order = {o.id: i for i, o in enumerate(tenant.satisfaction_options)}
-    out: dict[str, dict[str, int | float]] = {}
-    for agent, by_option in counts.items():
-        evaluated = sum(by_option.values())
-        options = sorted(
-            (o for o, n in by_option.items() if o is not None and n > 0),
-            key=lambda o: (order.get(o, len(order)), o),
-        )
-        out[agent] = {o: percent(by_option[o], evaluated) for o in options}
-    return out
+    chosen = sorted(
+        (o for o, n in by_option.items() if n > 0), key=lambda o: (order.get(o, len(order)), o)
+    )
+    return {o: percent(by_option[o], evaluated) for o in chosen}
 
 
 def quality_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
     """Seed 002 part 3: one row per agent with its quality figures and `satisfaction`."""
     interval_agents: Iterable[str] = ()
     if not params.agent_list:  # rows as in workload: agents with intervals count too
-        interval_agents = {
-            t.agent_id for t in store.interval_totals(tenant.id, params.start, params.end)
-        }
-    satisfaction = _satisfaction(store, tenant, params)
+        totals = store.interval_totals(tenant.id, params.start, params.end)
+        interval_agents = {t.agent_id for t in totals}
+    counts = _option_counts(store, tenant, params)
     agents, rows = _agent_rows(store, tenant, params, QUALITY_COLUMNS, interval_agents)
     for agent, row in zip(agents, rows, strict=True):
-        row["satisfaction"] = satisfaction.get(agent, {})
+        row["satisfaction"] = _satisfaction(tenant, counts.get(agent, {}), row["evaluateCount"])
     return {"header": quality_header(tenant), "list": rows}
 
 
