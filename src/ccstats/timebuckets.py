@@ -34,8 +34,11 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     instant = candidate.astimezone(UTC)
     # A zone that jumps over midnight (e.g. America/Santiago): the local day starts at the jump.
     if instant.astimezone(zone).replace(tzinfo=None) != naive:
-        instant = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-        instant -= timedelta(minutes=instant.astimezone(zone).minute % 60)
+        # In a gap, fold=1 maps midnight to an instant before the jump (still the previous day);
+        # the first minute from there whose local date is `day` is the jump itself.
+        instant = min(instant, naive.replace(tzinfo=zone, fold=1).astimezone(UTC))
+        while instant.astimezone(zone).date() < day:
+            instant += timedelta(minutes=1)
     return instant
 
 
