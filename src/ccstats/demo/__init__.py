@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain
 from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,14 +109,16 @@ def _dst_days(zone: ZoneInfo, today: date) -> list[date]:
 def _dst_instants(
     rng: Random, calendar: TrafficCalendar, today: date, count: int
 ) -> list[datetime]:
-    """Instants on the DST change days, half of them within hours of the change itself."""
-    per_day = max(2, count // 60) if count >= 20 else 0
+    """Instants on the DST change days: half in the hours around the change, half by day pattern."""
+    per_day = max(4, count // 60) if count >= 20 else 0
+    around = (-1, 0, -2, 1)  # the hours before and after the change, the repeated hour first
     instants = []
     for day in _dst_days(calendar.zone, today):
         for k in range(per_day):
-            near = k % 2 == 0
-            at = dst_instant(rng, calendar.zone, day) if near else calendar.instant_on(rng, day)
-            instants.append(at)
+            if k % 2 == 0:
+                instants.append(dst_instant(rng, calendar.zone, day, around[k // 2 % 4]))
+            else:
+                instants.append(calendar.instant_on(rng, day))
     return instants
 
 
@@ -161,18 +164,28 @@ def _tick(progress: Progress | None, description: str, total: int | None) -> Cal
     return lambda n: progress.advance(task, n)
 
 
+def _tallied(
+    source: Source, records: Iterator[dict[str, Any]], tally: Counter[tuple[str, str, str]]
+) -> Iterator[dict[str, Any]]:
+    for record in records:
+        tally[(record["tenant_id"], record["channel"], source.name)] += 1
+        yield record
+
+
 def _conversations(
     store: Store, counts: dict[str, int], seed: int, today: date, advance: Callable[[int], None]
 ) -> Counter[tuple[str, str, str]]:
     """Generate and ingest every source's conversations; (tenant, channel, source) counts."""
     zones = {t.id: t.zone for t in demo_tenants()}
     tally: Counter[tuple[str, str, str]] = Counter()
-    for source in SOURCES:
-        records = _generate(source, counts[source.name], seed, today, zones[source.tenant_id])
-        for chunk in _chunks(records):
-            _check(ingest_conversations(store, chunk), chunk, "conversations")
-            tally.update((r["tenant_id"], r["channel"], source.name) for r in chunk)
-            advance(len(chunk))
+    # One stream of chunks across sources: fewer, fuller store writes.
+    records = chain.from_iterable(
+        _tallied(s, _generate(s, counts[s.name], seed, today, zones[s.tenant_id]), tally)
+        for s in SOURCES
+    )
+    for chunk in _chunks(records):
+        _check(ingest_conversations(store, chunk), chunk, "conversations")
+        advance(len(chunk))
     return tally
 
 

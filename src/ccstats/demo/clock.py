@@ -89,10 +89,10 @@ def dst_changes(zone: ZoneInfo, first: date, last: date) -> list[date]:
     return changes
 
 
-def dst_instant(rng: Random, zone: ZoneInfo, day: date, spread_h: int = 3) -> datetime:
-    """A UTC instant within `spread_h` hours of the offset change on `day`.
+def dst_instant(rng: Random, zone: ZoneInfo, day: date, hour: int) -> datetime:
+    """A UTC instant in the `hour`-th hour after the offset change on `day` (negative: before).
 
-    Drawn in UTC, not in local time, so both 01:00 hours of a fall-back day get traffic.
+    Counted in UTC, not in local time, so a fall-back day's two 01:00 hours are hours -1 and 0.
     """
     start = local_midnight(day, zone)
     change = next(
@@ -101,7 +101,7 @@ def dst_instant(rng: Random, zone: ZoneInfo, day: date, spread_h: int = 3) -> da
         if (start + timedelta(hours=h)).astimezone(zone).utcoffset()
         != start.astimezone(zone).utcoffset()
     )
-    return change + timedelta(seconds=rng.randrange(-spread_h * 3600, spread_h * 3600))
+    return change + timedelta(hours=hour, seconds=rng.randrange(3600))
 
 
 def hex_id(rng: Random, length: int) -> str:
