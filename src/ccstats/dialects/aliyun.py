@@ -5,6 +5,9 @@ style, `POST /` (also `GET /`) with every parameter in the query string, lists f
 `AcidList.1=..&AcidList.2=..`. Requests are signed with ACS3-HMAC-SHA256 (the SDK default) or the
 legacy HMAC-SHA1 query signature (`Config(signature_algorithm='v2')`). Errors are the POP JSON shape
 `{RequestId, HostId, Code, Message, Recommend}`: the SDK turns a 4xx into `ClientException(code=Code)`.
+
+One module by design (a dialect is one module, `DESIGN.md`), in sections: errors, signatures (V3, V2,
+nonce cache), request parameters, the record, the endpoint.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from ccstats.api.responses import JSON
 from ccstats.records import TenantSettings, parse_time
 from ccstats.storage import SearchRequest, Store
+from ccstats.web import dashboard_response
 
 __all__ = [
     "NAME",
@@ -637,13 +641,6 @@ def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
     return hotline_session_query(store, tenant_id, values)
 
 
-def _dashboard(request: Request) -> Response:
-    """`GET /` without an Alibaba action is the dashboard (`dialects.md`)."""
-    from ccstats.web import dashboard_response  # lazy: the web package imports nothing of ours
-
-    return dashboard_response(request)
-
-
 @router.api_route(
     "/", methods=["GET", "POST"], summary="Alibaba AICCS RPC endpoint (and dashboard)"
 )
@@ -651,7 +648,7 @@ async def rpc(request: Request) -> Response:
     """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery; plain `GET /`: dashboard."""
     if not matches(request):
         if request.method == "GET":
-            return _dashboard(request)
+            return dashboard_response(request)  # dialects.md: `GET /` without an action
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
