@@ -1,0 +1,222 @@
+"""bench/RESULTS.md from the measured figures: one table per size, targets beside the figures.
+
+The hand-written analysis (profiles, where the time goes, what would close each gap) lives in
+bench/NOTES.md and is appended as is, so a rerun refreshes the numbers without losing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_results"]
+
+NOTES = Path(__file__).parent / "NOTES.md"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "–" if not a or not b else f"{a / b:.1f}x"
+
+
+def _verdict(value: float | None, target: float | None, higher_is_better: bool = False) -> str:
+    if value is None or target is None:
+        return ""
+    met = value >= target if higher_is_better else value <= target
+    return "met" if met else "**not met**"
+
+
+def _warm(h: dict[str, Any] | None) -> str:
+    if not h or not h.get("available"):
+        return "n/a"
+    return f"{_ms(h['median_ms'])} ({_ms(h['p95_ms'])})"
+
+
+def _case_rows(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "| report | HTTP cold | HTTP warm, as shipped (p95) | HTTP warm, answer cache off (p95) | in-process computed | in-process `run_query` (cache) | our SQL alone | hand-written SQL | HTTP uncached / hand SQL | target (10M, HTTP warm) | as shipped | cache off |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    http = result.get("http", {})
+    uncached = result.get("http_uncached", {})
+    for name, case in result.get("cases", {}).items():
+        h, u = http.get(name, {}), uncached.get(name)
+        inproc = case["inproc"]["median_ms"]
+        raw = case["raw"]["median_ms"]
+        cached = case.get("inproc_cached")
+        target = case.get("target_ms")
+        shipped = _verdict(h.get("median_ms"), target) if h.get("available") else ""
+        if u is None and h.get("available"):
+            u = h  # no answer cache on this path: as shipped is uncached
+        off = _verdict(u.get("median_ms"), target) if u and u.get("available") else ""
+        if not h.get("available") and target:
+            shipped = f"n/a (in-process {_verdict(inproc, target)})"
+        lines.append(
+            f"| {case['title']} | {_ms(h['cold_ms']) if h.get('available') else 'n/a'} | {_warm(h)}"
+            f" | {_warm(u)} | {_ms(inproc)} | {_ms(cached['median_ms']) if cached else '–'}"
+            f" | {_ms(case['ours_sql']['median_ms'])} | {_ms(raw)}"
+            f" | {_ratio(u.get('median_ms') if u else None, raw)}"
+            f" | {'≤ ' + _ms(target) + ' ms' if target else ''} | {shipped} | {off} |"
+        )
+    unavailable = [
+        f"- {name}: not available over HTTP ({h['why']})"
+        for name, h in http.items()
+        if not h.get("available")
+    ]
+    return lines + ([""] + unavailable if unavailable else [])
+
+
+def _other_rows(result: dict[str, Any]) -> list[str]:
+    rows = ["| measure | figure | target | |", "|---|---:|---:|---|"]
+    storage = result["storage"]
+    per = storage["bytes_per_conversation"]
+    rows.append(
+        f"| store size per conversation (file / rows, no transcripts) | {per:.0f} B"
+        f" (conversations table {storage['conversation_table_bytes_per_conversation']:.0f} B) | ≤ 40 B | {_verdict(per, 40)} |"
+    )
+    build = result["build"]
+    if build.get("upsert_per_s"):
+        rows.append(
+            f"| store build: `upsert_conversations` of generated Arrow batches (≤ 1M rows) | {build['upsert_per_s']:,.0f} /s | | |"
+        )
+    imp = result.get("import", {})
+    for name in ("parquet", "ndjson"):
+        if name in imp:
+            figure = imp[name]["per_s"]
+            target = 1_000_000 if name == "parquet" else None
+            rows.append(
+                f"| bulk import {name} ({imp[name]['records']:,} records, `read_records` + `ingest_conversations`) | {figure:,.0f} /s"
+                f" | {'≥ 1,000,000 /s' if target else ''} | {_verdict(figure, target, True)} |"
+            )
+    if "arrow_upsert" in imp:
+        rows.append(
+            f"| same records as one Arrow batch, `upsert_conversations` alone (engine ceiling) | {imp['arrow_upsert']['per_s']:,.0f} /s | | |"
+        )
+    ingest = result.get("http_ingest")
+    if ingest:
+        rows.append(
+            f"| HTTP ingest `POST /v1/conversations`, batches of {ingest['batch']:,} ({ingest['accepted']:,} accepted) | {ingest['per_s']:,.0f} /s"
+            f" | ≥ 100,000 /s | {_verdict(ingest['per_s'], 100_000, True)} |"
+        )
+    for key, label in (("load", "as shipped"), ("load_uncached", "answer cache off")):
+        load = result.get(key)
+        if load:
+            rows.append(
+                f"| {load['case']} under {load['threads']} concurrent clients, {label} ({load['failures']} failures; latency median {_ms(load['latency_median_ms'])} ms, p95 {_ms(load['latency_p95_ms'])} ms) | {load['rps']:,.0f} req/s"
+                f" | ≥ 1000 req/s | {_verdict(load['rps'], 1000, True)} |"
+            )
+    for kind, e in result.get("exports_inproc", {}).items():
+        memory = f"RSS +{e['rss_peak_growth_mb']:.0f} MiB"
+        if "tracemalloc_peak_mb" in e:
+            memory += f", Python peak {e['tracemalloc_peak_mb']:.1f} MiB"
+        target = 0.5 if kind == "csv" else None
+        rows.append(
+            f"| in-process {kind.upper()} export, {e['rows']:,} rows × {len_columns()} columns ({e['bytes'] / 2**20:.1f} MiB; {memory}) | {e['seconds']:.2f} s"
+            f" | {'≤ 0.5 s, flat memory' if target else ''} | {_verdict(e['seconds'], target) if e['rows'] >= 50_000 else '(fewer than 50 000 rows)' if target else ''} |"
+        )
+    for kind, e in result.get("exports_http", {}).items():
+        if e.get("status") == 200:
+            rows.append(
+                f"| HTTP Twin24 `output={kind}` ({e['bytes'] / 2**20:.1f} MiB; server RSS +{e['server_rss_peak_growth_mb']:.0f} MiB) | {e['seconds']:.2f} s"
+                f" | {'≤ 0.5 s' if kind == 'CSV' else ''} | {_verdict(e['seconds'], 0.5) if kind == 'CSV' else ''} |"
+            )
+        else:
+            rows.append(
+                f"| HTTP Twin24 `output={kind}` | not available ({e.get('why') or 'HTTP ' + str(e.get('status'))}) | | |"
+            )
+    return rows
+
+
+def len_columns() -> int:
+    """Columns of an export (every conversation column)."""
+    from ccstats.storage.schema import CONVERSATION_COLUMNS
+
+    return len(CONVERSATION_COLUMNS)
+
+
+def _scaling(results: list[dict[str, Any]]) -> list[str]:
+    by_size = {r["size"]: r for r in results}
+    small, large = min(by_size), max(by_size)
+    if small == large:
+        return []
+    lines = [
+        f"## Scaling: {large:,} vs {small:,} conversations (target: within 1.5x)",
+        "",
+        "| report | HTTP warm, small (cache off) | HTTP warm, large (cache off) | ratio | in-process computed ratio | hand SQL ratio | |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, case in by_size[large].get("cases", {}).items():
+        small_case = by_size[small]["cases"][name]
+        key = "http_uncached" if name in by_size[large].get("http_uncached", {}) else "http"
+        hs = by_size[small].get(key, {}).get(name, {})
+        hl = by_size[large].get(key, {}).get(name, {})
+        http_ratio = (
+            hl["median_ms"] / hs["median_ms"]
+            if hs.get("available") and hl.get("available")
+            else None
+        )
+        in_ratio = case["inproc"]["median_ms"] / small_case["inproc"]["median_ms"]
+        raw_ratio = case["raw"]["median_ms"] / small_case["raw"]["median_ms"]
+        basis = http_ratio if http_ratio is not None else in_ratio
+        lines.append(
+            f"| {case['title']} | {_ms(hs.get('median_ms'))} | {_ms(hl.get('median_ms'))}"
+            f" | {'–' if http_ratio is None else f'{http_ratio:.2f}x'} | {in_ratio:.2f}x | {raw_ratio:.2f}x"
+            f" | {_verdict(basis, 1.5)} |"
+        )
+    return lines + [""]
+
+
+def _load(values: Any) -> str:
+    return "–" if not values else " / ".join(f"{v:.1f}" for v in values)
+
+
+def _built(build: dict[str, Any]) -> str:
+    return "cached" if build["cached"] else f"built in {build['seconds']:.0f} s"
+
+
+def write_results(
+    path: Path, info: dict[str, Any], results: list[dict[str, Any]], quick: bool, runs: int
+) -> None:
+    """Write RESULTS.md for the sizes measured so far."""
+    lines = [
+        "# ccstats benchmarks (issue 8)",
+        "",
+        f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM;"
+        f" Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']} ({info['os']}).",
+        f"Run: `python -m bench.run --sizes {','.join(str(r['size']) for r in results)}"
+        f"{' --quick' if quick else ''}` ({runs} warm runs per figure; layout `{results[0]['layout']}`).",
+        "",
+        "How to read: *HTTP* is the vendor's own request against `bench.server` (the real app on"
+        " uvicorn, in its own process, keep-alive connection); *cold* is its first call after the"
+        " server started (DuckDB buffers empty, OS page cache warm); *warm* the median (p95) of the"
+        " warm runs. *In-process* is the same report through the query layer (`run_query` /"
+        " `store.search`) without HTTP or formatting; *our SQL alone* the SQL our store generates,"
+        " run directly; *hand-written SQL* a plain GROUP BY / ORDER BY with the same filters on a"
+        " DuckDB connection to the same file (fetchall into Python). All times in ms.",
+        "",
+    ]
+    for result in results:
+        storage = result["storage"]
+        lines += [
+            f"## {result['size']:,} conversations",
+            "",
+            f"Store: {storage['conversations']:,} conversations, {storage['agent_intervals']:,} agent"
+            f" intervals, {storage['file_bytes'] / 2**20:.0f} MiB"
+            f" ({_built(result['build'])}). Load average of the machine (other engineers' test runs"
+            f" share its 2 cores): {_load(result.get('loadavg_inproc'))} before the in-process phase,"
+            f" {_load(result.get('loadavg_http'))} before the HTTP phase.",
+            "",
+            *_case_rows(result),
+            "",
+            *_other_rows(result),
+            "",
+        ]
+    lines += _scaling(results)
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
+    path.write_text("\n".join(lines))

@@ -1,0 +1,543 @@
+"""The benchmark run: `python -m bench.run --sizes 100000,1000000,10000000 [--quick]`.
+
+For each size: build (or reuse) the synthetic store, copy it, then
+  A. in process, on the copy: every report through the query layer, the SQL our store generates
+     for it, and hand-written SQL for the same numbers, each cold (first run) and warm (median);
+     50 000-row CSV and XLSX exports (time, Python peak by tracemalloc, RSS peak);
+  B. over HTTP, against `bench.server` (the real app in its own process) on the copy: every vendor
+     report and native call that answers (others are listed as not available), exports, requests/s
+     under 16 concurrent clients, HTTP ingest throughput;
+  C. bulk import of Parquet and NDJSON files through `ingest.read_records` + `ingest_conversations`
+     (the `ccstats import` path) and, for reference, the Arrow upsert alone.
+Results go to bench/RESULTS.md and bench/data/results-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bench import cases as bench_cases
+from bench.clients import Clients, Secrets
+from bench.generate import (
+    ACME,
+    DATA_DIR,
+    DEMO_BANK,
+    DEMO_RETAIL,
+    BuildInfo,
+    demo_bank_table,
+    ensure_store,
+    import_records,
+)
+from bench.report import write_results
+from bench.server import ServerProcess, reset_peak_rss, rss_mb
+from bench.timing import measure, once
+from ccstats.auth import create_credential
+from ccstats.export import csv_chunks, xlsx_chunks
+from ccstats.ingest import ingest_conversations, read_records
+from ccstats.storage import DuckDBStore, SearchRequest, Store
+from ccstats.storage.schema import CONVERSATION_COLUMNS, empty_messages
+
+__all__ = ["main", "run_size"]
+
+EXPORT_ROWS = 50_000
+
+
+def log(message: str) -> None:
+    """Progress on stderr-like stdout, flushed."""
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- phase A: in process ------------------------------------------------------------------------
+
+
+def _credentials(store: Store) -> Secrets:
+    secrets = Secrets()
+    for tenant in (DEMO_BANK, DEMO_RETAIL, ACME):
+        secrets.api[tenant] = create_credential(store, tenant, "api")["token"]
+    huawei = create_credential(store, DEMO_BANK, "huawei", secret="bench-huawei-secret")
+    secrets.huawei = (huawei["appKey"], huawei["appSecret"])
+    moor = create_credential(store, DEMO_BANK, "7moor", key="2000103", secret="bench-7moor-secret")
+    secrets.sevenmoor = (moor["appkey"], moor["secret"])
+    twin = create_credential(
+        store, DEMO_RETAIL, "twin24", key="bench@twin24.local", secret="bench-pass"
+    )
+    secrets.twin24 = (twin["email"], twin["password"])
+    ali = create_credential(
+        store, DEMO_BANK, "aliyun", key="LTAIbench00000000000000", secret="benchSecret"
+    )
+    secrets.aliyun = (ali["accessKeyId"], ali["accessKeySecret"])
+    return secrets
+
+
+def _export_start(con: duckdb.DuckDBPyConnection, end: datetime) -> datetime | None:
+    """The start of a window holding at most 50 000 of twin24-demo's newest calls before `end`."""
+    row = con.execute(
+        "SELECT created_at FROM conversations WHERE tenant_id = ? AND channel = 'voice'"
+        " AND created_at < ? ORDER BY created_at DESC LIMIT 1 OFFSET ?",
+        [DEMO_RETAIL, end.replace(tzinfo=None), EXPORT_ROWS - 1],
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0].replace(microsecond=0, tzinfo=UTC) + timedelta(seconds=1)
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[Any]]]) -> Any:
+    return [con.execute(sql, params).fetchall() for sql, params in statements]
+
+
+def _export_request(w: bench_cases.Window) -> SearchRequest:
+    return SearchRequest(
+        DEMO_RETAIL,
+        w.export_start,
+        w.export_end,
+        filters=(("channel", ("voice",)),),
+        limit=EXPORT_ROWS,
+    )
+
+
+def _export_rows(store: Store, request: SearchRequest) -> Iterator[list[Any]]:
+    for batch in store.iter_search(request):
+        columns = [column.to_pylist() for column in batch.columns]
+        yield from (list(row) for row in zip(*columns, strict=True))
+
+
+def _export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict[str, Any]:
+    render = csv_chunks if kind == "csv" else xlsx_chunks
+    gc.collect()
+    reset_peak_rss()
+    rss_before, _ = rss_mb()
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    size = 0
+    rows = 0
+
+    def counted() -> Iterator[list[Any]]:
+        nonlocal rows
+        for row in _export_rows(store, request):
+            rows += 1
+            yield row
+
+    for chunk in render(list(CONVERSATION_COLUMNS), counted()):
+        size += len(chunk)
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"rows": rows, "bytes": size, "seconds": seconds}
+    if trace:
+        out["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    _, peak = rss_mb()
+    out["rss_peak_growth_mb"] = max(0.0, peak - rss_before)
+    return out
+
+
+def phase_inproc(
+    work: Path, runs: int, results: dict[str, Any]
+) -> tuple[Secrets, bench_cases.Window]:
+    """Reports in process, our SQL, raw SQL; in-process exports. Returns credentials and windows."""
+    results["loadavg_inproc"] = os.getloadavg()
+    store = DuckDBStore(str(work))
+    con = duckdb.connect(str(work))  # the same database instance: shares the buffer cache
+    con.execute("SET TimeZone = 'UTC'")
+    secrets = _credentials(store)
+    w = bench_cases.window()
+    w = bench_cases.window(_export_start(con, w.export_end))
+    out: dict[str, Any] = {}
+    for case in bench_cases.cases(w):
+        log(f"  in-process {case.name}")
+        raw_cold, raw_rows = once(lambda c=case: _run_sql(con, c.raw_sql))
+        raw = measure(lambda c=case: _run_sql(con, c.raw_sql), runs, cold=raw_cold)
+        inproc = measure(lambda c=case: c.inproc(store), runs)
+        cached = measure(lambda c=case: c.cached(store), runs) if case.cached else None  # type: ignore[misc]
+        ours = measure(lambda c=case: _run_sql(con, c.ours_sql), runs)
+        out[case.name] = {
+            "title": case.title,
+            "target_ms": case.target_ms,
+            "raw": raw.as_dict(),
+            "inproc": inproc.as_dict(),
+            "inproc_cached": cached.as_dict() if cached else None,
+            "ours_sql": ours.as_dict(),
+            "raw_result_rows": sum(len(r) for r in raw_rows),
+        }
+    results["cases"] = out
+    request = _export_request(w)
+    exports: dict[str, Any] = {}
+    for kind in ("csv", "xlsx"):
+        log(f"  in-process export {kind}")
+        exports[kind] = _export(store, request, kind, trace=False)
+        if kind == "csv":
+            traced = _export(store, request, kind, trace=True)
+            exports[kind]["tracemalloc_peak_mb"] = traced["tracemalloc_peak_mb"]
+    results["exports_inproc"] = exports
+    con.close()
+    store.close()
+    return secrets, w
+
+
+# --- phase B: HTTP -----------------------------------------------------------------------------
+
+
+def _clone(clients: Clients) -> Clients:
+    twin = Clients(clients.base, clients.creds)
+    twin._huawei_token = clients._huawei_token
+    twin._twin24_token = clients._twin24_token
+    return twin
+
+
+def _throughput(
+    clients: Clients, call: Callable[[Clients], Any], threads: int, seconds: float
+) -> dict[str, Any]:
+    """Requests/s of `call` from `threads` client threads, each with its own connection."""
+    counts = [0] * threads
+    failures = [0] * threads
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def worker(i: int) -> None:
+        client = _clone(clients)
+        call(client)  # open the connection before the clock starts
+        barrier.wait()
+        while time.perf_counter() < deadline[0]:
+            t0 = time.perf_counter()
+            response = call(client)
+            latencies[i].append((time.perf_counter() - t0) * 1000)
+            if response.status_code == 200:
+                counts[i] += 1
+            else:
+                failures[i] += 1
+        client.close()
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    every = sorted(x for part in latencies for x in part)
+    return {
+        "threads": threads,
+        "seconds": elapsed,
+        "requests": sum(counts),
+        "failures": sum(failures),
+        "rps": sum(counts) / elapsed,
+        "latency_median_ms": every[len(every) // 2] if every else None,
+        "latency_p95_ms": every[int(len(every) * 0.95)] if every else None,
+    }
+
+
+def _http_export(
+    server: ServerProcess, clients: Clients, w: bench_cases.Window, output: str
+) -> dict[str, Any]:
+    params = {
+        "from": bench_cases._iso(w.export_start, 3),
+        "to": bench_cases._iso(w.export_end, 3),
+        "output": output,
+        "sort": "-createdAt",
+    }
+    server.reset_peak_rss()
+    rss_before, _ = server.rss_mb()
+    started = time.perf_counter()
+    size = 0
+    headers = {"authorization": f"Bearer {clients.twin24_token()}"}
+    with clients.http.stream(
+        "GET", "/api/v1/search/cis/calls", params=params, headers=headers
+    ) as response:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+        status = response.status_code
+    seconds = time.perf_counter() - started
+    _, peak = server.rss_mb()
+    return {
+        "status": status,
+        "bytes": size,
+        "seconds": seconds,
+        "server_rss_before_mb": rss_before,
+        "server_rss_peak_growth_mb": max(0.0, peak - rss_before),
+    }
+
+
+def _json_records(table: pa.Table) -> list[dict[str, Any]]:
+    """Records as JSON-ready dicts: times as epoch ms, nulls left out."""
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = pc.divide(pc.cast(column, pa.int64()), 1000)
+        columns[name] = column.to_pylist()
+    rows = []
+    for values in zip(*columns.values(), strict=True):
+        rows.append({k: v for k, v in zip(columns, values, strict=True) if v is not None})
+    return rows
+
+
+def _http_ingest(clients: Clients, records: int, batch: int, seed: int) -> dict[str, Any]:
+    table = import_records(records, seed, 20_000_000_000)
+    rows = _json_records(table)
+    bodies = [orjson.dumps(rows[i : i + batch]) for i in range(0, len(rows), batch)]
+    accepted = 0
+    started = time.perf_counter()
+    for body in bodies:
+        response = clients.native(
+            "POST",
+            "/v1/conversations",
+            DEMO_BANK,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code == 200:
+            accepted += response.json()["accepted"]
+    seconds = time.perf_counter() - started
+    return {
+        "records": records,
+        "batch": batch,
+        "accepted": accepted,
+        "seconds": seconds,
+        "per_s": accepted / seconds if seconds else 0,
+    }
+
+
+def _http_cases(
+    clients: Clients, w: bench_cases.Window, runs: int, metric_only: bool
+) -> tuple[dict[str, Any], dict[str, Callable[[Clients], Any]]]:
+    """Time every case that answers over HTTP; the others are reported as not available."""
+    http: dict[str, Any] = {}
+    calls: dict[str, Callable[[Clients], Any]] = {}
+    for case in bench_cases.cases(w):
+        if case.http is None or (metric_only and case.cached is None):
+            continue
+        log(f"  http {case.name}")
+        try:
+            cold_ms, response = once(lambda c=case: c.http(clients))  # type: ignore[misc]
+            ok = case.ok(response)
+        except Exception as error:  # a dialect still being written may fail in any way
+            http[case.name] = {"available": False, "why": f"{type(error).__name__}: {error}"[:200]}
+            continue
+        if not ok:
+            why = f"HTTP {response.status_code}: {response.text[:160]}"
+            http[case.name] = {"available": False, "why": why}
+            continue
+        timing = measure(lambda c=case: c.http(clients), runs, cold=cold_ms)  # type: ignore[misc]
+        http[case.name] = {"available": True, **timing.as_dict(), "bytes": len(response.content)}
+        calls[case.name] = case.http  # type: ignore[assignment]
+    return http, calls
+
+
+def _load(
+    clients: Clients, calls: dict[str, Callable[[Clients], Any]], quick: bool
+) -> dict[str, Any] | None:
+    target = next((n for n in ("huawei_hour", "native_query") if n in calls), None)
+    if target is None:
+        return None
+    log(f"  http load, 16 clients on {target}")
+    return {"case": target, **_throughput(clients, calls[target], 16, 2 if quick else 6)}
+
+
+def phase_http(
+    work: Path,
+    secrets: Secrets,
+    w: bench_cases.Window,
+    runs: int,
+    quick: bool,
+    seed: int,
+    results: dict[str, Any],
+) -> None:
+    """Every case over HTTP (answer cache on, then off), exports, concurrency, HTTP ingest."""
+    results["loadavg_http"] = os.getloadavg()
+    with ServerProcess(work, no_cache=True) as server:
+        log("  server without the answer cache")
+        clients = Clients(server.url, secrets)
+        results["http_uncached"], calls = _http_cases(clients, w, runs, metric_only=True)
+        results["load_uncached"] = _load(clients, calls, quick)
+        clients.close()
+    with ServerProcess(work) as server:
+        log("  server as shipped")
+        clients = Clients(server.url, secrets)
+        results["http"], calls = _http_cases(clients, w, runs, metric_only=False)
+        results["load"] = _load(clients, calls, quick)
+        exports: dict[str, Any] = {}
+        for output in ("CSV", "EXCEL"):
+            log(f"  http export {output}")
+            try:
+                exports[output] = _http_export(server, clients, w, output)
+            except Exception as error:
+                exports[output] = {"status": None, "why": f"{type(error).__name__}: {error}"[:200]}
+        results["exports_http"] = exports
+        log("  http ingest")
+        results["http_ingest"] = _http_ingest(clients, 20_000 if quick else 100_000, 5_000, seed)
+        results["server_rss_mb"] = server.rss_mb()[0]
+        clients.close()
+
+
+# --- phase C: bulk import -----------------------------------------------------------------------
+
+
+def phase_import(work: Path, records: int, seed: int, results: dict[str, Any]) -> None:
+    """`ccstats import` path on Parquet and NDJSON files; the Arrow upsert alone for reference."""
+    tmp = DATA_DIR / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    parquet_path, ndjson_path = tmp / "import.parquet", tmp / "import.ndjson"
+    pq.write_table(import_records(records, seed, 30_000_000_000), parquet_path)
+    with ndjson_path.open("wb") as handle:
+        for row in _json_records(import_records(records, seed + 1, 40_000_000_000)):
+            handle.write(orjson.dumps(row) + b"\n")
+    store = DuckDBStore(str(work))
+    out: dict[str, Any] = {}
+    for name, path in (("parquet", parquet_path), ("ndjson", ndjson_path)):
+        log(f"  import {name}")
+        started = time.perf_counter()
+        accepted = 0
+        for chunk in read_records(path):
+            accepted += ingest_conversations(store, chunk).accepted
+        seconds = time.perf_counter() - started
+        out[name] = {
+            "records": records,
+            "accepted": accepted,
+            "seconds": seconds,
+            "per_s": accepted / seconds,
+        }
+    table = demo_bank_table(records, seed, 50_000_000_000)
+    started = time.perf_counter()
+    store.upsert_conversations(table, empty_messages())
+    seconds = time.perf_counter() - started
+    out["arrow_upsert"] = {"records": records, "seconds": seconds, "per_s": records / seconds}
+    store.close()
+    results["import"] = out
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def _storage(path: Path) -> dict[str, Any]:
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute("SELECT count(*) FROM conversations").fetchone()[0]  # type: ignore[index]
+    intervals = con.execute("SELECT count(*) FROM agent_intervals").fetchone()[0]  # type: ignore[index]
+    info = con.execute("PRAGMA database_size").fetchone()
+    block_size, used_blocks = info[2], info[4]  # type: ignore[index]
+    blocks = con.execute(
+        "SELECT count(DISTINCT block_id) FROM pragma_storage_info('conversations') WHERE block_id >= 0"
+    ).fetchone()[0]  # type: ignore[index]
+    con.close()
+    size = path.stat().st_size
+    return {
+        "file_bytes": size,
+        "conversations": rows,
+        "agent_intervals": intervals,
+        "bytes_per_conversation": size / rows,
+        "conversation_blocks": blocks,
+        "used_bytes_per_conversation": used_blocks * block_size / rows,
+        "conversation_table_bytes_per_conversation": blocks * block_size / rows,
+    }
+
+
+def run_size(
+    size: int, seed: int, layout: str, runs: int, quick: bool, skip_http: bool
+) -> dict[str, Any]:
+    """Every measurement for one store size."""
+    log(f"size {size:,}: store")
+    build: BuildInfo = ensure_store(size, seed, layout, log=lambda m: log(m))
+    results: dict[str, Any] = {
+        "size": size,
+        "seed": seed,
+        "layout": layout,
+        "build": {
+            "cached": build.cached,
+            "seconds": build.seconds,
+            "upsert_seconds": build.upsert_seconds,
+            "upsert_per_s": size / build.upsert_seconds if build.upsert_seconds else None,
+        },
+        "storage": _storage(build.path),
+    }
+    work = DATA_DIR / f"work-{size}.duckdb"
+    for stale in (work, Path(str(work) + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(build.path, work)
+    try:
+        log(f"size {size:,}: in process")
+        secrets, w = phase_inproc(work, runs, results)
+        if not skip_http:
+            log(f"size {size:,}: HTTP")
+            phase_http(work, secrets, w, runs, quick, seed, results)
+        log(f"size {size:,}: bulk import")
+        phase_import(work, 10_000 if quick else 100_000, seed, results)
+    finally:
+        for stale in (work, Path(str(work) + ".wal")):
+            stale.unlink(missing_ok=True)
+    (DATA_DIR / f"results-{size}.json").write_text(json.dumps(results, indent=2, default=str))
+    return results
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, RAM, Python and DuckDB versions."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pyarrow": pa.__version__,
+        "os": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, run every size, write bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100000,1000000,10000000")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, smaller imports (~2 min)")
+    parser.add_argument("--runs", type=int, default=None, help="warm runs per measurement")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--layout", choices=("arrival", "compact"), default="arrival")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "RESULTS.md"))
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    runs = args.runs or (10 if args.quick else 40)
+    started = time.perf_counter()
+    info = machine()
+    all_results = []
+    for size in sizes:
+        all_results.append(run_size(size, args.seed, args.layout, runs, args.quick, args.skip_http))
+        write_results(Path(args.out), info, all_results, quick=args.quick, runs=runs)
+    log(f"done in {time.perf_counter() - started:.0f} s; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
