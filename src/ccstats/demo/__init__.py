@@ -156,7 +156,7 @@ def _check(result: IngestResult, chunk: list[dict[str, Any]], what: str) -> None
         )
 
 
-def _tick(progress: Progress | None, description: str, total: int | None) -> Callable[[int], None]:
+def _tick(progress: Progress | None, description: str, total: int) -> Callable[[int], None]:
     """A progress-bar task, or nothing without a bar."""
     if progress is None:
         return lambda _: None
@@ -189,14 +189,14 @@ def _conversations(
     return tally
 
 
-def _intervals(store: Store, seed: int, dates: list[date], advance: Callable[[int], None]) -> int:
+def _intervals(store: Store, seed: int, dates: list[date], progress: Progress | None) -> int:
     """Generate and ingest the bank agents' login and status intervals."""
-    total = 0
-    for chunk in _chunks(agent_intervals(Random(f"{seed}:intervals"), dates)):
+    intervals = list(agent_intervals(Random(f"{seed}:intervals"), dates))  # ~10 000: small
+    advance = _tick(progress, "agent intervals", len(intervals))
+    for chunk in _chunks(intervals):
         _check(ingest_intervals(store, chunk), chunk, "agent intervals")
-        total += len(chunk)
         advance(len(chunk))
-    return total
+    return len(intervals)
 
 
 def _summary(
@@ -253,7 +253,7 @@ def create_demo(
     tally = _conversations(
         store, counts, seed, today, _tick(progress, "demo conversations", conversations)
     )
-    intervals = _intervals(store, seed, dates, _tick(progress, "agent intervals", None))
+    intervals = _intervals(store, seed, dates, progress)
     zones = {t.id: t.zone for t in demo_tenants()}
     dst = {
         s.tenant_id: [d.isoformat() for d in _dst_days(zones[s.tenant_id], today)]

@@ -48,11 +48,16 @@ _BOT_LINES = (
     "У вас в корзине остались товары. Хотите оформить заказ со скидкой?",
     "Подскажите, пожалуйста, оцените нашу работу от 0 до 10.",
     "Спасибо! Передам вашу оценку коллегам.",
-    "Понимаю вас. Могу перезвонить в более удобное время?",
 )
-_USER_LINES = ("угу", "да, слышно", "а что за скидка?", "нет, спасибо", "девять", "давайте позже")
+_FIRST_REPLIES = ("угу", "да, слышно", "да")
+_USER_LINES = ("да", "а что за скидка?", "нет, спасибо", "девять", "давайте позже")
+# What the bot says and records when the customer ends the dialog early.
+_ENDINGS = {
+    "нет, спасибо": ("Хорошо, извините за беспокойство. До свидания!", "Отказ"),
+    "давайте позже": ("Понимаю вас. Перезвоню в более удобное время.", "Перезвонить позже"),
+}
+_RESULTS = ("Согласие", "Интерес к предложению", "Приветствие")
 _OPERATOR_LINES = ("Здравствуйте, оператор Мария, чем могу помочь?", "Сейчас оформлю заказ.")
-_RESULTS = ("Согласие", "Отказ", "Перезвонить позже", "Приветствие", "Интерес к предложению")
 
 
 def _customer(rng: Random) -> dict[str, Any]:
@@ -66,11 +71,16 @@ def _customer(rng: Random) -> dict[str, Any]:
 
 def _dialog(rng: Random, call: dict[str, Any], talk: Transcript) -> None:
     """A human answered: bot lines and replies, maybe a transfer to an operator."""
-    talk.say("customer", rng.choice(_USER_LINES), rng.randint(2, 8))
+    talk.say("customer", rng.choice(_FIRST_REPLIES), rng.randint(2, 8))
+    call["dialog_result"] = rng.choice(_RESULTS)
     for line in _BOT_LINES[: rng.randint(1, 4)]:
         talk.say("bot", line, rng.randint(1, 4))
-        talk.say("customer", rng.choice(_USER_LINES), rng.randint(3, 15))
-    call["dialog_result"] = rng.choice(_RESULTS)
+        reply = rng.choice(_USER_LINES)
+        talk.say("customer", reply, rng.randint(3, 15))
+        if reply in _ENDINGS:
+            goodbye, call["dialog_result"] = _ENDINGS[reply]
+            talk.say("bot", goodbye, rng.randint(1, 3))
+            break
     if rng.random() < 0.25:
         call["nps"] = str(rng.choices(range(11), (2, 1, 1, 2, 2, 4, 5, 8, 14, 20, 25))[0])
     call["transferred_to_agent"] = rng.random() < 0.1
