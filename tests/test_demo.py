@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.progress import Progress
+from typer.testing import CliRunner
 
 from ccstats.api.app import create_app
 from ccstats.auth import check_secret, create_credential, tenant_for_api_token
+from ccstats.cli import app as cli_app
 from ccstats.config import Settings
 from ccstats.demo import DemoError, create_demo
 from ccstats.metrics.query import MetricQuery, run_query
@@ -367,3 +371,17 @@ def test_huawei_dialect_reports_the_demo_ivr(demo: tuple[Store, dict[str, Any]])
         ).json()
         assert isinstance(days, list) and len(days) >= 25  # 30 days asked, traffic on most
         assert sum(d["callCount"] for d in days) > 0
+
+
+def test_cli_demo_prints_the_summary(tmp_path: Path) -> None:
+    db = str(tmp_path / "demo.duckdb")
+    result = CliRunner().invoke(cli_app, ["demo", "--db", db, "--conversations", "100"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["conversations"] == 100 and summary["seed"] == 42
+    assert summary["credentials"] == EXPECTED_CREDENTIALS
+    with DuckDBStore(db) as store:
+        assert (
+            sum(totals(store, t, "conversations")["conversations"] for t in (BANK, RETAIL, ACME))
+            == 100
+        )

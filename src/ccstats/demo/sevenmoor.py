@@ -92,12 +92,8 @@ def _transfer(rng: Random, session: dict[str, Any], talk: Transcript, agent: Age
     session.update(transfer_from_agent_id=agent.id, transfer_to_agent_id=receiver.id)
     _serve(session, receiver)
     talk.say("system", f"会话已由{agent.name}转接给{receiver.name}", rng.randint(2, 10))
-    talk.say(
-        "agent",
-        "您好，我是专员" + str(receiver.name) + "，接下来由我为您服务。",
-        rng.randint(5, 30),
-        agent_id=receiver.id,
-    )
+    hello = f"您好，我是专员{receiver.name}，接下来由我为您服务。"
+    talk.say("agent", hello, rng.randint(5, 30), agent_id=receiver.id)
     return receiver
 
 
