@@ -36,6 +36,9 @@ class StoreLockedError(StorageError):
     """Another process (usually `ccstats serve`) holds the database file."""
 
 
+_ID_SEPARATOR = "\x1f"  # ASCII unit separator, chr(31)
+
+
 def _aware(value: Any) -> Any:
     return (
         value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
@@ -288,12 +291,19 @@ class DuckDBStore(Store):
         out: dict[str, list[dict[str, Any]]] = {cid: [] for cid in conversation_ids}
         if not conversation_ids:
             return out
+        # duckdb converts a Python list parameter element by element, trying `import pandas` for
+        # each (uncached when pandas is absent): ~0.15 s per 1000 ids. One joined string is cheap.
+        ids_param: str | list[str] = list(conversation_ids)
+        ids_sql = "unnest(?::VARCHAR[])"
+        if not any(_ID_SEPARATOR in cid for cid in conversation_ids):
+            ids_param = _ID_SEPARATOR.join(conversation_ids)
+            ids_sql = "unnest(string_split(?, chr(31)))"
         sql = (
             "SELECT conversation_id, seq, sender, agent_id, text, sent_at, bot_outcome FROM messages"
-            " WHERE tenant_id = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))"
+            f" WHERE tenant_id = ? AND conversation_id IN (SELECT {ids_sql})"
             " ORDER BY conversation_id, seq"
         )
-        for row in self._fetch(sql, [tenant_id, list(conversation_ids)]):
+        for row in self._fetch(sql, [tenant_id, ids_param]):
             out[row[0]].append(
                 {
                     "seq": row[1],
