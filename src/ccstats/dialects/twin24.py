@@ -462,9 +462,12 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def format_time(value: datetime | None) -> str | None:
+def format_time(value: datetime | None, timespec: str = "microseconds") -> str | None:
     """Seed 003 item times: `2022-06-29T08:44:26.000000Z` (UTC)."""
-    return None if value is None else _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: several times faster, and a file export writes 150 000 of them.
+    if value is None:
+        return None
+    return _utc(value).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 def _message(message: dict[str, Any]) -> dict[str, Any]:
@@ -473,7 +476,7 @@ def _message(message: dict[str, Any]) -> dict[str, Any]:
         "text": message["text"],
         "author": AUTHORS[message["sender"]],
         # Seed 003 message times have no fraction: `2022-06-29T08:44:39Z`.
-        "created_at": None if sent is None else _utc(sent).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": format_time(sent, "seconds"),
     }
 
 
@@ -484,12 +487,15 @@ def messages_as_string(transcript: list[dict[str, Any]]) -> str:
     )
 
 
-def _value(spec: FieldSpec, row: dict[str, Any], transcript: list[dict[str, Any]]) -> Any:
+def _value(
+    spec: FieldSpec, row: dict[str, Any], transcript: list[dict[str, Any]], flat: bool
+) -> Any:
+    if spec.kind == "messages_text" or (spec.kind == "messages" and flat):
+        # dialects.md: in a file, `messages` is written as `messagesAsString`.
+        return messages_as_string(transcript)
     if spec.kind == "messages":
         # System lines have no Twin24 author (robot, user, operator); they are left out.
         return [_message(m) for m in transcript if m["sender"] in AUTHORS]
-    if spec.kind == "messages_text":
-        return messages_as_string(transcript)
     value = row[str(spec.column)]
     if spec.kind == "time":
         return format_time(value)
@@ -506,7 +512,14 @@ def item(
     fields: Sequence[str], row: dict[str, Any], transcript: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One call as seed 003 writes it, with the requested fields in the requested order."""
-    return {name: _value(FIELDS[name], row, transcript) for name in fields}
+    return {name: _value(FIELDS[name], row, transcript, False) for name in fields}
+
+
+def cells(
+    fields: Sequence[str], row: dict[str, Any], transcript: list[dict[str, Any]]
+) -> list[Any]:
+    """One call as a file row: the item's values, with `messages` as text."""
+    return [_value(FIELDS[name], row, transcript, True) for name in fields]
 
 
 def _needs_transcript(fields: Sequence[str]) -> bool:
@@ -549,11 +562,7 @@ def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
             else {}
         )
         for row in rows:
-            cells = item(search.fields, row, transcripts.get(row["id"], []))
-            if "messages" in cells:
-                # dialects.md: in a file, `messages` is written as `messagesAsString`.
-                cells["messages"] = messages_as_string(transcripts.get(row["id"], []))
-            yield list(cells.values())
+            yield cells(search.fields, row, transcripts.get(row["id"], []))
 
 
 def _file_stem(filename: str) -> str:
