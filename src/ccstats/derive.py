@@ -24,6 +24,10 @@ class TranscriptFacts:
     bot_msg_count: int = 0
     own_agent_msg_count: int = 0
     """Messages sent by the conversation's own `agent_id` (7moor per-agent counts)."""
+    customer_msg_to_agent_count: int = 0
+    """Customer messages the own agent received: from `answered_at` on, or, without it, all of them
+    when the agent wrote in the conversation (7moor workload 接收消息数: the seed 002 sample counts 0
+    for sessions whose agent never took part)."""
     bot_replies: int = 0
     """Bot messages carrying a `bot_outcome` (Huawei consultCount)."""
     bot_answered: int = 0
@@ -83,9 +87,16 @@ def derive_facts(conversation: Conversation) -> TranscriptFacts:
         since = conversation.answered_at or conversation.created_at
         first_response = (min(first_own_times) - since).total_seconds()
     waits = _reply_waits(messages, agent_id)
+    customers = [m for m in messages if m.sender == "customer"]
+    if conversation.answered_at is not None:
+        answered = conversation.answered_at
+        to_agent = sum(1 for m in customers if m.sent_at is not None and m.sent_at >= answered)
+    else:
+        to_agent = len(customers) if own else 0
     return TranscriptFacts(
         msg_count=len(messages),
-        customer_msg_count=sum(1 for m in messages if m.sender == "customer"),
+        customer_msg_count=len(customers),
+        customer_msg_to_agent_count=to_agent,
         agent_msg_count=sum(1 for m in messages if m.sender == "agent"),
         bot_msg_count=len(bot),
         own_agent_msg_count=len(own),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 from fastapi.testclient import TestClient
+from tests.conftest import ADMIN_TOKEN, add_tenant, credential
 
 from ccstats.storage import Store
-from tests.conftest import ADMIN_TOKEN, add_tenant, credential
 
 ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 

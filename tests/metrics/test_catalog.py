@@ -64,6 +64,7 @@ MEASURES: dict[str, int | float] = {
     "agent_messages": 5,  # 3 + 2
     "customer_messages": 7,  # 2 + 3 + 1 + 1
     "own_agent_messages": 4,  # C5: 2 by a1, C8: 2 by a2
+    "customer_messages_to_agent": 4,  # from answered_at on: C5 all 3, C8 1; C4, C7 no agent: 0
     "evaluated": 4,  # C2, C3, C8 (score), C5 (option)
     "csat_invited": 2,  # C5, C8
     "csat_invited_by_agent": 1,  # C5
@@ -103,7 +104,7 @@ RATIOS: dict[str, tuple[int, int]] = {
     "avg_reply_wait": (55, 3),
     "csat_invite_rate": (2, 7),
     "evaluate_rate": (4, 7),
-    "answer_ratio": (4, 7),
+    "answer_ratio": (4, 4),
     "bot_containment": (1, 2),
     "bot_transfer_rate": (1, 2),
     "abandonment_rate": (1, 4),

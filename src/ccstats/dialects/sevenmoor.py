@@ -462,7 +462,7 @@ WORKLOAD_COLUMNS: tuple[Column, ...] = (
     Column("noVisitorMsgCount", "访客无消息会话数", "no_customer_message"),
     Column("finishCount", "完成会话数", "finished"),
     Column("agentSendMsgCount", "回复消息数", "own_agent_messages"),
-    Column("visitorSendMsgCount", "接收消息数", "customer_messages"),
+    Column("visitorSendMsgCount", "接收消息数", "customer_messages_to_agent"),
 )
 # Seed 002 part 3.
 QUALITY_COLUMNS: tuple[Column, ...] = (

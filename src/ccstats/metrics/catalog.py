@@ -135,6 +135,12 @@ _MEASURES: list[Measure] = [
     _sum("agent_messages", "Messages sent by agents.", "agent_msg_count", "messages"),
     _sum("customer_messages", "Messages sent by customers.", "customer_msg_count", "messages"),
     _sum(
+        "customer_messages_to_agent",
+        "Customer messages the conversation's own agent received (7moor agent reports).",
+        "customer_msg_to_agent_count",
+        "messages",
+    ),
+    _sum(
         "own_agent_messages",
         "Messages sent by the conversation's own agent.",
         "own_agent_msg_count",
@@ -272,9 +278,9 @@ _RATIOS: list[Ratio] = [
     ),
     Ratio(
         "answer_ratio",
-        "Own-agent messages per customer message (7moor quesAndAnswerRate).",
+        "Own-agent messages per customer message it received (7moor quesAndAnswerRate).",
         "own_agent_messages",
-        "customer_messages",
+        "customer_messages_to_agent",
     ),
     Ratio(
         "bot_containment",
