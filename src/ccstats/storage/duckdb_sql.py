@@ -5,6 +5,7 @@ Functions here only build (sql, params); `duckdb_store.py` runs them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,11 +87,13 @@ def aggregate_sql(request: AggregateRequest) -> tuple[str, list[Any]]:
     select: list[str] = []
     source = "conversations c"
     if request.bucket_starts is not None:
+        # Bucket starts travel as one string of epoch microseconds: binding a Python list of
+        # datetimes costs ~1 s for a year of half hours, the string ~5 ms.
         source = (
-            "conversations c ASOF JOIN (SELECT unnest(?::TIMESTAMP[]) AS bucket) b"
-            f" ON c.{tf} >= b.bucket"
+            "conversations c ASOF JOIN (SELECT make_timestamp(unnest(string_split(?, ','))::BIGINT)"
+            f" AS bucket) b ON c.{tf} >= b.bucket"
         )
-        params.append([_naive(b) for b in request.bucket_starts])
+        params.append(",".join(str(_epoch_us(b)) for b in request.bucket_starts))
         select.append("b.bucket AS bucket")
     select += [f"c.{quote(g)} AS {quote(g)}" for g in request.group_by]
     select += [f'{_measure_sql(m)} AS "{m.name}"' for m in request.measures]
@@ -101,6 +104,25 @@ def aggregate_sql(request: AggregateRequest) -> tuple[str, list[Any]]:
     group = f" GROUP BY {', '.join(str(i + 1) for i in range(keys))}" if keys else ""
     order = f" ORDER BY {', '.join(str(i + 1) for i in range(keys))}" if keys else ""
     return f"SELECT {', '.join(select)} FROM {source} WHERE {where}{group}{order}", params
+
+
+_SEPARATOR = "\x1f"
+
+
+def text_list(values: Sequence[str]) -> tuple[str, Any]:
+    """SQL and its parameter for a list of texts, as a table expression of one column.
+
+    duckdb converts a Python list parameter element by element, trying `import pandas` for each
+    (uncached when pandas is absent): ~0.15 s per 1000 values. One joined string is cheap.
+    """
+    if any(_SEPARATOR in v for v in values):
+        return "unnest(?::VARCHAR[])", list(values)
+    return "unnest(string_split(?, chr(31)))", _SEPARATOR.join(values)
+
+
+def _epoch_us(instant: datetime) -> int:
+    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _naive(value: Any) -> Any:
