@@ -189,7 +189,7 @@ MOOR_WORKLOAD = (
     "no_customer_message",
     "finished",
     "own_agent_messages",
-    "customer_messages",
+    "customer_messages_to_agent",
 )
 NATIVE = ("conversations", "avg_handle_time", "abandonment_rate", "service_level_20s")
 
@@ -255,7 +255,7 @@ SELECT c.agent_id, count(*),
   sum(coalesce(agent_duration_s, duration_s)), sum(reply_wait_s), sum(reply_count),
   count(*) FILTER (WHERE csat_invited), count(*) FILTER (WHERE csat_invited_by_agent),
   count(*) FILTER (WHERE csat_option_id IS NOT NULL OR csat_score IS NOT NULL),
-  sum(own_agent_msg_count), sum(customer_msg_count),
+  sum(own_agent_msg_count), sum(customer_msg_to_agent_count),
   count(*) FILTER (WHERE {_FINISHED_CUSTOMER}),
   count(*) FILTER (WHERE {_FINISHED_CUSTOMER} AND (next_at IS NULL OR next_at > c.ended_at + INTERVAL 24 HOUR)),
   count(*) FILTER (WHERE {_FINISHED_CUSTOMER} AND (next_at IS NULL OR next_at > c.ended_at + INTERVAL 48 HOUR))
@@ -274,7 +274,7 @@ SELECT agent_id, message_handled_by, transfer_from_agent_id, transfer_to_agent_i
   count(*) FILTER (WHERE invited), count(*) FILTER (WHERE left_message),
   count(*) FILTER (WHERE own_agent_msg_count > 0), count(*) FILTER (WHERE customer_msg_count = 0),
   count(*) FILTER (WHERE ended_at IS NOT NULL AND NOT coalesce(lost, false)),
-  sum(own_agent_msg_count), sum(customer_msg_count)
+  sum(own_agent_msg_count), sum(customer_msg_to_agent_count)
 FROM conversations
 WHERE tenant_id = ? AND channel = 'chat' AND created_at >= ? AND created_at < ?
 GROUP BY GROUPING SETS ((agent_id), (message_handled_by), (transfer_from_agent_id), (transfer_to_agent_id))"""

@@ -11,6 +11,7 @@ Rows are generated in arrival order (time slices, each sorted by `created_at`) a
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -426,8 +427,11 @@ def _columns(
     own = np.where(transfer & half, np.maximum(agent_msgs - 2, 0), agent_msgs)
     answered_ok = rng.binomial(bot_msgs, 0.8)
     replies = np.minimum(own, np.maximum(customer_msgs - bot_msgs, 0))
+    # Customer messages from `answered_at` on (derive.py): those after the bot part of a chat.
+    to_agent = np.where(answered & has_transcript, customer_msgs - np.where(chat, bot_msgs, 0), 0)
     facts = {
         "msg_count": bot_msgs + customer_msgs + agent_msgs,
+        "customer_msg_to_agent_count": np.maximum(to_agent, 0),
         "customer_msg_count": customer_msgs,
         "agent_msg_count": agent_msgs,
         "bot_msg_count": bot_msgs,
@@ -501,8 +505,9 @@ def interval_table(specs: list[TenantSpec], seed: int, tenants: int = 3) -> pa.T
 
 
 def store_path(size: int, seed: int, layout: str) -> Path:
-    """Where the cached store of a size, seed and layout lives."""
-    return DATA_DIR / f"store-{size}-s{seed}-{layout}.duckdb"
+    """Where the cached store of a size, seed, layout and table schema lives."""
+    schema = hashlib.sha256(repr(list(CONVERSATION_COLUMNS.items())).encode()).hexdigest()[:8]
+    return DATA_DIR / f"store-{size}-s{seed}-{layout}-{schema}.duckdb"
 
 
 @dataclass

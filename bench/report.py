@@ -34,17 +34,21 @@ def _verdict(value: float | None, target: float | None, higher_is_better: bool =
 def _warm(h: dict[str, Any] | None) -> str:
     if not h or not h.get("available"):
         return "n/a"
-    return f"{_ms(h['median_ms'])} ({_ms(h['p95_ms'])})"
+    return f"{_ms(h['median_ms'])} ({_ms(h['min_ms'])}–{_ms(h['p95_ms'])})"
 
 
 def _case_rows(result: dict[str, Any]) -> list[str]:
     lines = [
-        "| report | HTTP cold | HTTP warm, as shipped (p95) | HTTP warm, answer cache off (p95) | in-process computed | in-process `run_query` (cache) | our SQL alone | hand-written SQL | HTTP uncached / hand SQL | target (10M, HTTP warm) | as shipped | cache off |",
+        "| report | HTTP cold | HTTP warm, as shipped (min–p95) | HTTP warm, answer cache off (min–p95) | in-process computed | in-process `run_query` (cache) | our SQL alone | hand-written SQL | HTTP uncached / hand SQL | target (10M, HTTP warm) | as shipped | cache off |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     http = result.get("http", {})
     uncached = result.get("http_uncached", {})
+    failed = []
     for name, case in result.get("cases", {}).items():
+        if "error" in case:
+            failed.append(f"- {name}: failed in process ({case['error']})")
+            continue
         h, u = http.get(name, {}), uncached.get(name)
         inproc = case["inproc"]["median_ms"]
         raw = case["raw"]["median_ms"]
@@ -68,7 +72,8 @@ def _case_rows(result: dict[str, Any]) -> list[str]:
         for name, h in http.items()
         if not h.get("available")
     ]
-    return lines + ([""] + unavailable if unavailable else [])
+    notes = failed + unavailable
+    return lines + ([""] + notes if notes else [])
 
 
 def _other_rows(result: dict[str, Any]) -> list[str]:
@@ -151,7 +156,9 @@ def _scaling(results: list[dict[str, Any]]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, case in by_size[large].get("cases", {}).items():
-        small_case = by_size[small]["cases"][name]
+        small_case = by_size[small]["cases"].get(name, {"error": "missing"})
+        if "error" in case or "error" in small_case:
+            continue
         key = "http_uncached" if name in by_size[large].get("http_uncached", {}) else "http"
         hs = by_size[small].get(key, {}).get(name, {})
         hl = by_size[large].get(key, {}).get(name, {})
