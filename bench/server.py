@@ -53,6 +53,8 @@ class ServerProcess:
             "--port",
             str(self.port),
         ]
+        if self.no_cache:
+            command.append("--no-cache")
         self._proc = subprocess.Popen([*self._wrap, *command], cwd=Path(__file__).parent.parent)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
