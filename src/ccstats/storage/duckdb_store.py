@@ -69,6 +69,8 @@ class DuckDBStore(Store):
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
         self._generations: dict[str, int] = {}
+        self._tenants: dict[str, TenantSettings] | None = None
+        self._credentials: dict[tuple[str, str], list[Credential]] = {}
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
@@ -124,16 +126,25 @@ class DuckDBStore(Store):
                 )
             ]
         )
+        self._tenants = None
+
+    def _tenant_map(self) -> dict[str, TenantSettings]:
+        # Every request authenticates against tenants and credentials: they are read once and
+        # kept until this store writes them (all writes to a file go through its one process).
+        tenants = self._tenants
+        if tenants is None:
+            rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
+            tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
+            self._tenants = tenants
+        return tenants
 
     def get_tenant(self, tenant_id: str) -> TenantSettings | None:
-        """A tenant's settings, or None."""
-        rows = self._fetch("SELECT settings FROM tenants WHERE id = ?", [tenant_id])
-        return TenantSettings.model_validate_json(rows[0][0]) if rows else None
+        """A tenant's settings, or None (a shared object: do not change it)."""
+        return self._tenant_map().get(tenant_id)
 
     def list_tenants(self) -> list[TenantSettings]:
         """Every tenant, by id."""
-        rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
-        return [TenantSettings.model_validate_json(r[0]) for r in rows]
+        return list(self._tenant_map().values())
 
     def add_credential(self, credential: Credential) -> None:
         """Store a credential."""
@@ -147,18 +158,26 @@ class DuckDBStore(Store):
                 )
             ]
         )
+        self._credentials.clear()
 
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
         """Credentials of a kind with a key id."""
+        cached = self._credentials.get((kind, key_id))
+        if cached is not None:
+            return list(cached)
         rows = self._fetch(
             "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
             " WHERE kind = ? AND key_id = ? ORDER BY created_at",
             [kind, key_id],
         )
-        return [
+        found = [
             Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
             for row in rows
         ]
+        if len(self._credentials) > 10_000:  # unknown keys probed by clients must not pile up
+            self._credentials.clear()
+        self._credentials[(kind, key_id)] = found
+        return list(found)
 
     def tenant_owns_instance(self, tenant_id: str, instance_id: str) -> bool:
         """Whether any of the tenant's conversations carries this instance id."""
