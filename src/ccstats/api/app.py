@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -64,6 +67,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _render(request, 500, "internal error; the server log has the details")
 
 
+MAINTENANCE_INTERVAL_S = 30.0
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the store's background upkeep (compaction) while the app serves."""
+    stop = threading.Event()
+    store: Store = app.state.store
+
+    def upkeep() -> None:
+        while not stop.wait(MAINTENANCE_INTERVAL_S):
+            try:
+                store.maintain()
+            except Exception:  # upkeep must never take the server down; the next round retries
+                log.exception("store maintenance failed")
+
+    worker = threading.Thread(target=upkeep, name="ccstats-maintenance", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The app over a store (opened from `settings.db` when not given).
 
@@ -77,6 +104,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="ccstats",
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)

@@ -214,6 +214,9 @@ class Store:
         """Set a value (None deletes it) atomically; returns the value it replaced."""
         raise NotImplementedError
 
+    def maintain(self) -> None:
+        """Background upkeep (e.g. re-sorting recently written data); a no-op by default."""
+
     def close(self) -> None:
         """Release the engine's resources."""
 

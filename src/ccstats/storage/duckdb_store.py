@@ -70,6 +70,8 @@ class DuckDBStore(Store):
         self._as_of: dict[str, datetime | None] = {}
         self._generations: dict[str, int] = {}
         self._tenants: dict[str, TenantSettings] | None = None
+        self.unsorted_rows = 0
+        """Conversations written since the last `compact` (they sit in arrival order)."""
         self._credentials: dict[tuple[str, str], list[Credential]] = {}
         if not read_only:
             for statement in q.ddl():
@@ -217,6 +219,7 @@ class DuckDBStore(Store):
             _batch_m=messages,
         )
         self._as_of.clear()
+        self.unsorted_rows += conversations.num_rows
         for tenant_id in pc.unique(conversations["tenant_id"]).to_pylist():
             self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
         return int(conversations.num_rows)
@@ -369,18 +372,28 @@ class DuckDBStore(Store):
                 raise StorageError(str(error)) from error
         return row[0] if row else None
 
+    def maintain(self) -> None:
+        """Compact once the rows written in arrival order are over 10% of the table (>= 50 000)."""
+        if self.unsorted_rows < 50_000:
+            return
+        total = self._fetch("SELECT count(*) FROM conversations")[0][0]
+        if self.unsorted_rows * 10 >= total:
+            self.compact()
+
     def compact(self) -> None:
-        """Rewrite conversations sorted by (tenant_id, created_at) so range scans read few blocks."""
-        cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
+        """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
+        tenant's time range cover few row groups; readers keep their snapshot meanwhile."""
         self._write(
             [
                 (
-                    "CREATE OR REPLACE TEMP TABLE _sorted AS SELECT * FROM conversations ORDER BY tenant_id, created_at",
+                    "CREATE OR REPLACE TABLE _conversations_sorted AS SELECT * FROM conversations"
+                    " ORDER BY tenant_id, created_at",
                     [],
                 ),
-                ("DELETE FROM conversations", []),
-                (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
-                ("DROP TABLE _sorted", []),
+                ("DROP TABLE conversations", []),
+                ("ALTER TABLE _conversations_sorted RENAME TO conversations", []),
             ]
         )
-        self._con.execute("CHECKPOINT")
+        self.unsorted_rows = 0
+        if self.path != ":memory:":
+            self._con.execute("CHECKPOINT")
