@@ -383,15 +383,18 @@ class DuckDBStore(Store):
     def compact(self) -> None:
         """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
         tenant's time range cover few row groups; readers keep their snapshot meanwhile."""
+        # Plain DML in one transaction (not DROP/RENAME): concurrent readers keep their snapshot.
+        cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
         self._write(
             [
                 (
-                    "CREATE OR REPLACE TABLE _conversations_sorted AS SELECT * FROM conversations"
+                    "CREATE OR REPLACE TEMP TABLE _sorted AS SELECT * FROM conversations"
                     " ORDER BY tenant_id, created_at",
                     [],
                 ),
-                ("DROP TABLE conversations", []),
-                ("ALTER TABLE _conversations_sorted RENAME TO conversations", []),
+                ("DELETE FROM conversations", []),
+                (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
+                ("DROP TABLE _sorted", []),
             ]
         )
         self.unsorted_rows = 0
