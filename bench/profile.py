@@ -317,7 +317,7 @@ _LAYERS = (
         ("metrics/query.py", "numbers.py", "timebuckets.py", "metrics/catalog.py"),
     ),
     (
-        "storage Python (SQL text, row dicts)",
+        "storage: DuckDB execute + fetch + row dicts (C frames not sampled)",
         ("storage/duckdb_store.py", "storage/duckdb_sql.py", "storage/base.py"),
     ),
     ("auth and tenant lookup", ("auth.py", "deps.py", "hashlib", "hmac")),

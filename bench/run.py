@@ -471,6 +471,7 @@ def run_size(
     build: BuildInfo = ensure_store(size, seed, layout, log=lambda m: log(m))
     results: dict[str, Any] = {
         "size": size,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seed": seed,
         "layout": layout,
         "build": {
