@@ -47,11 +47,14 @@ TenantDep = Annotated[TenantSettings, Depends(current_tenant)]
 
 
 def require_admin(request: Request) -> None:
-    """401 unless the request carries the admin token."""
+    """401 unless the request carries the admin token; 403 for a tenant's own API token."""
     expected = request.app.state.settings.admin_token
     token = bearer(request)
-    if not expected or token is None or not hmac.compare_digest(token, expected):
-        raise ApiError(401, "unauthorized", "this needs the admin token (CCSTATS_ADMIN_TOKEN)")
+    if expected and token is not None and hmac.compare_digest(token, expected):
+        return
+    if token is not None and tenant_for_api_token(request.app.state.store, token):
+        raise ApiError(403, "forbidden", "an API token reaches only its own tenant's data")
+    raise ApiError(401, "unauthorized", "this needs the admin token (CCSTATS_ADMIN_TOKEN)")
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
