@@ -5,8 +5,9 @@ Functions here only build (sql, params); `duckdb_store.py` runs them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccstats.metrics.definitions import Measure
@@ -15,6 +16,7 @@ from ccstats.storage.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
+    TIME_COLUMNS,
     LogicalType,
 )
 
@@ -54,7 +56,20 @@ def ddl() -> list[str]:
     ]
 
 
-def _measure_sql(measure: Measure) -> str:
+_FLOAT_COLUMNS = frozenset(n for n, kind in CONVERSATION_COLUMNS.items() if kind == "float")
+EXACT_SUM = "DECIMAL(38,9)"
+"""Float sums add values rounded to 9 decimals exactly: the answer does not depend on the order
+DuckDB's threads add rows in, so a sum of per-bucket sums (pre-aggregates) equals the raw sum."""
+
+
+def is_float_sum(measure: Measure) -> bool:
+    """Whether a sum measure adds a float column (then summed as `EXACT_SUM`)."""
+    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", measure.expr or "")
+    return measure.kind == "sum" and any(n in _FLOAT_COLUMNS for n in names)
+
+
+def measure_sql(measure: Measure, alias: str = "c") -> str:
+    """The aggregate of one measure over conversation rows (alias `c`)."""
     where = f" FILTER (WHERE {measure.where})" if measure.where else ""
     if measure.kind == "count":
         return f"count(*){where}"
@@ -62,6 +77,8 @@ def _measure_sql(measure: Measure) -> str:
         return f"count(DISTINCT {measure.expr}){where}"
     if measure.kind == "max":
         return f"max({measure.expr}){where}"
+    if is_float_sum(measure):
+        return f"CAST(sum(CAST({measure.expr} AS {EXACT_SUM})){where} AS DOUBLE)"
     return f"sum({measure.expr}){where}"
 
 
@@ -80,23 +97,86 @@ def filters_sql(filters: Filters, params: list[Any]) -> str:
     return "".join(clauses)
 
 
-def aggregate_sql(request: AggregateRequest) -> tuple[str, list[Any]]:
-    """SELECT of a request's measures; buckets by ASOF join against the given bucket starts."""
+_MINUTE_US = 60_000_000
+_TRUNC_UNITS = ("month", "year")
+
+
+def _uniform_step(starts: Sequence[int]) -> int | None:
+    steps = {b - a for a, b in zip(starts, starts[1:], strict=False)}
+    return steps.pop() if len(steps) == 1 else None
+
+
+def _trunc_starts(unit: str, offset_us: int, first: int, end: int) -> list[int]:
+    """Starts of `unit` (month/year) on a fixed offset from UTC, from `first` to before `end`."""
+    out, local = [], _from_us(first + offset_us)
+    if local != datetime(local.year, 1 if unit == "year" else local.month, 1):
+        return out
+    while (instant := _epoch_us(local.replace(tzinfo=UTC)) - offset_us) < end:
+        out.append(instant)
+        month = local.month + (1 if unit == "month" else 12)
+        local = local.replace(year=local.year + (month - 1) // 12, month=(month - 1) % 12 + 1)
+    return out
+
+
+def bucket_sql(time_sql: str, request: AggregateRequest, grid_us: int = 1) -> str | None:
+    """A bucket expression without the ASOF join, when it gives exactly the request's buckets.
+
+    Equal steps (hours, half hours, and days or weeks of a zone whose offset does not change in
+    the range): start + step * the whole steps since it, clamped to the last start (a range may
+    end after a longer DST day). Months and years: `date_trunc` on the time moved by the first
+    start's offset, when that reproduces every start (the offset is the same at each). Else None
+    (the ASOF join). `grid_us`: rows' times are multiples of it (pre-aggregate slots).
+    """
+    assert request.bucket_starts is not None
+    starts = [_epoch_us(b) for b in request.bucket_starts]
+    if any(b % grid_us for b in starts):
+        return None
+    first, end = starts[0], _epoch_us(request.end)
+    if first > _epoch_us(request.start):
+        return None
+    epoch = f"epoch_us({time_sql})"
+    if len(starts) == 1:
+        return f"make_timestamp(CAST({first} AS BIGINT))"
+    if (step := _uniform_step(starts)) is not None:
+        last = len(starts) - 1
+        return f"make_timestamp({first} + least(({epoch} - {first}) // {step}, {last}) * {step})"
+    # The first start is a local midnight: its UTC time of day gives the offset modulo a day
+    # (UTC-10 and UTC+14 share it; the check below tells them apart).
+    east = (-(first // _MINUTE_US)) % 1440
+    for offset_min in (east, east - 1440):
+        for unit in _TRUNC_UNITS:
+            if _trunc_starts(unit, offset_min * _MINUTE_US, first, end) == starts:
+                shift = f"INTERVAL ({offset_min}) MINUTE"
+                return f"date_trunc('{unit}', {time_sql} + {shift}) - {shift}"
+    return None
+
+
+def aggregate_sql(request: AggregateRequest, arithmetic: bool = True) -> tuple[str, list[Any]]:
+    """SELECT of a request's measures from the raw conversations.
+
+    Buckets by arithmetic on the time (see `bucket_sql`) when exact and `arithmetic`, else by
+    ASOF join against the given bucket starts.
+    """
     tf = quote(request.time_field)
     params: list[Any] = []
     select: list[str] = []
     source = "conversations c"
     if request.bucket_starts is not None:
-        # Bucket starts travel as one string of epoch microseconds: binding a Python list of
-        # datetimes costs ~1 s for a year of half hours, the string ~5 ms.
-        source = (
-            "conversations c ASOF JOIN (SELECT make_timestamp(unnest(string_split(?, ','))::BIGINT)"
-            f" AS bucket) b ON c.{tf} >= b.bucket"
-        )
-        params.append(",".join(str(_epoch_us(b)) for b in request.bucket_starts))
-        select.append("b.bucket AS bucket")
+        expr = bucket_sql(f"c.{tf}", request) if arithmetic else None
+        if expr is not None:
+            select.append(f"{expr} AS bucket")
+        else:
+            # Bucket starts travel as one string of epoch microseconds: binding a Python list
+            # of datetimes costs ~1 s for a year of half hours, the string ~5 ms.
+            source = (
+                "conversations c ASOF JOIN (SELECT"
+                " make_timestamp(unnest(string_split(?, ','))::BIGINT)"
+                f" AS bucket) b ON c.{tf} >= b.bucket"
+            )
+            params.append(",".join(str(_epoch_us(b)) for b in request.bucket_starts))
+            select.append("b.bucket AS bucket")
     select += [f"c.{quote(g)} AS {quote(g)}" for g in request.group_by]
-    select += [f'{_measure_sql(m)} AS "{m.name}"' for m in request.measures]
+    select += [f'{measure_sql(m)} AS "{m.name}"' for m in request.measures]
     where = f"c.tenant_id = ? AND c.{tf} >= ? AND c.{tf} < ?"
     params += [request.tenant_id, _naive(request.start), _naive(request.end)]
     where += filters_sql(request.filters, params)
@@ -123,6 +203,10 @@ def text_list(values: Sequence[str]) -> tuple[str, Any]:
 def _epoch_us(instant: datetime) -> int:
     delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_us(epoch_us: int) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(microseconds=epoch_us)
 
 
 def _naive(value: Any) -> Any:
@@ -168,17 +252,23 @@ def _search_where(request: SearchRequest, params: list[Any]) -> str:
     return where + filters_sql(request.filters, params)
 
 
-def search_sql(request: SearchRequest) -> tuple[str, list[Any]]:
+def _order_sql(request: SearchRequest) -> str:
+    order = [f"c.{quote(col)} {'DESC' if desc else 'ASC'} NULLS LAST" for col, desc in request.sort]
+    return ", ".join([*order, "c.id ASC"])
+
+
+def _select_sql(request: SearchRequest) -> str:
+    return ", ".join(f"c.{quote(col)}" for col in request.columns or tuple(CONVERSATION_COLUMNS))
+
+
+def search_sql(request: SearchRequest, select: str | None = None) -> tuple[str, list[Any]]:
     """SELECT of one page (or, with limit None, all rows) in sort order, id breaking ties."""
     params: list[Any] = []
-    columns = request.columns or tuple(CONVERSATION_COLUMNS)
-    select = ", ".join(f"c.{quote(col)}" for col in columns)
     where = _search_where(request, params)
     if request.after is not None:
         where += _after_clause(request, params)
-    order = [f"c.{quote(col)} {'DESC' if desc else 'ASC'} NULLS LAST" for col, desc in request.sort]
-    order.append("c.id ASC")
-    sql = f"SELECT {select} FROM conversations c WHERE {where} ORDER BY {', '.join(order)}"
+    select = select or _select_sql(request)
+    sql = f"SELECT {select} FROM conversations c WHERE {where} ORDER BY {_order_sql(request)}"
     if request.limit is not None:
         sql += " LIMIT ?"
         params.append(request.limit)
@@ -186,6 +276,42 @@ def search_sql(request: SearchRequest) -> tuple[str, list[Any]]:
         sql += " OFFSET ?"
         params.append(request.offset)
     return sql, params
+
+
+def page_bound_columns(request: SearchRequest) -> tuple[str, ...]:
+    """Time columns whose min/max over a page's rows narrow the fetch of those rows (zone maps)."""
+    first = request.sort[0][0] if request.sort else None
+    bounds = [request.time_field, *([first] if first in TIME_COLUMNS else [])]
+    return tuple(dict.fromkeys(bounds))
+
+
+def page_keys_sql(request: SearchRequest) -> tuple[str, list[Any]]:
+    """Late materialization, step 1: `rowid` and the bound columns of one page's rows.
+
+    A top-N over 86 columns makes DuckDB read every column of every row in range; sorting only
+    the keys and fetching the page's rows afterwards (`page_rows_sql`) reads them for 1000 rows.
+    """
+    bounds = ", ".join(f"c.{quote(col)}" for col in page_bound_columns(request))
+    return search_sql(request, select=f"c.rowid, {bounds}")
+
+
+def page_rows_sql(
+    request: SearchRequest, rowids: Sequence[int], bounds: Sequence[tuple[str, Any, Any]]
+) -> tuple[str, list[Any]]:
+    """Late materialization, step 2: the requested columns of the given rows, in sort order.
+
+    `bounds` (column, min, max) over those rows are redundant for the result but let the scan skip
+    row groups by their zone maps; rowids are only valid in the snapshot of step 1.
+    """
+    params: list[Any] = [request.tenant_id]
+    where = "c.tenant_id = ?"
+    for column, low, high in bounds:
+        where += f" AND c.{quote(column)} BETWEEN ? AND ?"
+        params += [low, high]
+    ids = ", ".join(str(int(r)) for r in rowids) or "NULL"
+    where += f" AND c.rowid IN ({ids})"
+    sql = f"SELECT {_select_sql(request)} FROM conversations c WHERE {where}"
+    return f"{sql} ORDER BY {_order_sql(request)}", params
 
 
 def count_sql(request: SearchRequest) -> tuple[str, list[Any]]:
