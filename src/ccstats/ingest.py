@@ -26,6 +26,8 @@ __all__ = [
     "PayloadError",
     "Rejection",
     "ingest_conversations",
+    "ingest_rows",
+    "arrow_rows",
     "ingest_intervals",
     "parse_payload",
     "read_records",
@@ -143,6 +145,9 @@ def ingest_conversations(
 ) -> IngestResult:
     """Validate and upsert conversations; `tenant_id` restricts the batch to one tenant.
 
+    Records are checked column by column (`ingest_arrow`); those the vectorised checks cannot
+    vouch for are judged one by one as `ingest_rows` does, with the same reasons.
+
     Example:
         >>> from ccstats.storage import open_store
         >>> from ccstats.records import TenantSettings
@@ -152,6 +157,13 @@ def ingest_conversations(
         >>> r.accepted, r.rejected[0].index
         (1, 1)
     """
+    from ccstats.ingest_arrow import ingest_items
+
+    return ingest_items(store, items, tenant_id)
+
+
+def ingest_rows(store: Store, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
+    """The reference path: one pydantic validation per record (what `ingest_conversations` equals)."""
     valid, rejected = _validate(Conversation, items, tenant_id, _known_tenants(store))
     latest: dict[tuple[str, str], Conversation] = {}
     for _, record in valid:
@@ -199,13 +211,36 @@ def _csv_row(row: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _aware_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _aware(value: Any) -> Any:
     # Parquet timestamps without a zone are UTC instants by the format's convention.
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, datetime) and value.tzinfo is None:
-                row[key] = value.replace(tzinfo=UTC)
-    return rows
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    # A null cell is a missing field; an Arrow struct carries every field, set or not.
+    out = {}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key == "messages" and isinstance(value, list):
+            value = [_present(m) if isinstance(m, dict) else m for m in value]
+        out[key] = _aware(value)
+    return out
+
+
+def arrow_rows(table: Any) -> list[dict[str, Any]]:
+    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC."""
+    import pyarrow as pa
+
+    from ccstats.ingest_arrow import normalise_time
+
+    for position, column in enumerate(table.columns):
+        if pa.types.is_timestamp(column.type):
+            fixed = normalise_time(column.combine_chunks())
+            table = table.set_column(position, table.field(position).name, fixed)
+    return [_present(row) for row in table.to_pylist()]
 
 
 def read_records(path: Path, chunk_size: int = 10_000) -> Iterator[list[Any]]:
@@ -228,6 +263,7 @@ def read_records(path: Path, chunk_size: int = 10_000) -> Iterator[list[Any]]:
 
 
 def _read_parquet(path: Path, chunk_size: int) -> Iterator[list[Any]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -235,8 +271,7 @@ def _read_parquet(path: Path, chunk_size: int) -> Iterator[list[Any]]:
     except Exception as error:  # pyarrow raises several types for a non-Parquet file
         raise PayloadError(f"{path.name}: not a Parquet file: {error}") from None
     for batch in parquet.iter_batches(batch_size=chunk_size):
-        rows = _aware_rows(batch.to_pylist())
-        yield [{k: v for k, v in row.items() if v is not None} for row in rows]
+        yield arrow_rows(pa.Table.from_batches([batch]))
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
