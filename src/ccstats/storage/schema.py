@@ -116,24 +116,39 @@ def _cell(value: Any, kind: LogicalType) -> Any:
     return _naive_utc(value) if kind == "time" else value
 
 
+_MODEL_COLUMNS = tuple(
+    (n, k) for n, k in CONVERSATION_COLUMNS.items() if n in Conversation.model_fields
+)
+_EMPTY_FACTS = TranscriptFacts()
+
+
+def _time_column(values: list[datetime | None]) -> pa.Array:
+    # Aware datetimes: Arrow converts each to its UTC instant; the column is stored without zone.
+    return pa.array(values, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+
+
 def conversations_to_arrow(
     records: Sequence[Conversation], stored_at: datetime
 ) -> tuple[pa.Table, pa.Table]:
     """Conversations (with derived facts) and their messages as Arrow tables, column by column."""
-    data: dict[str, list[Any]] = {name: [] for name in CONVERSATION_COLUMNS}
-    model_cols = [(n, k) for n, k in CONVERSATION_COLUMNS.items() if n in Conversation.model_fields]
-    messages: dict[str, list[Any]] = {name: [] for name in MESSAGE_COLUMNS}
+    schema = _arrow_schema(CONVERSATION_COLUMNS)
+    fields = [record.__dict__ for record in records]  # pydantic keeps field values here
+    columns: dict[str, pa.Array] = {}
+    for name, kind in _MODEL_COLUMNS:
+        values = [f[name] for f in fields]
+        columns[name] = _time_column(values) if kind == "time" else pa.array(values, _ARROW[kind])
+    # Facts are derived only for conversations with a transcript; the rest get the empty facts.
+    facts = [derive_facts(r) if r.messages else _EMPTY_FACTS for r in records]
+    for name in FACT_COLUMNS:
+        columns[name] = pa.array([getattr(f, name) for f in facts], schema.field(name).type)
     stamp = _naive_utc(stored_at)
+    columns["stored_at"] = pa.array([stamp] * len(records), pa.timestamp("us"))
+    messages: dict[str, list[Any]] = {name: [] for name in MESSAGE_COLUMNS}
     for record in records:
-        for name, kind in model_cols:
-            data[name].append(_cell(getattr(record, name), kind))
-        facts = derive_facts(record)
-        for name in FACT_COLUMNS:
-            data[name].append(getattr(facts, name))
-        data["stored_at"].append(stamp)
-        _append_messages(messages, record)
+        if record.messages:
+            _append_messages(messages, record)
     return (
-        pa.Table.from_pydict(data, schema=_arrow_schema(CONVERSATION_COLUMNS)),
+        pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema),
         pa.Table.from_pydict(messages, schema=_arrow_schema(MESSAGE_COLUMNS)),
     )
 
