@@ -1,17 +1,25 @@
 """The aggregate fast paths give the raw answers: bucketing by arithmetic instead of the ASOF join
-(DST zones, odd offsets, ranges across an offset change)."""
+(DST zones, odd offsets, ranges across an offset change), and the pre-aggregates after any sequence
+of upserts (records moving between slots, tenants apart, compaction)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ccstats.metrics import CATALOG
+from ccstats.metrics import CATALOG, get_metric
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import AggregateRequest
 from ccstats.storage.duckdb_store import DuckDBStore
+from ccstats.storage.preagg import rollup_measures
+from ccstats.storage.schema import conversation_schema, empty_messages
 from ccstats.timebuckets import bucket_starts, local_midnight
 
 ZONES = (
@@ -104,3 +112,119 @@ def test_hand_worked_fall_back_day_in_new_york(raw_store: DuckDBStore) -> None:
         (first, count(first, second)),
         (second, count(second, second + timedelta(hours=24))),
     ]
+
+
+# -- pre-aggregates -------------------------------------------------------------------------------
+
+_ZONES = ("America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe")
+_BASE = datetime(2024, 11, 2, tzinfo=UTC)  # New York falls back on 3 Nov, Lord Howe is +11 then
+
+
+def _record(tenant: str, key: int, minute: int, pick: int, batch: int) -> dict[str, object]:
+    """A conversation whose every reported field varies with `pick` (ids repeat across batches)."""
+    return {
+        "tenant_id": tenant,
+        "id": f"c{key}",
+        "channel": ("chat", "voice", None)[pick % 3],
+        "access_code": ("a", "b")[pick % 2],
+        "direction": ("inbound", "outbound")[pick // 2 % 2],
+        "created_at": (_BASE + timedelta(minutes=minute)).replace(tzinfo=None),
+        "ended_at": (_BASE + timedelta(minutes=minute + pick % 7)).replace(tzinfo=None),
+        "stored_at": datetime(2024, 12, 1) + timedelta(minutes=batch),
+        "bot_turns": pick % 5 if pick % 4 else None,
+        "ended_in_bot": (True, False, None)[pick % 3],
+        "agent_connected": pick % 2 == 0,
+        "duration_s": pick * 7 % 300,
+        "first_response_s": (pick % 9) / 3 if pick % 5 else None,
+        "reply_wait_s": pick / 7,
+        "own_agent_msg_count": pick % 3,
+        "customer_msg_count": pick % 4,
+        "agent_msg_count": (pick + 1) % 3,
+        "csat_score": pick % 6 or None,
+        "queued": pick % 3 == 0,
+        "queue_duration_s": pick % 40,
+    }
+
+
+def _table(records: list[dict[str, object]]) -> pa.Table:
+    schema = conversation_schema()
+    return pa.Table.from_pylist([{n: r.get(n) for n in schema.names} for r in records], schema)
+
+
+_records = st.tuples(
+    st.sampled_from(("t1", "t2")),
+    st.integers(0, 30),  # few keys: later batches replace earlier rows, often in another slot
+    st.integers(0, 3 * 24 * 60),
+    st.integers(0, 1000),
+)
+
+
+def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
+    measures = tuple(m for m in rollup_measures())
+    start = local_midnight(date(2024, 11, 2), zone)
+    end = local_midnight(date(2024, 11, 5), zone)
+    out = []
+    for granularity in ("hour", "half_hour", "day", "month", "total"):
+        starts = (
+            None if granularity == "total" else tuple(bucket_starts(start, end, zone, granularity))
+        )
+        for group_by, filters in (
+            ((), ()),
+            (("channel",), (("access_code", ("a",)),)),
+            (("access_code", "direction"), (("channel", ("chat", None)),)),
+        ):
+            out.append(
+                AggregateRequest(
+                    tenant, start, end, measures, "created_at", starts, group_by, filters
+                )
+            )
+    return out
+
+
+def _assert_same(fast: DuckDBStore, raw: DuckDBStore, zone: ZoneInfo) -> None:
+    for tenant in ("t1", "t2", "t3"):
+        for request in _requests(tenant, zone):
+            answer = fast.aggregate(request)
+            assert "conversation_rollup" in answer.sql
+            assert answer.rows == raw.aggregate(request).rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batches=st.lists(st.lists(_records, min_size=1, max_size=12), min_size=1, max_size=5),
+    zone=st.sampled_from(_ZONES),
+)
+def test_rollup_answers_equal_a_fresh_raw_aggregation(
+    batches: list[list[tuple[str, int, int, int]]], zone: str
+) -> None:
+    fast, raw = DuckDBStore(), DuckDBStore(rollups=False, bucket_arithmetic=False)
+    for number, batch in enumerate(batches):
+        table = _table([_record(t, k, m, p, number) for t, k, m, p in batch])
+        fast.upsert_conversations(table, empty_messages())
+        raw.upsert_conversations(table, empty_messages())
+        _assert_same(fast, raw, ZoneInfo(zone))
+    fast.compact()
+    _assert_same(fast, raw, ZoneInfo(zone))
+
+
+def test_rollup_is_rebuilt_for_a_store_made_without_it(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.duckdb")
+    with DuckDBStore(path, rollups=False) as old:
+        old.upsert_conversations(_table([_record("t1", 1, 10, 4, 0)]), empty_messages())
+    with DuckDBStore(path) as store:
+        request = _requests("t1", ZoneInfo("UTC"))[0]
+        answer = store.aggregate(request)
+        assert "conversation_rollup" in answer.sql
+        assert sum(r[1] for r in answer.rows) == 1  # the one conversation, counted
+
+
+def test_uncovered_requests_read_the_raw_table() -> None:
+    store = DuckDBStore()
+    store.upsert_conversations(_table([_record("t1", 1, 10, 4, 0)]), empty_messages())
+    request = _requests("t1", ZoneInfo("UTC"))[0]
+    by_agent = replace(request, group_by=("agent_id",))
+    fcr = replace(request, measures=(get_metric("resolved_within_24h"),))  # type: ignore[arg-type]
+    odd = replace(request, start=request.start + timedelta(minutes=5), bucket_starts=None)
+    for uncovered in (by_agent, fcr, odd, replace(request, time_field="ended_at")):
+        assert "conversation_rollup" not in store.explain(uncovered)
+    assert "conversation_rollup" in store.explain(request)

@@ -157,27 +157,40 @@ def aggregate_sql(request: AggregateRequest, arithmetic: bool = True) -> tuple[s
     Buckets by arithmetic on the time (see `bucket_sql`) when exact and `arithmetic`, else by
     ASOF join against the given bucket starts.
     """
-    tf = quote(request.time_field)
+    measures = [measure_sql(m) for m in request.measures]
+    tf = f"c.{quote(request.time_field)}"
+    return select_sql(request, "conversations", tf, measures, arithmetic)
+
+
+def select_sql(
+    request: AggregateRequest,
+    table: str,
+    tf: str,
+    measures: Sequence[str],
+    arithmetic: bool = True,
+    grid_us: int = 1,
+) -> tuple[str, list[Any]]:
+    """The aggregate SELECT over `table` (alias c) with time `tf` and measure expressions."""
     params: list[Any] = []
     select: list[str] = []
-    source = "conversations c"
+    source = f"{table} c"
     if request.bucket_starts is not None:
-        expr = bucket_sql(f"c.{tf}", request) if arithmetic else None
+        expr = bucket_sql(tf, request, grid_us) if arithmetic else None
         if expr is not None:
             select.append(f"{expr} AS bucket")
         else:
             # Bucket starts travel as one string of epoch microseconds: binding a Python list
             # of datetimes costs ~1 s for a year of half hours, the string ~5 ms.
             source = (
-                "conversations c ASOF JOIN (SELECT"
+                f"{table} c ASOF JOIN (SELECT"
                 " make_timestamp(unnest(string_split(?, ','))::BIGINT)"
-                f" AS bucket) b ON c.{tf} >= b.bucket"
+                f" AS bucket) b ON {tf} >= b.bucket"
             )
             params.append(",".join(str(_epoch_us(b)) for b in request.bucket_starts))
             select.append("b.bucket AS bucket")
     select += [f"c.{quote(g)} AS {quote(g)}" for g in request.group_by]
-    select += [f'{measure_sql(m)} AS "{m.name}"' for m in request.measures]
-    where = f"c.tenant_id = ? AND c.{tf} >= ? AND c.{tf} < ?"
+    select += [f'{sql} AS "{m.name}"' for sql, m in zip(measures, request.measures, strict=True)]
+    where = f"c.tenant_id = ? AND {tf} >= ? AND {tf} < ?"
     params += [request.tenant_id, _naive(request.start), _naive(request.end)]
     where += filters_sql(request.filters, params)
     keys = len(select) - len(request.measures)
@@ -203,6 +216,11 @@ def text_list(values: Sequence[str]) -> tuple[str, Any]:
 def _epoch_us(instant: datetime) -> int:
     delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def epoch_us(instant: datetime) -> int:
+    """Microseconds since 1970 of an aware instant."""
+    return _epoch_us(instant)
 
 
 def _from_us(epoch_us: int) -> datetime:

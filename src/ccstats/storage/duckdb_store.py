@@ -17,8 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
 from ccstats.storage import duckdb_sql as q
+from ccstats.storage import preagg
 from ccstats.storage.base import (
     AggregateRequest,
     Credential,
@@ -78,8 +80,18 @@ class DuckDBStore(Store):
 
     SQL_DIALECT = "duckdb"
 
-    def __init__(self, path: str = ":memory:", read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str = ":memory:",
+        read_only: bool = False,
+        *,
+        rollups: bool = True,
+        bucket_arithmetic: bool = True,
+    ) -> None:
+        """Open (creating) a store; `rollups`/`bucket_arithmetic` off force the raw aggregate path
+        (tests compare the two)."""
         self.path = path
+        self.bucket_arithmetic = bucket_arithmetic
         try:
             self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as error:
@@ -102,6 +114,27 @@ class DuckDBStore(Store):
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
+        self._rollup: preagg.Rollup | None = None
+        self._held: dict[str, Measure] = {}
+        if rollups:
+            self._open_rollup(read_only)
+
+    def _open_rollup(self, read_only: bool) -> None:
+        """Use the rollup, (re)building it when missing or made for other measure definitions."""
+        rollup, measures = preagg.ROLLUP, preagg.rollup_measures()
+        wanted = preagg.signature(rollup, measures)
+        key = f"rollup:{rollup.table}"
+        found = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        tables = {row[0] for row in found}
+        current = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        if rollup.table not in tables or not current or current[0][0] != wanted:
+            if read_only:
+                return  # the raw table answers everything
+            self._con.execute("BEGIN TRANSACTION")
+            self._con.execute(preagg.build_sql(rollup, measures))
+            self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
+            self._con.execute("COMMIT")
+        self._rollup, self._held = rollup, {m.name: m for m in measures}
 
     # -- plumbing -------------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -223,8 +256,17 @@ class DuckDBStore(Store):
         unique = _keys_unique(conversations)
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
+        before: list[tuple[str, list[Any]]] = []
+        after: list[tuple[str, list[Any]]] = []
+        if self._rollup is not None:
+            # The slots of the replaced rows and of the batch are recomputed from the raw table
+            # in the same transaction: the rollup never differs from a fresh aggregation.
+            before = [(preagg.touched_sql(self._rollup, keys), [])]
+            measures = tuple(self._held.values())
+            after = [(sql, []) for sql in preagg.refresh_sql(self._rollup, measures)]
         self._write(
             [
+                *before,
                 (
                     f"DELETE FROM conversations t USING {keys} k WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
                     [],
@@ -240,6 +282,7 @@ class DuckDBStore(Store):
                     [],
                 ),
                 (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
+                *after,
             ],
             _batch_c=batch,
             _batch_m=messages,
@@ -274,8 +317,8 @@ class DuckDBStore(Store):
 
     # -- reads ----------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
-        """Sums and counts per bucket and group."""
-        sql, params = q.aggregate_sql(request)
+        """Sums and counts per bucket and group (from the rollup when it covers the request)."""
+        sql, params = self._aggregate_sql(request)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
         rows = [tuple(_aware(v) for v in row) for row in self._fetch(sql, params)]
@@ -283,7 +326,13 @@ class DuckDBStore(Store):
 
     def explain(self, request: AggregateRequest) -> str:
         """The SQL `aggregate` runs."""
-        return q.aggregate_sql(request)[0]
+        return self._aggregate_sql(request)[0]
+
+    def _aggregate_sql(self, request: AggregateRequest) -> tuple[str, list[Any]]:
+        rollup, arithmetic = self._rollup, self.bucket_arithmetic
+        if rollup is not None and preagg.covers(rollup, self._held, request):
+            return preagg.aggregate_sql(rollup, request, arithmetic)
+        return q.aggregate_sql(request, arithmetic)
 
     def interval_totals(
         self, tenant_id: str, start: datetime, end: datetime, agent_ids: Sequence[str] | None = None
@@ -406,6 +455,17 @@ class DuckDBStore(Store):
         if self.unsorted_rows * 10 >= total:
             self.compact()
 
+    def _compact_rollup(self) -> list[tuple[str, list[Any]]]:
+        if self._rollup is None:
+            return []
+        table = self._rollup.table
+        return [
+            (f"CREATE OR REPLACE TEMP TABLE _rsorted AS SELECT * FROM {table} ORDER BY 1, 2", []),
+            (f"DELETE FROM {table}", []),
+            (f"INSERT INTO {table} SELECT * FROM _rsorted", []),
+            ("DROP TABLE _rsorted", []),
+        ]
+
     def compact(self) -> None:
         """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
         tenant's time range cover few row groups; readers keep their snapshot meanwhile."""
@@ -421,6 +481,7 @@ class DuckDBStore(Store):
                 ("DELETE FROM conversations", []),
                 (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
                 ("DROP TABLE _sorted", []),
+                *self._compact_rollup(),
             ]
         )
         self.unsorted_rows = 0

@@ -1,0 +1,164 @@
+"""Pre-aggregates of conversations per 15-minute UTC slot, kept exact on every upsert.
+
+Every zone offset is a whole number of quarter hours, so every hour, day, week, month or year
+bucket of any zone, and every local-midnight range, is a union of 15-minute UTC slots. The rollup
+holds, per (tenant, slot, channel, access_code, direction), every catalogue measure that reads only
+its own row (counts, sums, maxima: not the FCR measures, which look at other conversations, nor
+`count_distinct`). An upsert recomputes, in its own transaction, the slots its old and new rows fall
+in from the raw table, so the rollup always equals a fresh aggregation (maxima included).
+`aggregate` answers from it when the request's measures, filters, group-by and range are covered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ccstats.metrics.definitions import Measure
+from ccstats.storage import duckdb_sql as q
+from ccstats.storage.base import AggregateRequest
+
+__all__ = ["ROLLUP", "Rollup", "rollup_measures"]
+
+_SLOT_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A pre-aggregate table: its dimensions and the measures it holds (by name)."""
+
+    table: str
+    dims: tuple[str, ...]
+    slot_minutes: int = _SLOT_MINUTES
+
+    @property
+    def grid_us(self) -> int:
+        """The slot width in microseconds."""
+        return self.slot_minutes * 60_000_000
+
+    def slot_sql(self, column: str) -> str:
+        """The slot of a time (time_bucket's origin, 2000-01-03, is on every 15-minute grid)."""
+        return f"time_bucket(INTERVAL {self.slot_minutes} MINUTE, {column})"
+
+
+ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction"))
+"""Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native)."""
+
+
+def _row_local(measure: Measure) -> bool:
+    text = f"{measure.expr or ''} {measure.where or ''}".lower()
+    return not any(word in text for word in ("select", "exists", "conversations", " over"))
+
+
+def rollup_measures() -> tuple[Measure, ...]:
+    """Catalogue measures a rollup can hold: count, sum, max that only read their own row."""
+    from ccstats.metrics.catalog import CATALOG  # the catalogue imports nothing of storage
+
+    return tuple(
+        m
+        for m in CATALOG.values()
+        if isinstance(m, Measure) and m.kind in ("count", "sum", "max") and _row_local(m)
+    )
+
+
+def signature(rollup: Rollup, measures: Sequence[Measure]) -> str:
+    """Changes when the rollup's shape or any measure's definition changes (then: rebuild)."""
+    text = repr((rollup, [(m.name, m.kind, m.expr, m.where) for m in measures], q.EXACT_SUM))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _column(measure: Measure) -> str:
+    return f'"m_{measure.name}"'
+
+
+def _partial(measure: Measure) -> str:
+    """One slot's part of a measure: sums exact (`EXACT_SUM`) for floats, as the raw path adds."""
+    where = f" FILTER (WHERE {measure.where})" if measure.where else ""
+    if measure.kind == "count":
+        return f"count(*){where}"
+    if measure.kind == "max":
+        return f"max({measure.expr}){where}"
+    if q.is_float_sum(measure):
+        return f"sum(CAST({measure.expr} AS {q.EXACT_SUM})){where}"
+    return f"sum({measure.expr}){where}"
+
+
+def _final(measure: Measure) -> str:
+    """A measure over slots: counts and sums add, maxima take the max."""
+    column = f"c.{_column(measure)}"
+    if measure.kind == "count":
+        return f"coalesce(sum({column}), 0)"  # count(*) of no rows is 0, a sum of none NULL
+    if measure.kind == "max":
+        return f"max({column})"
+    if q.is_float_sum(measure):
+        return f"CAST(sum({column}) AS DOUBLE)"
+    return f"sum({column})"
+
+
+def partial_select(rollup: Rollup, measures: Sequence[Measure]) -> str:
+    """SELECT list of a rollup's rows from conversations `c` (GROUP BY ALL groups the keys)."""
+    keys = ["c.tenant_id AS tenant_id", f"{rollup.slot_sql('c.created_at')} AS slot"]
+    keys += [f"c.{q.quote(d)} AS {q.quote(d)}" for d in rollup.dims]
+    parts = [f"{_partial(m)} AS {_column(m)}" for m in measures]
+    return ", ".join([*keys, *parts])
+
+
+def build_sql(rollup: Rollup, measures: Sequence[Measure]) -> str:
+    """(Re)create the rollup from the whole conversations table."""
+    return (
+        f"CREATE OR REPLACE TABLE {rollup.table} AS SELECT {partial_select(rollup, measures)}"
+        " FROM conversations c WHERE c.created_at IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+    )
+
+
+def touched_sql(rollup: Rollup, keys: str) -> str:
+    """Temp table `_touched` of the (tenant, slot) pairs an upsert's old rows and batch are in.
+
+    Runs before the DELETE: the old rows (found by key) still exist.
+    """
+    return (
+        "CREATE OR REPLACE TEMP TABLE _touched AS SELECT DISTINCT tenant_id, slot FROM ("
+        f"SELECT t.tenant_id, {rollup.slot_sql('t.created_at')} AS slot FROM conversations t"
+        f" SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id"
+        f" UNION ALL SELECT tenant_id, {rollup.slot_sql('created_at')} FROM _batch_c)"
+        " WHERE slot IS NOT NULL"
+    )
+
+
+def refresh_sql(rollup: Rollup, measures: Sequence[Measure]) -> list[str]:
+    """Recompute the touched slots from the raw table (after the upsert's DELETE and INSERT)."""
+    lo = "(SELECT min(slot) FROM _touched)"
+    hi = f"(SELECT max(slot) FROM _touched) + INTERVAL {rollup.slot_minutes} MINUTE"
+    slot = rollup.slot_sql("c.created_at")
+    return [
+        f"DELETE FROM {rollup.table} r USING _touched k"
+        " WHERE r.tenant_id = k.tenant_id AND r.slot = k.slot",
+        f"INSERT INTO {rollup.table} SELECT {partial_select(rollup, measures)}"
+        " FROM conversations c SEMI JOIN _touched k"
+        f" ON c.tenant_id = k.tenant_id AND {slot} = k.slot"
+        f" WHERE c.created_at >= {lo} AND c.created_at < {hi} GROUP BY ALL",
+        "DROP TABLE _touched",
+    ]
+
+
+def covers(rollup: Rollup, held: dict[str, Measure], request: AggregateRequest) -> bool:
+    """Whether the rollup answers a request exactly: its measures (same definitions), filters
+    and group-by on its dimensions, `created_at`, and a range and buckets on its slot grid."""
+    if request.time_field != "created_at":
+        return False
+    if any(held.get(m.name) != m for m in request.measures):
+        return False
+    if any(c not in rollup.dims for c in (*request.group_by, *(f for f, _ in request.filters))):
+        return False
+    instants = (request.start, request.end, *(request.bucket_starts or ()))
+    return all(q.epoch_us(t) % rollup.grid_us == 0 for t in instants)
+
+
+def aggregate_sql(
+    rollup: Rollup, request: AggregateRequest, arithmetic: bool = True
+) -> tuple[str, list[Any]]:
+    """The request's SELECT over the rollup (call only when `covers`)."""
+    measures = [_final(m) for m in request.measures]
+    return q.select_sql(request, rollup.table, "c.slot", measures, arithmetic, rollup.grid_us)
