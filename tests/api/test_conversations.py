@@ -457,3 +457,36 @@ def test_tampered_cursors_are_refused(
     assert error(app_client.get(f"/v1/conversations?{query}", headers=headers))["code"] == (
         "invalid_cursor"
     )
+
+
+def test_fractional_times_in_page_and_files(app_client: TestClient, store: Store) -> None:
+    """Times keep their microseconds (isoformat form) in JSON, CSV and XLSX alike."""
+    add_tenant(store, "t3")
+    load(
+        store,
+        [
+            rec("f", 0, tenant="t3", created_at="2024-05-01T00:00:00.250Z", duration_s=7),
+            rec("g", 1, tenant="t3", ended_at="2024-05-01T00:05:00.000001Z"),
+        ],
+    )
+    headers = auth(store, "t3")
+    query = "/v1/conversations?fields=id,created_at,ended_at,duration_s&sort=id"
+    page = app_client.get(query, headers=headers).json()
+    assert page["rows"] == [
+        {"id": "f", "created_at": "2024-05-01T00:00:00.250000+00:00", "ended_at": None,
+         "duration_s": 7},
+        {"id": "g", "created_at": "2024-05-01T00:01:00+00:00",
+         "ended_at": "2024-05-01T00:05:00.000001+00:00", "duration_s": None},
+    ]  # fmt: skip
+    text = app_client.get(query + "&format=csv", headers=headers).content.decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["id", "created_at", "ended_at", "duration_s"],
+        ["f", "2024-05-01T00:00:00.250000+00:00", "", "7"],
+        ["g", "2024-05-01T00:01:00+00:00", "2024-05-01T00:05:00.000001+00:00", ""],
+    ]
+    data = app_client.get(query + "&format=xlsx", headers=headers).content
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    assert [list(r) for r in sheet.iter_rows(values_only=True)][1:] == [
+        ["f", "2024-05-01T00:00:00.250000+00:00", None, 7],
+        ["g", "2024-05-01T00:01:00+00:00", "2024-05-01T00:05:00.000001+00:00", None],
+    ]

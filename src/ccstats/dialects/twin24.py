@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import jwt
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +29,7 @@ from starlette.responses import StreamingResponse
 
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
-from ccstats.export import csv_chunks, xlsx_chunks, zip_chunks
+from ccstats.export import batch_rows, csv_batch_chunks, utc_text, xlsx_chunks, zip_chunks
 from ccstats.records import TenantSettings, parse_time
 from ccstats.storage import SearchRequest, StorageError, Store
 from ccstats.timebuckets import local_midnight, parse_local
@@ -550,19 +552,45 @@ def _page(store: Store, search: CallSearch) -> Response:
     return JSON({"count": total, "items": items})
 
 
-def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
-    """Every matching call as a row of cells, one Arrow batch (and its transcripts) at a time."""
+_RESPONDER_CODES = pa.array(list(RESPONDERS))
+_RESPONDER_NAMES = pa.array(list(RESPONDERS.values()))
+_ANSWERED_CODES = pa.array(_ANSWERED)
+
+
+def _file_column(spec: FieldSpec, batch: pa.RecordBatch, transcript_texts: pa.Array) -> pa.Array:
+    """One field of a file batch, formatted for the whole column as `_value` formats a cell."""
+    if spec.kind in ("messages", "messages_text"):
+        return transcript_texts  # dialects.md: in a file, `messages` is `messagesAsString`
+    values = batch.column(str(spec.column))
+    if spec.kind == "time":
+        return utc_text(values, "%Y-%m-%dT%H:%M:%SZ")  # `%S` carries the microseconds
+    if spec.kind == "bool":
+        return pc.fill_null(values, False)
+    if spec.kind == "status":
+        return pc.if_else(pc.is_in(values, value_set=_ANSWERED_CODES), "ANSWERED", values)
+    if spec.kind == "responder":
+        return pc.take(_RESPONDER_NAMES, pc.index_in(values, value_set=_RESPONDER_CODES))
+    return values
+
+
+def _file_batches(store: Store, search: CallSearch) -> Iterator[pa.RecordBatch]:
+    """Every matching call as a batch of file cells, one Arrow batch (and its transcripts) at a time."""
     request = replace(search.request, limit=WINDOW, offset=0)
     with_transcript = _needs_transcript(search.fields)
     for batch in store.iter_search(request, batch_size=1000):
-        rows = batch.to_pylist()
-        transcripts = (
-            store.messages_for(request.tenant_id, [r["id"] for r in rows])
-            if with_transcript
-            else {}
-        )
-        for row in rows:
-            yield cells(search.fields, row, transcripts.get(row["id"], []))
+        texts = pa.nulls(batch.num_rows, pa.string())
+        if with_transcript:
+            ids = batch.column("id").to_pylist()
+            transcripts = store.messages_for(request.tenant_id, ids)
+            texts = pa.array([messages_as_string(transcripts.get(i, [])) for i in ids], pa.string())
+        arrays = [_file_column(FIELDS[name], batch, texts) for name in search.fields]
+        yield pa.RecordBatch.from_arrays(arrays, names=list(search.fields))
+
+
+def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
+    """Every matching call as a row of cells (`cells`), one batch at a time."""
+    for batch in _file_batches(store, search):
+        yield from batch_rows(batch)
 
 
 def _file_stem(filename: str) -> str:
@@ -592,12 +620,11 @@ def _file(store: Store, search: CallSearch) -> Response:
     total = store.search(replace(search.request, limit=0, offset=0), count=True).total or 0
     if total > WINDOW:
         raise _window_error()
-    rows = _file_rows(store, search)
     extension = "csv" if search.output == "CSV" else "xlsx"
     chunks = (
-        csv_chunks(search.fields, rows)
+        csv_batch_chunks(search.fields, _file_batches(store, search))
         if extension == "csv"
-        else xlsx_chunks(search.fields, rows, "calls")
+        else xlsx_chunks(search.fields, _file_rows(store, search), "calls")
     )
     stem = _file_stem(search.filename)
     if search.archive:

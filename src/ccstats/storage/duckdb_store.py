@@ -66,6 +66,18 @@ def _aware(value: Any) -> Any:
     )
 
 
+def _row_dicts(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows of an Arrow table as dicts, converted column by column (times as aware UTC)."""
+    names = table.column_names
+    columns = []
+    for column in table.columns:
+        values = column.to_pylist()
+        if pa.types.is_timestamp(column.type):
+            values = [None if v is None else v.replace(tzinfo=UTC) for v in values]
+        columns.append(values)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
 _LAST_OF_EACH_KEY = " QUALIFY row_number() OVER (PARTITION BY tenant_id, id ORDER BY _pos DESC) = 1"
 
 
@@ -357,21 +369,39 @@ class DuckDBStore(Store):
 
     def search(self, request: SearchRequest, count: bool = False) -> SearchPage:
         """One page of conversations and, when asked, the total count."""
-        sql, params = q.search_sql(request)
         cursor = self._cursor()
         try:
-            result = cursor.execute(sql, params)
-            names = [d[0] for d in result.description]
-            rows = [
-                dict(zip(names, (_aware(v) for v in row), strict=True)) for row in result.fetchall()
-            ]
-            total = None
-            if count:
-                count_sql, count_params = q.count_sql(request)
-                total = cursor.execute(count_sql, count_params).fetchone()[0]  # type: ignore[index]
+            # One snapshot for the page's two steps (rowids) and its count.
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                table = self._page_table(cursor, request)
+                total = None
+                if count:
+                    count_sql, count_params = q.count_sql(request)
+                    found = cursor.execute(count_sql, count_params).fetchone()
+                    total = found[0] if found else 0
+            finally:
+                cursor.execute("ROLLBACK")
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
-        return SearchPage(rows, total)
+        return SearchPage(_row_dicts(table), total)
+
+    def _page_table(self, cursor: duckdb.DuckDBPyConnection, request: SearchRequest) -> pa.Table:
+        """The page's rows: keys sorted first, then the columns fetched for those rows only."""
+        if request.limit == 0:
+            return pa.table({c: [] for c in request.columns or ("id",)})
+        if request.limit is None:
+            sql, params = q.search_sql(request)
+            return cursor.execute(sql, params).to_arrow_table()
+        sql, params = q.page_keys_sql(request)
+        keys = cursor.execute(sql, params).fetchall()
+        bounds = []
+        for i, column in enumerate(q.page_bound_columns(request), start=1):
+            values = [k[i] for k in keys]
+            if values and None not in values:
+                bounds.append((column, min(values), max(values)))
+        sql, params = q.page_rows_sql(request, [k[0] for k in keys], bounds)
+        return cursor.execute(sql, params).to_arrow_table()
 
     def iter_search(
         self, request: SearchRequest, batch_size: int = 5000
