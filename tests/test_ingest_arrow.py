@@ -112,6 +112,20 @@ CASES: list[tuple[str, list[Any]]] = [
         [rec("a", duration_s="12"), rec("b", duration_s="x"), rec("c", bot_turns=1)],
     ),
     (
+        "int text",
+        [rec("a", duration_s="007"), rec("b", duration_s="-0", csat_level="4")]
+        + [rec(str(i), duration_s=v) for i, v in enumerate(["+5", " 5", "1_0", "1e3", "١٢", "-"])]
+        + [rec("c", csat_score="9"), rec("d", region_id="-12345678901234567")],
+    ),
+    (
+        "bool text",
+        [rec(str(i), lost=v) for i, v in enumerate(["true", "false", "1", "0", "True", "yes", ""])],
+    ),
+    (
+        "mixed int and text",
+        [rec("a", created_at=1714557600000, agent_id=5), rec("b", agent_id="x"), rec(7)],
+    ),
+    (
         "bools",
         [rec("a", lost=True), rec("b", lost=1), rec("c", lost="yes"), rec("d", queued=False)],
     ),
@@ -316,6 +330,8 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
             max_size=2,
         ),
     ),
+    "bot_turns": st.one_of(st.from_regex(r"-?[0-9]{1,20}", fullmatch=True), st.text(max_size=3)),
+    "queued": st.sampled_from(["true", "false", "1", "0", "yes", "True", ""]),
     "colour": st.just("red"),
 }
 RECORD = st.fixed_dictionaries(
@@ -345,6 +361,22 @@ MOSTLY_GOOD = st.fixed_dictionaries(
 @given(items=st.lists(MOSTLY_GOOD, max_size=8))
 def test_generated_mostly_good_records_are_judged_alike(items: list[dict[str, Any]]) -> None:
     assert_same(items)
+
+
+def test_csv_files_are_judged_alike(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,tenant_id,channel,created_at,duration_s,lost,agent_id,messages\n"
+        "a,t1,voice,2024-05-01T10:00:00Z,12,true,007,\n"
+        'b,t1,chat,1714557600000,,0,,"[{""sender"": ""agent""}]"\n'
+        "c,t1,chat,2024-05-01T10:00:00Z,x,yes,,not json\n"
+        "d,t2,fax,2024-05-01T10:00:00,-1,,,\n",
+        encoding="utf-8",
+    )
+    items = next(read_records(path))
+    got = assert_same(items)
+    assert got.accepted == 2  # c: duration_s "x"; d: channel fax, naive time, duration -1
+    assert [r.index for r in got.rejected] == [2, 3]
 
 
 # -- Parquet ---------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ __all__ = [
     "check_columns",
 ]
 
+
 class _NoDateutil:
     """An import finder that fails `import dateutil` at once (it is not installed)."""
 
@@ -201,6 +202,10 @@ def _int(name: str, column: pa.Array) -> _Checked:
         finite = pc.and_(pc.is_finite(column), pc.less(pc.abs(column), _s(2.0**62, column.type)))
         ok = pc.and_(finite, pc.equal(pc.floor(column), column))
         values = pc.cast(pc.if_else(ok, column, _s(None, column.type)), pa.int64())
+    elif _is_text(kind):
+        # pydantic reads decimal text as an int ("007" -> 7; CSV cells are all text).
+        ok = pc.fill_null(_matches(column, _INT_TEXT), _s(False))
+        values = pc.cast(pc.if_else(ok, column, _s(None, kind)), pa.int64())
     elif pa.types.is_integer(kind):
         ok = pc.less_equal(column, _s(2**63 - 1, pa.uint64())) if kind == pa.uint64() else None
         values = pc.cast(
@@ -216,10 +221,24 @@ def _int(name: str, column: pa.Array) -> _Checked:
     return _keep(values, _bad(column, ok), pa.int64())
 
 
+_BOOL_TEXT = pa.array(["true", "false", "1", "0"])
+"""Texts pydantic reads as booleans (it reads more: those take the row path)."""
+_TRUE_TEXT = pa.array(["true", "1"])
+
+
 def _bool(column: pa.Array) -> _Checked:
     if pa.types.is_boolean(column.type):
         return _Checked(column, _none(len(column)))
+    if _is_text(column.type):
+        ok = pc.is_in(column, value_set=_BOOL_TEXT)
+        true = pc.is_in(column, value_set=_TRUE_TEXT)
+        values = pc.if_else(pc.is_valid(column), true, _s(None, pa.bool_()))
+        return _keep(values, _bad(column, ok), pa.bool_())
     return _rejected(column, pa.bool_())
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 _UTC_US = pa.timestamp("us", tz="UTC")
