@@ -65,8 +65,7 @@ def rollup_measures() -> tuple[Measure, ...]:
 
 def signature(rollup: Rollup, measures: Sequence[Measure]) -> str:
     """Changes when the rollup's shape or any measure's definition changes (then: rebuild)."""
-    text = repr((rollup, [(m.name, m.kind, m.expr, m.where) for m in measures], q.EXACT_SUM))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(build_sql(rollup, measures).encode()).hexdigest()[:16]
 
 
 def _column(measure: Measure) -> str:
@@ -82,7 +81,8 @@ def _partial(measure: Measure) -> str:
         return f"max({measure.expr}){where}"
     if q.is_float_sum(measure):
         return f"sum(CAST({measure.expr} AS {q.EXACT_SUM})){where}"
-    return f"sum({measure.expr}){where}"
+    # A slot's sum fits a BIGINT; sum() would make it a HUGEINT, 10x slower to scan (measured).
+    return f"CAST(sum({measure.expr}){where} AS BIGINT)"
 
 
 def _final(measure: Measure) -> str:
