@@ -52,6 +52,7 @@ from bench.timing import measure, once
 from ccstats.auth import create_credential
 from ccstats.export import csv_chunks, xlsx_chunks
 from ccstats.ingest import ingest_conversations, read_records
+from ccstats.ingest_arrow import ingest_table, parquet_tables
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 from ccstats.storage.schema import CONVERSATION_COLUMNS, empty_messages
 
@@ -419,7 +420,10 @@ def phase_import(work: Path, records: int, seed: int, results: dict[str, Any]) -
         log(f"  import {name}")
         started = time.perf_counter()
         accepted = 0
-        for chunk in read_records(path):
+        if name == "parquet":  # what `ccstats import` does with Parquet: Arrow batches
+            for table in parquet_tables(path):
+                accepted += ingest_table(store, table).accepted
+        for chunk in read_records(path) if name != "parquet" else ():
             accepted += ingest_conversations(store, chunk).accepted
         seconds = time.perf_counter() - started
         out[name] = {

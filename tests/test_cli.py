@@ -195,6 +195,17 @@ def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
         assert "held by a running server" in done.stderr
+        # Parquet rows hold datetimes: they must reach the server as ISO 8601 text.
+        file = write(tmp_path / "records.parquet", "parquet")
+        done = subprocess.run(
+            [*cli, "import", str(file), "--db", db],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
     finally:
         server.terminate()
         server.wait(timeout=30)

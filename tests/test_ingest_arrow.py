@@ -498,6 +498,15 @@ def test_parquet_with_an_extra_column_fails_the_file_naming_it(tmp_path: Path) -
         list(parquet_tables(tmp_path / "x.parquet"))
 
 
+def test_parquet_export_columns_are_named_as_computed(tmp_path: Path) -> None:
+    cols = base_table()
+    cols["created_at"] = pa.array([BASE] * 7, pa.timestamp("us", tz="UTC"))
+    cols["msg_count"] = pa.array([0] * 7)
+    pq.write_table(pa.table(cols), tmp_path / "x.parquet")
+    with pytest.raises(PayloadError, match="'msg_count' is computed by ccstats"):
+        list(parquet_tables(tmp_path / "x.parquet"))
+
+
 def test_parquet_pandas_index_column_is_not_a_field(tmp_path: Path) -> None:
     cols = base_table()
     cols["created_at"] = pa.array([BASE] * 7, pa.timestamp("us", tz="UTC"))

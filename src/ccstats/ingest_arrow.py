@@ -335,12 +335,20 @@ def check_columns(schema: pa.Schema, source: str, ignore: Sequence[str] = ()) ->
     from ccstats.ingest import PayloadError
 
     unknown = [n for n in schema.names if n not in _FIELDS and n not in ignore]
-    if unknown:
-        allowed = ", ".join(_FIELDS)
+    if not unknown:
+        return
+    names = ", ".join(repr(n) for n in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    derived = [n for n in unknown if n in CONVERSATION_COLUMNS]
+    if derived:
+        # An export of `/v1/conversations` carries them; ccstats derives them again at ingest.
         raise PayloadError(
-            f"{source}: unknown column{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(n) for n in unknown)}; a conversation has: {allowed}"
+            f"{source}: column{plural} {names} {'are' if plural else 'is'} computed by ccstats"
+            " (transcript facts, stored_at), not sent: drop them and import again"
         )
+    raise PayloadError(
+        f"{source}: unknown column{plural} {names}; a conversation has: {', '.join(_FIELDS)}"
+    )
 
 
 def ingest_table(
@@ -361,7 +369,7 @@ def ingest_table(
     count = table.num_rows
     if count == 0:
         return IngestResult()
-    columns = {name: table.column(name).combine_chunks() for name in table.column_names}
+    columns = {name: _one_chunk(table.column(name)) for name in table.column_names}
     bad = forced if forced is not None else _none(count)
     values: dict[str, pa.Array] = {}
     for name in table.column_names:
@@ -377,6 +385,11 @@ def ingest_table(
     for name in _REQUIRED:
         bad = pc.or_(bad, pc.is_null(values[name]))
     return _store(store, values, bad, tenant_id, rows or _table_rows(table))
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    # A batch read from a file is one chunk per column: use it as it is, without a copy.
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _fill_defaults(
