@@ -61,7 +61,7 @@ class _NoDateutil:
 if importlib.util.find_spec("dateutil") is None and not any(
     getattr(f, "__name__", "") == "_NoDateutil" for f in sys.meta_path
 ):
-    sys.meta_path.insert(0, _NoDateutil)  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _NoDateutil)
 
 _FIELDS = Conversation.model_fields
 _MODEL_KINDS: dict[str, LogicalType] = {
