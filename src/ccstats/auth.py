@@ -68,14 +68,18 @@ def _api(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credentia
     return Credential(tenant_id, "api", key_id, secret_hash=hash_secret(token)), {"token": token}
 
 
-def _huawei(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
+def _huawei(
+    tenant_id: str, key: str | None, secret: str | None
+) -> tuple[Credential, dict[str, Any]]:
     # dialects.md: appKey is the tenant id.
     app_secret = secret or secrets.token_urlsafe(24)
     cred = Credential(tenant_id, "huawei", tenant_id, secret_hash=hash_secret(app_secret))
     return cred, {"appKey": tenant_id, "appSecret": app_secret}
 
 
-def _sevenmoor(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
+def _sevenmoor(
+    tenant_id: str, key: str | None, secret: str | None
+) -> tuple[Credential, dict[str, Any]]:
     appkey = key or str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
     secret = secret or secrets.token_urlsafe(22)
     return Credential(tenant_id, "7moor", appkey, secret=secret), {
@@ -84,7 +88,9 @@ def _sevenmoor(tenant_id: str, key: str | None, secret: str | None) -> tuple[Cre
     }
 
 
-def _twin24(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
+def _twin24(
+    tenant_id: str, key: str | None, secret: str | None
+) -> tuple[Credential, dict[str, Any]]:
     email = key or f"{tenant_id}-{secrets.token_hex(3)}@ccstats.local"
     password = secret or secrets.token_urlsafe(18)
     cred = Credential(
@@ -93,7 +99,9 @@ def _twin24(tenant_id: str, key: str | None, secret: str | None) -> tuple[Creden
     return cred, {"email": email.lower(), "password": password}
 
 
-def _aliyun(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
+def _aliyun(
+    tenant_id: str, key: str | None, secret: str | None
+) -> tuple[Credential, dict[str, Any]]:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
     key_id = key or "LTAI" + "".join(secrets.choice(alphabet) for _ in range(20))
     secret = secret or "".join(secrets.choice(alphabet) for _ in range(30))

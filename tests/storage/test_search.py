@@ -144,8 +144,7 @@ def test_pages_equal_the_plain_top_n(store: DuckDBStore) -> None:
         assert [r["id"] for r in rows] == [r["id"] for r in plain]
         for got, want in zip(rows, plain, strict=True):
             assert got == {
-                k: v.replace(tzinfo=UTC) if isinstance(v, datetime) else v
-                for k, v in want.items()
+                k: v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for k, v in want.items()
             }
         assert all(r["tenant_id"] == "t" for r in rows)
         # Paging by keyset gives the same rows as the offset page.

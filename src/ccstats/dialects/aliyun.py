@@ -642,7 +642,9 @@ def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
 
 
 # One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
-@router.get("/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get")
+@router.get(
+    "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
+)
 @router.post("/", summary="Alibaba AICCS RPC endpoint", operation_id="rpc_post")
 async def rpc(request: Request) -> Response:
     """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery; plain `GET /`: dashboard."""

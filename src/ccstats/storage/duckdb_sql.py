@@ -108,7 +108,8 @@ def _uniform_step(starts: Sequence[int]) -> int | None:
 
 def _trunc_starts(unit: str, offset_us: int, first: int, end: int) -> list[int]:
     """Starts of `unit` (month/year) on a fixed offset from UTC, from `first` to before `end`."""
-    out, local = [], _from_us(first + offset_us)
+    out: list[int] = []
+    local = _from_us(first + offset_us)
     if local != datetime(local.year, 1 if unit == "year" else local.month, 1):
         return out
     while (instant := _epoch_us(local.replace(tzinfo=UTC)) - offset_us) < end:

@@ -53,7 +53,7 @@ class _NoPandas:
 if importlib.util.find_spec("pandas") is None and not any(
     getattr(f, "__name__", "") == "_NoPandas" for f in sys.meta_path
 ):
-    sys.meta_path.insert(0, _NoPandas)  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _NoPandas)
 
 
 class StoreLockedError(StorageError):
