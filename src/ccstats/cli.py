@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -17,6 +18,7 @@ from ccstats.config import Settings, default_db, load_or_create_admin_token
 from ccstats.ingest import (
     IngestResult,
     PayloadError,
+    Rejection,
     detect_format,
     ingest_conversations,
     ingest_intervals,
@@ -120,8 +122,6 @@ def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
     url = os.environ.get("CCSTATS_URL", "http://127.0.0.1:8000")
     token = load_or_create_admin_token(db)
     path = "/v1/admin/conversations" if kind == "conversations" else "/v1/admin/agent-intervals"
-    import orjson
-
     # orjson writes the datetimes of Parquet rows as ISO 8601 with offset (json.dumps cannot).
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     response = httpx.post(url + path, content=orjson.dumps(chunks), headers=headers, timeout=300)
@@ -130,15 +130,8 @@ def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
             f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"
         )
     body = response.json()
-    result = IngestResult(body["accepted"])
-    result.merge(IngestResult(0, [_rejection(r) for r in body["rejected"]]))
-    return result
-
-
-def _rejection(raw: dict[str, Any]) -> Any:
-    from ccstats.ingest import Rejection
-
-    return Rejection(raw["index"], raw.get("id"), raw["reason"])
+    rejected = [Rejection(r["index"], r.get("id"), r["reason"]) for r in body["rejected"]]
+    return IngestResult(body["accepted"], rejected)
 
 
 @app.command("import")

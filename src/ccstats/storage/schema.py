@@ -9,7 +9,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
 
@@ -64,8 +64,8 @@ def _model_columns() -> dict[str, LogicalType]:
 
 
 def _fact_columns() -> dict[str, LogicalType]:
-    fields = TranscriptFacts.__dataclass_fields__
-    return {name: _logical(eval(str(fields[name].type))) for name in FACT_COLUMNS}  # noqa: S307
+    hints = get_type_hints(TranscriptFacts)
+    return {name: _logical(hints[name]) for name in FACT_COLUMNS}
 
 
 CONVERSATION_COLUMNS: dict[str, LogicalType] = {
