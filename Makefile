@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --sizes 100000,1000000,10000000
+	$(BIN)/python -m bench.run --sizes 100000,1000000,10000000 --layout compact
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --sizes 20000,100000 --quick
