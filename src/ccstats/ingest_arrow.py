@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ccstats.derive import TranscriptFacts
-from ccstats.records import Conversation
+from ccstats.records import ID_FIELDS, Conversation
 from ccstats.storage import Store
 
 if TYPE_CHECKING:
@@ -67,20 +67,7 @@ _FIELDS = Conversation.model_fields
 _MODEL_KINDS: dict[str, LogicalType] = {
     n: k for n, k in CONVERSATION_COLUMNS.items() if n in _FIELDS and n != "messages"
 }
-_ID_FIELDS = frozenset(
-    {
-        "id",
-        "tenant_id",
-        "agent_id",
-        "customer_id",
-        "queue_id",
-        "bot_id",
-        "campaign_id",
-        "access_code",
-        "instance_id",
-        "acid",
-    }
-)
+_ID_FIELDS = frozenset(ID_FIELDS)
 """Fields whose integer values the model turns into text (`Conversation._ids_are_text`)."""
 _INT_AS_TEXT = _ID_FIELDS | {n for n, k in _MODEL_KINDS.items() if k == "time"} | {"price"}
 """Fields where an int and its decimal text mean the same (ids, epoch ms, price)."""

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "ID_FIELDS",
     "AgentInterval",
     "Conversation",
     "Message",
@@ -55,6 +56,21 @@ def parse_time(value: Any) -> datetime:
 
 UtcTime = Annotated[datetime, BeforeValidator(parse_time)]
 """A time field: ISO 8601 with offset or epoch ms in, aware UTC datetime out."""
+
+
+ID_FIELDS = (
+    "id",
+    "tenant_id",
+    "agent_id",
+    "customer_id",
+    "queue_id",
+    "bot_id",
+    "campaign_id",
+    "access_code",
+    "instance_id",
+    "acid",
+)
+"""Fields whose integer values are taken as text (vendors send numeric ids: Alibaba GroupId)."""
 
 
 class _Record(BaseModel):
@@ -195,19 +211,7 @@ class Conversation(_Record):
             raise ValueError(f"price must be a decimal number, got {value!r}") from None
         return str(value)
 
-    @field_validator(
-        "id",
-        "tenant_id",
-        "agent_id",
-        "customer_id",
-        "queue_id",
-        "bot_id",
-        "campaign_id",
-        "access_code",
-        "instance_id",
-        "acid",
-        mode="before",
-    )
+    @field_validator(*ID_FIELDS, mode="before")
     @classmethod
     def _ids_are_text(cls, value: Any) -> Any:
         # Vendors send numeric ids (Alibaba GroupId is a long); ids are compared as text.
