@@ -184,28 +184,19 @@ def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> 
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        file = write(tmp_path / "records.json", "json")
-        done = subprocess.run(
-            [*cli, "import", str(file), "--db", db],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
-        assert "held by a running server" in done.stderr
-        # Parquet rows hold datetimes: they must reach the server as ISO 8601 text.
-        file = write(tmp_path / "records.parquet", "parquet")
-        done = subprocess.run(
-            [*cli, "import", str(file), "--db", db],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
+        # Parquet rows hold datetimes: they must reach the server as ISO 8601 text too.
+        for fmt in ("json", "parquet"):
+            file = write(tmp_path / f"records.{fmt}", fmt)
+            done = subprocess.run(
+                [*cli, "import", str(file), "--db", db],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
+            assert "held by a running server" in done.stderr
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -489,11 +489,8 @@ def messages_as_string(transcript: list[dict[str, Any]]) -> str:
     )
 
 
-def _value(
-    spec: FieldSpec, row: dict[str, Any], transcript: list[dict[str, Any]], flat: bool
-) -> Any:
-    if spec.kind == "messages_text" or (spec.kind == "messages" and flat):
-        # dialects.md: in a file, `messages` is written as `messagesAsString`.
+def _value(spec: FieldSpec, row: dict[str, Any], transcript: list[dict[str, Any]]) -> Any:
+    if spec.kind == "messages_text":
         return messages_as_string(transcript)
     if spec.kind == "messages":
         # System lines have no Twin24 author (robot, user, operator); they are left out.
@@ -514,14 +511,7 @@ def item(
     fields: Sequence[str], row: dict[str, Any], transcript: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One call as seed 003 writes it, with the requested fields in the requested order."""
-    return {name: _value(FIELDS[name], row, transcript, False) for name in fields}
-
-
-def cells(
-    fields: Sequence[str], row: dict[str, Any], transcript: list[dict[str, Any]]
-) -> list[Any]:
-    """One call as a file row: the item's values, with `messages` as text."""
-    return [_value(FIELDS[name], row, transcript, True) for name in fields]
+    return {name: _value(FIELDS[name], row, transcript) for name in fields}
 
 
 def _needs_transcript(fields: Sequence[str]) -> bool:
@@ -558,7 +548,8 @@ _ANSWERED_CODES = pa.array(_ANSWERED)
 
 
 def _file_column(spec: FieldSpec, batch: pa.RecordBatch, transcript_texts: pa.Array) -> pa.Array:
-    """One field of a file batch, formatted for the whole column as `_value` formats a cell."""
+    """One field of a file batch, formatted for the whole column as `_value` formats a cell
+    (JSON items), except `messages`, which a file writes as `messagesAsString` text."""
     if spec.kind in ("messages", "messages_text"):
         return transcript_texts  # dialects.md: in a file, `messages` is `messagesAsString`
     values = batch.column(str(spec.column))
@@ -588,7 +579,7 @@ def _file_batches(store: Store, search: CallSearch) -> Iterator[pa.RecordBatch]:
 
 
 def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
-    """Every matching call as a row of cells (`cells`), one batch at a time."""
+    """Every matching call as a row of file cells, one batch at a time."""
     for batch in _file_batches(store, search):
         yield from batch_rows(batch)
 
