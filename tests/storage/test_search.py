@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.conftest import add_tenant, load
 
-from ccstats.storage import DuckDBStore, SearchRequest
+from ccstats.storage import DuckDBStore, SearchRequest, paging
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -125,18 +125,19 @@ def test_pages_equal_the_plain_top_n(store: DuckDBStore) -> None:
         (("created_at", True),),
         (("created_at", False),),
         (("ended_at", True),),
+        (("ended_at", False),),
         (("agent_id", False), ("duration_s", True)),
         (("duration_s", False),),
     ]
-    for _ in range(40):
+    for _ in range(120):
         request = SearchRequest(
             "t",
             T0 + timedelta(hours=rng.randrange(0, 24)),
-            T0 + timedelta(hours=rng.randrange(30, 80)),
+            T0 + timedelta(hours=rng.randrange(30, 80)),  # over a day: windows narrow (paging)
             time_field=rng.choice(["created_at", "ended_at"]),
             filters=(("channel", ("voice",)),) if rng.random() < 0.5 else (),
             sort=rng.choice(sorts),
-            limit=rng.choice([1, 7, 50, 1000]),
+            limit=rng.choice([1, 7, 50, 120, 1000]),
             offset=rng.choice([0, 0, 3, 40]),
         )
         plain = [r for batch in store.iter_search(request) for r in batch.to_pylist()]
@@ -154,3 +155,23 @@ def test_pages_equal_the_plain_top_n(store: DuckDBStore) -> None:
             tail = store.search(replace(request, after=after, limit=request.limit)).rows
             following = store.search(replace(request, offset=1)).rows
             assert [r["id"] for r in tail] == [r["id"] for r in following]
+
+
+def test_narrow_windows_at_the_sorting_end() -> None:
+    day = timedelta(days=1)
+    month = SearchRequest("t", T0, T0 + 30 * day, limit=1000)
+    assert paging.narrowed(month, day) == replace(month, start=T0 + 29 * day)
+    ascending = replace(month, sort=(("created_at", False),), end_inclusive=True)
+    assert paging.narrowed(ascending, day) == replace(ascending, end=T0 + day, end_inclusive=False)
+    # A keyset cursor moves the anchor to the cursor's time.
+    after = replace(month, after=(T0 + 10 * day, "x"))
+    assert paging.narrowed(after, day) == replace(after, start=T0 + 9 * day)
+    # No narrowing: window as wide as the range, another sort, an open range, no limit.
+    assert paging.narrowed(month, 30 * day) is None
+    assert paging.narrowed(replace(month, sort=(("agent_id", False),)), day) is None
+    assert paging.narrowed(replace(month, start=None), day) is None
+    assert paging.narrowed(replace(month, limit=None), day) is None
+    # Growth follows what the window held: 100 of 1000 rows -> 20x; nothing -> 64x; at least 2x.
+    assert paging.next_span(day, month, 100) == 20 * day
+    assert paging.next_span(day, month, 0) == 64 * day
+    assert paging.next_span(day, month, 900) == 2.2222222222222223 * day

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
 from ccstats.storage import duckdb_sql as q
-from ccstats.storage import preagg
+from ccstats.storage import paging, preagg
 from ccstats.storage.base import (
     AggregateRequest,
     Credential,
@@ -66,16 +66,22 @@ def _aware(value: Any) -> Any:
     )
 
 
-def _row_dicts(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows of an Arrow table as dicts, converted column by column (times as aware UTC)."""
-    names = table.column_names
-    columns = []
-    for column in table.columns:
-        values = column.to_pylist()
-        if pa.types.is_timestamp(column.type):
-            values = [None if v is None else v.replace(tzinfo=UTC) for v in values]
-        columns.append(values)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+def _row_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The executed query's rows as dicts, times as aware UTC.
+
+    fetchall + dict is 1.5x faster than Arrow + to_pylist for a 1000 x 86 page (bench/NOTES.md).
+    """
+    names = [d[0] for d in cursor.description or ()]
+    times = [i for i, name in enumerate(names) if CONVERSATION_COLUMNS.get(name) == "time"]
+    out = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        for i in times:
+            value = values[i]
+            if value is not None:
+                row[names[i]] = value.replace(tzinfo=UTC)
+        out.append(row)
+    return out
 
 
 _LAST_OF_EACH_KEY = " QUALIFY row_number() OVER (PARTITION BY tenant_id, id ORDER BY _pos DESC) = 1"
@@ -374,7 +380,7 @@ class DuckDBStore(Store):
             # One snapshot for the page's two steps (rowids) and its count.
             cursor.execute("BEGIN TRANSACTION")
             try:
-                table = self._page_table(cursor, request)
+                rows = self._page_rows(cursor, request)
                 total = None
                 if count:
                     count_sql, count_params = q.count_sql(request)
@@ -384,24 +390,39 @@ class DuckDBStore(Store):
                 cursor.execute("ROLLBACK")
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
-        return SearchPage(_row_dicts(table), total)
+        return SearchPage(rows, total)
 
-    def _page_table(self, cursor: duckdb.DuckDBPyConnection, request: SearchRequest) -> pa.Table:
+    def _page_rows(
+        self, cursor: duckdb.DuckDBPyConnection, request: SearchRequest
+    ) -> list[dict[str, Any]]:
         """The page's rows: keys sorted first, then the columns fetched for those rows only."""
         if request.limit == 0:
-            return pa.table({c: [] for c in request.columns or ("id",)})
+            return []
         if request.limit is None:
             sql, params = q.search_sql(request)
-            return cursor.execute(sql, params).to_arrow_table()
-        sql, params = q.page_keys_sql(request)
-        keys = cursor.execute(sql, params).fetchall()
+            return _row_dicts(cursor.execute(sql, params))
+        keys = self._page_keys(cursor, request)
         bounds = []
         for i, column in enumerate(q.page_bound_columns(request), start=1):
             values = [k[i] for k in keys]
             if values and None not in values:
                 bounds.append((column, min(values), max(values)))
         sql, params = q.page_rows_sql(request, [k[0] for k in keys], bounds)
-        return cursor.execute(sql, params).to_arrow_table()
+        return _row_dicts(cursor.execute(sql, params))
+
+    @staticmethod
+    def _page_keys(cursor: duckdb.DuckDBPyConnection, request: SearchRequest) -> list[Any]:
+        """Step 1 of a page: its keys, from the narrowest window at the range's sorting end that
+        holds the whole page (`paging`), else from the whole range."""
+        span = paging.FIRST_SPAN
+        while (window := paging.narrowed(request, span)) is not None:
+            sql, params = q.page_keys_sql(window)
+            keys = cursor.execute(sql, params).fetchall()
+            if len(keys) == request.limit:
+                return keys
+            span = paging.next_span(span, request, len(keys))
+        sql, params = q.page_keys_sql(request)
+        return cursor.execute(sql, params).fetchall()
 
     def iter_search(
         self, request: SearchRequest, batch_size: int = 5000
