@@ -30,14 +30,11 @@ _FROM_QUEUE = f"({_true('queued')} AND {_true('agent_connected')})"
 _FINISHED_WITH_CUSTOMER = f"({_FINISHED} AND customer_id IS NOT NULL)"
 
 
-def _repeat_within(hours: int) -> str:
+def _no_repeat_within(hours: int) -> str:
     # reports.md, 7moor quality: the customer opened no other conversation of the tenant within
-    # `hours` after this one ended.
-    return (
-        f"NOT EXISTS (SELECT 1 FROM conversations o WHERE o.tenant_id = c.tenant_id"
-        f" AND o.customer_id = c.customer_id AND o.id <> c.id AND o.created_at > c.ended_at"
-        f" AND o.created_at <= c.ended_at + INTERVAL {int(hours)} HOUR)"
-    )
+    # `hours` after this one ended. `next_contact_at` is the first such opening, kept by the
+    # store (storage/contacts.py), so the measure reads only its own row.
+    return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
 
 
 def _count(name: str, description: str, where: str | None = None) -> Measure:
@@ -345,7 +342,7 @@ def _parametric(name: str) -> list[Metric] | None:
         resolved = _count(
             f"resolved_within_{hours}h",
             f"Finished conversations whose customer came back in no conversation within {hours} h.",
-            f"{_FINISHED_WITH_CUSTOMER} AND {_repeat_within(hours)}",
+            f"{_FINISHED_WITH_CUSTOMER} AND {_no_repeat_within(hours)}",
         )
         rate = Ratio(
             f"fcr_{hours}h",

@@ -16,6 +16,7 @@ from ccstats.storage.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
+    STORE_COLUMNS,
     TIME_COLUMNS,
     LogicalType,
 )
@@ -49,10 +50,18 @@ def ddl() -> list[str]:
         "CREATE TABLE IF NOT EXISTS tenants (id VARCHAR PRIMARY KEY, settings VARCHAR NOT NULL)",
         "CREATE TABLE IF NOT EXISTS credentials (tenant_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,"
         " key_id VARCHAR NOT NULL, secret_hash VARCHAR, secret VARCHAR, created_at TIMESTAMP)",
-        _create("conversations", CONVERSATION_COLUMNS),
+        _create("conversations", {**CONVERSATION_COLUMNS, **STORE_COLUMNS}),
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    ]
+
+
+def added_columns_sql() -> list[str]:
+    """Columns added since a store file was created (idempotent)."""
+    return [
+        f'ALTER TABLE conversations ADD COLUMN IF NOT EXISTS "{name}" {_SQL_TYPES[kind]}'
+        for name, kind in STORE_COLUMNS.items()
     ]
 
 

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
+from ccstats.storage import contacts, paging, preagg
 from ccstats.storage import duckdb_sql as q
-from ccstats.storage import paging, preagg
 from ccstats.storage.base import (
     AggregateRequest,
     Credential,
@@ -31,7 +31,12 @@ from ccstats.storage.base import (
     Store,
     Table,
 )
-from ccstats.storage.schema import CONVERSATION_COLUMNS, INTERVAL_COLUMNS, MESSAGE_COLUMNS
+from ccstats.storage.schema import (
+    CONVERSATION_COLUMNS,
+    INTERVAL_COLUMNS,
+    MESSAGE_COLUMNS,
+    STORE_COLUMNS,
+)
 
 __all__ = ["DuckDBStore", "StoreLockedError"]
 
@@ -117,6 +122,9 @@ class DuckDBStore(Store):
                 raise StoreLockedError(f"{path} is in use by another process: {error}") from None
             raise StorageError(f"cannot open {path}: {error}") from None
         self._con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on the terminal for long statements (a migration, a
+        # compaction); the server's log and the CLI's own progress display are no place for it.
+        self._con.execute("SET enable_progress_bar = false")
         if not read_only:
             # A commit over the default 16 MiB of WAL checkpoints inline: a 50 000-row upsert into
             # the 1M bench store took 2.2 s instead of 0.35 s (measured). 256 MiB bounds the WAL.
@@ -132,10 +140,27 @@ class DuckDBStore(Store):
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
+            self._migrate()
         self._rollup: preagg.Rollup | None = None
         self._held: dict[str, Measure] = {}
         if rollups:
             self._open_rollup(read_only)
+
+    def _migrate(self) -> None:
+        """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
+        for statement in q.added_columns_sql():
+            self._con.execute(statement)
+        key = "contacts:next_contact_at"
+        if self._con.execute("SELECT 1 FROM meta WHERE key = ?", [key]).fetchall():
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        for statement in (contacts.all_customers_sql(), contacts.changed_sql()):
+            self._con.execute(statement)
+        self._con.execute(contacts.update_sql())
+        for statement in contacts.cleanup_sql():
+            self._con.execute(statement)
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'filled')", [key])
+        self._con.execute("COMMIT")
 
     def _open_rollup(self, read_only: bool) -> None:
         """Use the rollup, (re)building it when missing or made for other measure definitions."""
@@ -274,14 +299,20 @@ class DuckDBStore(Store):
         unique = _keys_unique(conversations)
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
-        before: list[tuple[str, list[Any]]] = []
-        after: list[tuple[str, list[Any]]] = []
+        # The next contacts of the customers touched are recomputed after the insert (contacts).
+        before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
+        after: list[tuple[str, list[Any]]] = [(contacts.changed_sql(), [])]
         if self._rollup is not None:
-            # The slots of the replaced rows and of the batch are recomputed from the raw table
-            # in the same transaction: the rollup never differs from a fresh aggregation.
-            before = [(preagg.touched_sql(self._rollup, keys), [])]
+            # The slots of the replaced rows, of the batch and of the rows whose next contact
+            # changed are recomputed from the raw table in the same transaction: the rollup
+            # never differs from a fresh aggregation.
+            before.append((preagg.touched_sql(self._rollup, keys), []))
+            after.append((preagg.touched_by_contacts_sql(self._rollup), []))
+        after.append((contacts.update_sql(), []))
+        if self._rollup is not None:
             measures = tuple(self._held.values())
-            after = [(sql, []) for sql in preagg.refresh_sql(self._rollup, measures)]
+            after += [(sql, []) for sql in preagg.refresh_sql(self._rollup, measures)]
+        after += [(sql, []) for sql in contacts.cleanup_sql()]
         self._write(
             [
                 *before,
@@ -521,7 +552,7 @@ class DuckDBStore(Store):
         """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
         tenant's time range cover few row groups; readers keep their snapshot meanwhile."""
         # Plain DML in one transaction (not DROP/RENAME): concurrent readers keep their snapshot.
-        cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
+        cols = ", ".join(f'"{c}"' for c in {**CONVERSATION_COLUMNS, **STORE_COLUMNS})
         self._write(
             [
                 (

@@ -59,4 +59,3 @@ def next_span(span: timedelta, request: SearchRequest, found: int) -> timedelta:
     held = request.offset + found if found else 0
     growth = 2 * need / held if held else _MAX_GROWTH
     return span * max(2.0, min(float(_MAX_GROWTH), growth))
-

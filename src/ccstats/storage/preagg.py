@@ -127,6 +127,15 @@ def touched_sql(rollup: Rollup, keys: str) -> str:
     )
 
 
+def touched_by_contacts_sql(rollup: Rollup) -> str:
+    """Add to `_touched` the slots of the rows whose next contact changes (`contacts._next`):
+    their FCR measures move."""
+    return (
+        f"INSERT INTO _touched SELECT DISTINCT tenant_id, {rollup.slot_sql('created_at')}"
+        " FROM _next WHERE created_at IS NOT NULL"
+    )
+
+
 def refresh_sql(rollup: Rollup, measures: Sequence[Measure]) -> list[str]:
     """Recompute the touched slots from the raw table (after the upsert's DELETE and INSERT)."""
     lo = "(SELECT min(slot) FROM _touched)"

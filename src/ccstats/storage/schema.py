@@ -18,6 +18,7 @@ from ccstats.records import AgentInterval, Conversation
 
 __all__ = [
     "CONVERSATION_COLUMNS",
+    "STORE_COLUMNS",
     "MESSAGE_COLUMNS",
     "INTERVAL_COLUMNS",
     "TIME_COLUMNS",
@@ -73,7 +74,11 @@ CONVERSATION_COLUMNS: dict[str, LogicalType] = {
     **_fact_columns(),
     "stored_at": "time",
 }
-"""Every column of the conversations table, in table order."""
+"""Every column of a conversation record as stored and returned, in table order."""
+
+STORE_COLUMNS: dict[str, LogicalType] = {"next_contact_at": "time"}
+"""Columns the store maintains itself after the record columns (`storage/contacts.py`); never
+part of a record, a search result or an export."""
 
 MESSAGE_COLUMNS: dict[str, LogicalType] = {
     "tenant_id": "text",

@@ -1,0 +1,76 @@
+"""Each conversation's next contact, kept exact on every upsert (SQL for `DuckDBStore`).
+
+`next_contact_at` is the earliest `created_at` among the customer's other conversations of the
+tenant created after this one ended (NULL: none, or no `ended_at`/`customer_id`). With it the FCR
+measures of reports.md (7moor quality: "the customer opened no other conversation of the tenant
+within N h after it ended") read only their own row: no repeat within N h exactly when
+`next_contact_at` is NULL or later than `ended_at + N h`. Before, each was a correlated NOT EXISTS
+over the tenant's conversations, 60-85% of the 7moor quality report's time at 10M (bench/NOTES.md).
+
+An upsert changes the next contact of the conversations of the customers it touches (those of the
+batch and of the rows it replaces), so it recomputes exactly those customers' conversations.
+"""
+
+from __future__ import annotations
+
+__all__ = ["customers_sql", "all_customers_sql", "changed_sql", "update_sql", "cleanup_sql"]
+
+
+def customers_sql(keys: str) -> str:
+    """Temp table `_customers`: the customers of the rows an upsert replaces (by `keys`, run
+    before its DELETE) and of its batch `_batch_c`."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE _customers AS SELECT DISTINCT tenant_id, customer_id FROM ("
+        "SELECT t.tenant_id, t.customer_id FROM conversations t"
+        f" SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id"
+        " UNION ALL SELECT tenant_id, customer_id FROM _batch_c) WHERE customer_id IS NOT NULL"
+    )
+
+
+def all_customers_sql() -> str:
+    """`_customers` as every customer of the store (to fill the column after a migration)."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE _customers AS SELECT DISTINCT tenant_id, customer_id"
+        " FROM conversations WHERE customer_id IS NOT NULL"
+    )
+
+
+def changed_sql() -> str:
+    """Temp table `_next` (rid, next, tenant_id, created_at) of the `_customers`' conversations
+    whose next contact differs from the stored one.
+
+    An ASOF join finds the first contact created after the end. It cannot leave out the row
+    itself, which only matters when a row was created after it ended (bad data, accepted as
+    sent); those rows take the plain minimum over the customer's other rows.
+    """
+    return (
+        "CREATE OR REPLACE TEMP TABLE _next AS WITH a AS ("
+        " SELECT c.rowid AS rid, c.tenant_id, c.customer_id, c.id, c.created_at, c.ended_at,"
+        " c.next_contact_at AS old FROM conversations c SEMI JOIN _customers k"
+        " ON c.tenant_id = k.tenant_id AND c.customer_id = k.customer_id),"
+        " o AS (SELECT tenant_id, customer_id, created_at FROM a WHERE created_at IS NOT NULL),"
+        " fresh AS ("
+        " SELECT a.rid, a.old, a.tenant_id, a.created_at, o.created_at AS next"
+        " FROM a ASOF LEFT JOIN o ON a.tenant_id = o.tenant_id AND a.customer_id = o.customer_id"
+        " AND o.created_at > a.ended_at"
+        " WHERE a.ended_at IS NOT NULL AND NOT coalesce(a.created_at > a.ended_at, false)"
+        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, (SELECT min(o2.created_at)"
+        " FROM a o2 WHERE o2.tenant_id = a.tenant_id AND o2.customer_id = a.customer_id"
+        " AND o2.id <> a.id AND o2.created_at > a.ended_at) FROM a WHERE a.created_at > a.ended_at"
+        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, NULL FROM a"
+        " WHERE a.ended_at IS NULL)"
+        " SELECT rid, next, tenant_id, created_at FROM fresh WHERE next IS DISTINCT FROM old"
+    )
+
+
+def update_sql() -> str:
+    """Store the changed next contacts (run after `changed_sql`)."""
+    return (
+        "UPDATE conversations SET next_contact_at = n.next FROM _next n"
+        " WHERE conversations.rowid = n.rid"
+    )
+
+
+def cleanup_sql() -> list[str]:
+    """Drop the temp tables."""
+    return ["DROP TABLE IF EXISTS _customers", "DROP TABLE IF EXISTS _next"]

@@ -1,0 +1,162 @@
+"""`next_contact_at` and the FCR measures it serves stay exact after any sequence of upserts
+(storage/contacts.py): customers changing, conversations moving, ended before created."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import add_tenant, load
+
+from ccstats.metrics import get_metric
+from ccstats.storage.base import AggregateRequest
+from ccstats.storage.duckdb_store import DuckDBStore
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+# The definition in reports.md (7moor quality), as the catalogue wrote it before the column:
+# the customer opened no other conversation of the tenant within N h after this one ended.
+_NOT_EXISTS = (
+    "SELECT count(*) FROM conversations c WHERE c.tenant_id = ? AND c.ended_at IS NOT NULL"
+    " AND NOT coalesce(c.lost, false) AND c.customer_id IS NOT NULL AND NOT EXISTS ("
+    "SELECT 1 FROM conversations o WHERE o.tenant_id = c.tenant_id"
+    " AND o.customer_id = c.customer_id AND o.id <> c.id AND o.created_at > c.ended_at"
+    " AND o.created_at <= c.ended_at + INTERVAL {hours} HOUR)"
+)
+
+
+def _record(tenant: str, cid: str, customer: str | None, hour: int, ended: int | None) -> Any:
+    created = T0 + timedelta(hours=hour)
+    record: dict[str, Any] = {
+        "id": cid,
+        "tenant_id": tenant,
+        "channel": "chat",
+        "created_at": created.isoformat(),
+        "customer_id": customer,
+    }
+    if ended is not None:
+        record["ended_at"] = (created + timedelta(hours=ended)).isoformat()
+    return record
+
+
+def _expected_next(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    out = {}
+    for key, row in rows.items():
+        ended = row.get("ended_at")
+        later = [
+            datetime.fromisoformat(o["created_at"])
+            for okey, o in rows.items()
+            if okey != key
+            and okey[0] == key[0]
+            and row["customer_id"] is not None
+            and o["customer_id"] == row["customer_id"]
+            and ended is not None
+            and datetime.fromisoformat(o["created_at"]) > datetime.fromisoformat(ended)
+        ]
+        out[key] = min(later) if later else None
+    return out
+
+
+def _check(store: DuckDBStore, rows: dict[tuple[str, str], dict[str, Any]]) -> None:
+    stored = {
+        (t, i): (n.replace(tzinfo=UTC) if n else None)
+        for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
+    }
+    assert stored == _expected_next(rows)
+    for tenant in ("a", "b"):
+        for hours in (24, 48, 5):
+            measure = get_metric(f"resolved_within_{hours}h")
+            request = AggregateRequest(tenant, T0 - 10 * DAY, T0 + 40 * DAY, (measure,))  # type: ignore[arg-type]
+            answer = store.aggregate(request)
+            want = store._fetch(_NOT_EXISTS.format(hours=hours), [tenant])[0][0]
+            assert (answer.rows[0][0] or 0) == want, (tenant, hours, answer.sql)
+
+
+_RECORDS = st.tuples(
+    st.sampled_from(["a", "b"]),
+    st.sampled_from([f"c{i}" for i in range(8)]),
+    st.sampled_from(["x", "y", None]),
+    st.integers(0, 24 * 6),
+    st.one_of(st.none(), st.integers(-3, 80)),  # negative: ended before it was created
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_RECORDS, min_size=1, max_size=6), min_size=1, max_size=6))
+def test_next_contact_equals_the_definition_after_any_upserts(batches: list[list[Any]]) -> None:
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    add_tenant(store, "b")
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for batch in batches:
+        records = {(r[0], r[1]): _record(*r) for r in batch}  # one record per key in a batch
+        load(store, list(records.values()))
+        rows.update(records)
+        _check(store, rows)
+    store.compact()
+    _check(store, rows)
+
+
+def test_hand_worked_repeat_contacts() -> None:
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    add_tenant(store, "b")
+    # x: c1 ends at 2:00; c2 opens at 20:00 (18 h later), c3 at 50:00 (c2 ended at 21:00, so
+    # 29 h after it). Tenant b's x opens at 3:00 but is another tenant's customer.
+    load(
+        store,
+        [
+            _record("a", "c1", "x", 0, 2),
+            _record("a", "c2", "x", 20, 1),
+            _record("a", "c3", "x", 50, 1),
+            _record("b", "c1", "x", 3, 1),
+        ],
+    )
+    nxt = dict(
+        ((t, i), n)
+        for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
+    )
+    assert nxt[("a", "c1")] == datetime(2024, 5, 1, 20)
+    assert nxt[("a", "c2")] == datetime(2024, 5, 3, 2)
+    assert nxt[("a", "c3")] is None
+    assert nxt[("b", "c1")] is None
+    resolved_24 = get_metric("resolved_within_24h")
+    request = AggregateRequest("a", T0, T0 + 5 * DAY, (resolved_24,))  # type: ignore[arg-type]
+    # c1 repeats within 24 h (18 h); c2's next is 29 h later; c3 has none: 2 resolved.
+    assert store.aggregate(request).rows == [(2,)]
+    # Moving c2 to another customer: c1 no longer repeats, and its rollup slot moves with it.
+    load(store, [_record("a", "c2", "y", 20, 1)])
+    assert store.aggregate(request).rows == [(3,)]
+
+
+def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.duckdb")
+    with DuckDBStore(path) as store:
+        add_tenant(store, "a")
+        load(store, [_record("a", "c1", "x", 0, 2), _record("a", "c2", "x", 20, 1)])
+        # As a file written before the column existed.
+        store._con.execute("ALTER TABLE conversations DROP COLUMN next_contact_at")
+        store._con.execute("DELETE FROM meta WHERE key = 'contacts:next_contact_at'")
+    with DuckDBStore(path) as store:
+        found = store._fetch("SELECT id, next_contact_at FROM conversations ORDER BY id")
+        assert found == [("c1", datetime(2024, 5, 1, 20)), ("c2", None)]
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_fcr_with_and_without_rollups(rollups: bool) -> None:
+    store = DuckDBStore(rollups=rollups)
+    add_tenant(store, "a")
+    load(store, [_record("a", "c1", "x", 0, 2), _record("a", "c2", "x", 20, 1)])
+    request = AggregateRequest(
+        "a",
+        T0,
+        T0 + 5 * DAY,
+        (get_metric("resolved_within_24h"),),  # type: ignore[arg-type]
+    )
+    assert ("conversation_rollup" in store.explain(request)) is rollups
+    assert store.aggregate(request).rows == [(1,)]  # c1 repeats (18 h), c2 does not
