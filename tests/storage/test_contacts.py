@@ -86,7 +86,7 @@ _RECORDS = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(_RECORDS, min_size=1, max_size=6), min_size=1, max_size=6))
 def test_next_contact_equals_the_definition_after_any_upserts(batches: list[list[Any]]) -> None:
     store = DuckDBStore()

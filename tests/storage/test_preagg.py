@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccstats.metrics import CATALOG, get_metric
+from ccstats.records import TenantSettings
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import AggregateRequest
 from ccstats.storage.duckdb_store import DuckDBStore
@@ -116,7 +117,7 @@ def test_hand_worked_fall_back_day_in_new_york(raw_store: DuckDBStore) -> None:
 
 # -- pre-aggregates -------------------------------------------------------------------------------
 
-_ZONES = ("America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe")
+_ZONES = ("America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "America/Santiago")
 _BASE = datetime(2024, 11, 2, tzinfo=UTC)  # New York falls back on 3 Nov, Lord Howe is +11 then
 
 
@@ -143,6 +144,11 @@ def _record(tenant: str, key: int, minute: int, pick: int, batch: int) -> dict[s
         "csat_score": pick % 6 or None,
         "queued": pick % 3 == 0,
         "queue_duration_s": pick % 40,
+        "agent_id": ("p", "q", None)[pick // 3 % 3],
+        "csat_option_id": ("1", "2", None)[pick // 5 % 3],
+        "message_handled_by": ("p", None)[pick // 7 % 2],
+        "transfer_from_agent_id": ("q", None, None)[pick // 11 % 3],
+        "transfer_to_agent_id": ("p", None, None)[pick // 13 % 3],
     }
 
 
@@ -164,7 +170,7 @@ def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
     start = local_midnight(date(2024, 11, 2), zone)
     end = local_midnight(date(2024, 11, 5), zone)
     out = []
-    for granularity in ("hour", "half_hour", "day", "month", "total"):
+    for granularity in ("hour", "day", "month", "total"):
         starts = (
             None if granularity == "total" else tuple(bucket_starts(start, end, zone, granularity))
         )
@@ -172,6 +178,10 @@ def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
             ((), ()),
             (("channel",), (("access_code", ("a",)),)),
             (("access_code", "direction"), (("channel", ("chat", None)),)),
+            # 7moor agent reports: the local-day agent rollup for whole days.
+            (("agent_id",), (("channel", ("chat",)),)),
+            (("agent_id", "csat_option_id"), ()),
+            (("transfer_to_agent_id",), (("agent_id", ("p",)), ("channel", ("chat", None)))),
         ):
             out.append(
                 AggregateRequest(
@@ -181,30 +191,49 @@ def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
     return out
 
 
-def _assert_same(fast: DuckDBStore, raw: DuckDBStore, zone: ZoneInfo) -> None:
-    for tenant in ("t1", "t2", "t3"):
+def _assert_same(fast: DuckDBStore, raw: DuckDBStore, zones: dict[str, ZoneInfo]) -> None:
+    for tenant in ("t1", "t2", "t3"):  # t3 has no settings: its days are UTC days
+        zone = zones.get(tenant, ZoneInfo("UTC"))
         for request in _requests(tenant, zone):
             answer = fast.aggregate(request)
-            assert "conversation_rollup" in answer.sql
+            by_agent = "agent_id" in {*request.group_by, *(f for f, _ in request.filters)}
+            whole_days = request.bucket_starts is None or len(request.bucket_starts) <= 3
+            if not by_agent:
+                assert "conversation_rollup" in answer.sql
+            elif whole_days:
+                assert "agent_day_rollup" in answer.sql
             assert answer.rows == raw.aggregate(request).rows
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    batches=st.lists(st.lists(_records, min_size=1, max_size=12), min_size=1, max_size=5),
+    batches=st.lists(st.lists(_records, min_size=1, max_size=12), min_size=1, max_size=4),
     zone=st.sampled_from(_ZONES),
+    moved=st.sampled_from(_ZONES),
 )
 def test_rollup_answers_equal_a_fresh_raw_aggregation(
-    batches: list[list[tuple[str, int, int, int]]], zone: str
+    batches: list[list[tuple[str, int, int, int]]], zone: str, moved: str
 ) -> None:
     fast, raw = DuckDBStore(), DuckDBStore(rollups=False, bucket_arithmetic=False)
+    zones = {"t1": ZoneInfo(zone)}
+    for store in (fast, raw):
+        store.put_tenant(TenantSettings(id="t1", timezone=zone))
     for number, batch in enumerate(batches):
         table = _table([_record(t, k, m, p, number) for t, k, m, p in batch])
         fast.upsert_conversations(table, empty_messages())
         raw.upsert_conversations(table, empty_messages())
-        _assert_same(fast, raw, ZoneInfo(zone))
+        _assert_same(fast, raw, zones)
+        if number == 0:  # t2 created after its rows; later t1 moves: local days are recut
+            zones["t2"] = ZoneInfo("Asia/Kolkata")
+            for store in (fast, raw):
+                store.put_tenant(TenantSettings(id="t2", timezone="Asia/Kolkata"))
+        if number == 1:
+            zones["t1"] = ZoneInfo(moved)
+            for store in (fast, raw):
+                store.put_tenant(TenantSettings(id="t1", timezone=moved))
+    _assert_same(fast, raw, zones)
     fast.compact()
-    _assert_same(fast, raw, ZoneInfo(zone))
+    _assert_same(fast, raw, zones)
 
 
 def test_rollup_is_rebuilt_for_a_store_made_without_it(tmp_path: Path) -> None:
@@ -230,3 +259,46 @@ def test_uncovered_requests_read_the_raw_table() -> None:
     # FCR reads its own row's next contact (storage/contacts.py), so the rollup holds it.
     for covered in (request, fcr):
         assert "conversation_rollup" in store.explain(covered)
+
+
+@pytest.mark.parametrize(
+    ("zone", "first"),
+    [
+        ("America/Santiago", date(2024, 9, 6)),  # midnight jumps to 01:00 on 8 Sep
+        ("America/Santiago", date(2024, 4, 5)),  # midnight repeats on 7 Apr
+        ("Asia/Beirut", date(2024, 3, 30)),  # midnight jumps on 31 Mar
+        ("America/Havana", date(2024, 3, 9)),
+        ("Australia/Lord_Howe", date(2024, 4, 6)),  # half-hour change
+        ("Pacific/Kiritimati", date(2024, 6, 1)),  # +14
+    ],
+)
+def test_local_days_of_the_agent_rollup_match_local_midnight(zone: str, first: date) -> None:
+    """ICU cuts the rollup's days; `local_midnight` cuts the request's: they must agree, also on
+    days whose midnight is skipped or repeated."""
+    fast, raw = DuckDBStore(), DuckDBStore(rollups=False)
+    start = local_midnight(first, ZoneInfo(zone))
+    records = [
+        {
+            **_record("t1", i, 0, i, 0),
+            "created_at": (start + timedelta(minutes=20 * i)).replace(tzinfo=None),
+        }
+        for i in range(4 * 72)
+    ]
+    for store in (fast, raw):
+        store.put_tenant(TenantSettings(id="t1", timezone=zone))
+        store.upsert_conversations(_table(records), empty_messages())
+    end = local_midnight(first + timedelta(days=4), ZoneInfo(zone))
+    request = AggregateRequest(
+        "t1",
+        start,
+        end,
+        (CATALOG["conversations"],),  # type: ignore[arg-type]
+        bucket_starts=tuple(bucket_starts(start, end, ZoneInfo(zone), "day")),
+        group_by=("agent_id",),
+    )
+    answer = fast.aggregate(request)
+    assert "agent_day_rollup" in answer.sql
+    assert answer.rows == raw.aggregate(request).rows
+    assert sum(r[2] for r in answer.rows) == len(
+        [r for r in records if r["created_at"] < end.replace(tzinfo=None)]
+    )

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -141,10 +142,11 @@ class DuckDBStore(Store):
             for statement in q.ddl():
                 self._con.execute(statement)
             self._migrate()
-        self._rollup: preagg.Rollup | None = None
-        self._held: dict[str, Measure] = {}
+        self._rollups: list[preagg.Rollup] = []
+        self._held: dict[str, Measure] = {m.name: m for m in preagg.rollup_measures()}
         if rollups:
-            self._open_rollup(read_only)
+            for rollup in preagg.ROLLUPS:
+                self._open_rollup(rollup, read_only)
 
     def _migrate(self) -> None:
         """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
@@ -162,9 +164,9 @@ class DuckDBStore(Store):
         self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'filled')", [key])
         self._con.execute("COMMIT")
 
-    def _open_rollup(self, read_only: bool) -> None:
-        """Use the rollup, (re)building it when missing or made for other measure definitions."""
-        rollup, measures = preagg.ROLLUP, preagg.rollup_measures()
+    def _open_rollup(self, rollup: preagg.Rollup, read_only: bool) -> None:
+        """Use a rollup, (re)building it when missing or made for other measure definitions."""
+        measures = tuple(self._held.values())
         wanted = preagg.signature(rollup, measures)
         key = f"rollup:{rollup.table}"
         found = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
@@ -172,12 +174,12 @@ class DuckDBStore(Store):
         current = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
         if rollup.table not in tables or not current or current[0][0] != wanted:
             if read_only:
-                return  # the raw table answers everything
+                return  # the raw table answers what this rollup would
             self._con.execute("BEGIN TRANSACTION")
             self._con.execute(preagg.build_sql(rollup, measures))
             self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
             self._con.execute("COMMIT")
-        self._rollup, self._held = rollup, {m.name: m for m in measures}
+        self._rollups.append(rollup)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -221,16 +223,20 @@ class DuckDBStore(Store):
 
     # -- tenants and credentials ----------------------------------------------------------------
     def put_tenant(self, tenant: TenantSettings) -> None:
-        """Create or replace a tenant's settings."""
-        self._write(
-            [
-                (
-                    "INSERT OR REPLACE INTO tenants VALUES (?, ?)",
-                    [tenant.id, tenant.model_dump_json()],
-                )
-            ]
-        )
+        """Create or replace a tenant's settings (a new zone recuts its local-day rollups)."""
+        before = self.get_tenant(tenant.id)
+        statements: list[tuple[str, Sequence[Any]]] = [
+            ("INSERT OR REPLACE INTO tenants VALUES (?, ?)", [tenant.id, tenant.model_dump_json()])
+        ]
+        # Rows stored before the tenant existed were cut in UTC days.
+        if (before.timezone if before is not None else "UTC") != tenant.timezone:
+            measures = tuple(self._held.values())
+            for rollup in (r for r in self._rollups if r.local_day):
+                statements.append((f"DELETE FROM {rollup.table} WHERE tenant_id = ?", [tenant.id]))
+                statements.append((preagg.build_sql(rollup, measures, tenant.id), [tenant.id]))
+        self._write(statements)
         self._tenants = None
+        self._generations[tenant.id] = self._generations.get(tenant.id, 0) + 1
 
     def _tenant_map(self) -> dict[str, TenantSettings]:
         # Every request authenticates against tenants and credentials: they are read once and
@@ -302,16 +308,16 @@ class DuckDBStore(Store):
         # The next contacts of the customers touched are recomputed after the insert (contacts).
         before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
         after: list[tuple[str, list[Any]]] = [(contacts.changed_sql(), [])]
-        if self._rollup is not None:
-            # The slots of the replaced rows, of the batch and of the rows whose next contact
-            # changed are recomputed from the raw table in the same transaction: the rollup
-            # never differs from a fresh aggregation.
-            before.append((preagg.touched_sql(self._rollup, keys), []))
-            after.append((preagg.touched_by_contacts_sql(self._rollup), []))
+        # The slots of the replaced rows, of the batch and of the rows whose next contact
+        # changed are recomputed from the raw table in the same transaction: a rollup never
+        # differs from a fresh aggregation.
+        for rollup in self._rollups:
+            before.append((preagg.touched_sql(rollup, keys), []))
+            after.append((preagg.touched_by_contacts_sql(rollup), []))
         after.append((contacts.update_sql(), []))
-        if self._rollup is not None:
-            measures = tuple(self._held.values())
-            after += [(sql, []) for sql in preagg.refresh_sql(self._rollup, measures)]
+        measures = tuple(self._held.values())
+        for rollup in self._rollups:
+            after += [(sql, []) for sql in preagg.refresh_sql(rollup, measures)]
         after += [(sql, []) for sql in contacts.cleanup_sql()]
         self._write(
             [
@@ -378,9 +384,12 @@ class DuckDBStore(Store):
         return self._aggregate_sql(request)[0]
 
     def _aggregate_sql(self, request: AggregateRequest) -> tuple[str, list[Any]]:
-        rollup, arithmetic = self._rollup, self.bucket_arithmetic
-        if rollup is not None and preagg.covers(rollup, self._held, request):
-            return preagg.aggregate_sql(rollup, request, arithmetic)
+        arithmetic = self.bucket_arithmetic
+        tenant = self.get_tenant(request.tenant_id)
+        zone = ZoneInfo(tenant.timezone if tenant is not None else "UTC")
+        for rollup in self._rollups:
+            if preagg.covers(rollup, self._held, request, zone):
+                return preagg.aggregate_sql(rollup, request, arithmetic)
         return q.aggregate_sql(request, arithmetic)
 
     def interval_totals(
@@ -537,16 +546,20 @@ class DuckDBStore(Store):
         if self.unsorted_rows * 10 >= total:
             self.compact()
 
-    def _compact_rollup(self) -> list[tuple[str, list[Any]]]:
-        if self._rollup is None:
-            return []
-        table = self._rollup.table
-        return [
-            (f"CREATE OR REPLACE TEMP TABLE _rsorted AS SELECT * FROM {table} ORDER BY 1, 2", []),
-            (f"DELETE FROM {table}", []),
-            (f"INSERT INTO {table} SELECT * FROM _rsorted", []),
-            ("DROP TABLE _rsorted", []),
-        ]
+    def _compact_rollups(self) -> list[tuple[str, list[Any]]]:
+        statements: list[tuple[str, list[Any]]] = []
+        for rollup in self._rollups:
+            table = rollup.table
+            statements += [
+                (
+                    f"CREATE OR REPLACE TEMP TABLE _rsorted AS SELECT * FROM {table} ORDER BY 1, 2",
+                    [],
+                ),
+                (f"DELETE FROM {table}", []),
+                (f"INSERT INTO {table} SELECT * FROM _rsorted", []),
+                ("DROP TABLE _rsorted", []),
+            ]
+        return statements
 
     def compact(self) -> None:
         """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
@@ -563,7 +576,7 @@ class DuckDBStore(Store):
                 ("DELETE FROM conversations", []),
                 (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
                 ("DROP TABLE _sorted", []),
-                *self._compact_rollup(),
+                *self._compact_rollups(),
             ]
         )
         self.unsorted_rows = 0
