@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ccstats.ingest import ingest_conversations
 from ccstats.metrics.query import MetricQuery, compute_query, run_query
+from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore
 
 START, END = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
@@ -32,6 +33,21 @@ QUERIES = [
         group_by=("channel",),
     ),
     MetricQuery("t2", ("conversations", "agent_sessions"), START, END, "UTC", "total"),
+    # One day each: a batch elsewhere leaves them cached (`Store.changed_since`); FCR moves
+    # with other days' conversations of the same customer.
+    *(
+        MetricQuery(
+            "t1",
+            ("conversations", "fcr_24h", "finished"),
+            START + timedelta(days=d),
+            START + timedelta(days=d + 1),
+            "UTC",
+            "total",
+            time_field=field,
+        )
+        for d in range(3)
+        for field in ("created_at", "ended_at")
+    ),
 ]
 
 records = st.fixed_dictionaries(
@@ -44,7 +60,9 @@ records = st.fixed_dictionaries(
         "ended_in_bot": st.booleans(),
         "agent_connected": st.booleans(),
         "csat_score": st.none() | st.integers(1, 5),
-        "ended_at": st.none() | st.just("2024-03-12T00:00:00Z"),
+        "ended_at": st.none()
+        | st.integers(int(START.timestamp() * 1000), int(END.timestamp() * 1000) - 1),
+        "customer_id": st.sampled_from(["x", "y", None]),
     }
 )
 
@@ -60,8 +78,6 @@ def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @given(st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=6))
 def test_cached_answers_equal_fresh_recomputation(batches: list[list[dict[str, Any]]]) -> None:
     with DuckDBStore(":memory:") as store:
-        from ccstats.records import TenantSettings
-
         store.put_tenant(TenantSettings(id="t1", timezone="America/New_York"))
         store.put_tenant(TenantSettings(id="t2"))
         for batch in batches:
@@ -70,3 +86,31 @@ def test_cached_answers_equal_fresh_recomputation(batches: list[list[dict[str, A
                 assert plain(run_query(store, query).rows) == plain(
                     compute_query(store, query).rows
                 )
+
+
+def test_ingest_elsewhere_keeps_answers_cached() -> None:
+    with DuckDBStore(":memory:") as store:
+        store.put_tenant(TenantSettings(id="t1"))
+        day = MetricQuery("t1", ("conversations",), START, START + timedelta(days=1))
+        calls = []
+        aggregate = store.aggregate
+        store.aggregate = lambda request: calls.append(request) or aggregate(request)  # type: ignore[method-assign]
+
+        def ingest(iso: str, cid: str, **extra: Any) -> None:
+            record = {"id": cid, "tenant_id": "t1", "channel": "voice", "created_at": iso}
+            assert not ingest_conversations(store, [{**record, **extra}]).rejected
+
+        ingest("2024-03-09T10:00:00Z", "a")
+        assert run_query(store, day).rows == [{"conversations": 1}]
+        ingest("2024-03-11T10:00:00Z", "b")  # two days later: the answer stays
+        assert run_query(store, day).rows == [{"conversations": 1}]
+        assert len(calls) == 1
+        # Moving "b" into the day, or a zone change, recomputes.
+        ingest("2024-03-09T11:00:00Z", "b")
+        assert run_query(store, day).rows == [{"conversations": 2}]
+        store.put_tenant(TenantSettings(id="t1", timezone="Asia/Tokyo"))
+        assert run_query(store, day).rows == [{"conversations": 2}]
+        assert len(calls) == 3
+        # A row whose later times reach into the range (ended_at) counts as touching it.
+        ingest("2024-03-08T22:00:00Z", "c", ended_at="2024-03-09T01:00:00Z")
+        assert store.changed_since("t1", store.generation("t1") - 1, START, START)

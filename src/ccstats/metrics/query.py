@@ -185,18 +185,25 @@ _KEY_FIELDS = (
 
 
 def run_query(store: Store, query: MetricQuery) -> MetricResult:
-    """Run a query, answering from the cache while the tenant's data has not changed.
+    """Run a query, answering from the cache while the tenant's data in its range is unchanged.
 
-    A cached answer is keyed on the tenant's store generation, which every upsert touching the
-    tenant bumps, so an answer is never served after the data behind it changed.
+    A cached answer carries the tenant's store generation it was computed at; every upsert
+    bumps it and records the times it changed. The answer is served while no change since
+    touched a time in the query's range (`Store.changed_since`): ingest of today's calls leaves
+    last month's reports cached, and an answer is never served after the data behind it changed.
     """
     key, generation = _cache_key(query), store.generation(query.tenant_id)
     with _cache_lock:
         entries = _cache.setdefault(store, OrderedDict())
         hit = entries.get(key)
-        if hit is not None and hit[0] == generation:
+    if hit is not None and (
+        hit[0] == generation
+        or not store.changed_since(query.tenant_id, hit[0], query.start, query.end)
+    ):
+        with _cache_lock:
+            entries[key] = (generation, hit[1])  # still valid at this generation
             entries.move_to_end(key)
-            return _copy(hit[1])
+        return _copy(hit[1])
     result = compute_query(store, query)
     with _cache_lock:
         entries[key] = (generation, result)

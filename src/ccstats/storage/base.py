@@ -133,6 +133,13 @@ class Store:
         """A counter that changes whenever the tenant's conversations change (caches key on it)."""
         raise NotImplementedError
 
+    def changed_since(
+        self, tenant_id: str, generation: int, start: datetime, end: datetime
+    ) -> bool:
+        """Whether any change after `generation` may have touched the tenant's conversations
+        with a time in [start, end] (engines that keep no change spans: any change)."""
+        return self.generation(tenant_id) != generation
+
     # -- tenants and credentials ---------------------------------------------------------------
     def put_tenant(self, tenant: TenantSettings) -> None:
         """Create or replace a tenant's settings."""

@@ -13,7 +13,18 @@ batch and of the rows it replaces), so it recomputes exactly those customers' co
 
 from __future__ import annotations
 
-__all__ = ["customers_sql", "all_customers_sql", "changed_sql", "update_sql", "cleanup_sql"]
+from ccstats.storage.schema import TIME_COLUMNS
+
+__all__ = [
+    "all_customers_sql",
+    "changed_spans_sql",
+    "changed_sql",
+    "cleanup_sql",
+    "customers_sql",
+    "spans_sql",
+    "tenant_spans_sql",
+    "update_sql",
+]
 
 
 def customers_sql(keys: str) -> str:
@@ -36,8 +47,8 @@ def all_customers_sql() -> str:
 
 
 def changed_sql() -> str:
-    """Temp table `_next` (rid, next, tenant_id, created_at) of the `_customers`' conversations
-    whose next contact differs from the stored one.
+    """Temp table `_next` (rid, next, tenant_id, created_at, lo, hi: `span_sql`) of the
+    `_customers`' conversations whose next contact differs from the stored one.
 
     An ASOF join finds the first contact created after the end. It cannot leave out the row
     itself, which only matters when a row was created after it ended (bad data, accepted as
@@ -46,21 +57,47 @@ def changed_sql() -> str:
     return (
         "CREATE OR REPLACE TEMP TABLE _next AS WITH a AS ("
         " SELECT c.rowid AS rid, c.tenant_id, c.customer_id, c.id, c.created_at, c.ended_at,"
-        " c.next_contact_at AS old FROM conversations c SEMI JOIN _customers k"
+        f" c.next_contact_at AS old, {span_sql('c')} FROM conversations c SEMI JOIN _customers k"
         " ON c.tenant_id = k.tenant_id AND c.customer_id = k.customer_id),"
         " o AS (SELECT tenant_id, customer_id, created_at FROM a WHERE created_at IS NOT NULL),"
         " fresh AS ("
-        " SELECT a.rid, a.old, a.tenant_id, a.created_at, o.created_at AS next"
+        " SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, o.created_at AS next"
         " FROM a ASOF LEFT JOIN o ON a.tenant_id = o.tenant_id AND a.customer_id = o.customer_id"
         " AND o.created_at > a.ended_at"
         " WHERE a.ended_at IS NOT NULL AND NOT coalesce(a.created_at > a.ended_at, false)"
-        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, (SELECT min(o2.created_at)"
+        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, (SELECT min(o2.created_at)"
         " FROM a o2 WHERE o2.tenant_id = a.tenant_id AND o2.customer_id = a.customer_id"
         " AND o2.id <> a.id AND o2.created_at > a.ended_at) FROM a WHERE a.created_at > a.ended_at"
-        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, NULL FROM a"
+        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, NULL FROM a"
         " WHERE a.ended_at IS NULL)"
-        " SELECT rid, next, tenant_id, created_at FROM fresh WHERE next IS DISTINCT FROM old"
+        " SELECT rid, next, tenant_id, created_at, lo, hi FROM fresh WHERE next IS DISTINCT FROM old"
     )
+
+
+def span_sql(alias: str) -> str:
+    """`lo, hi`: the earliest and latest of a row's times, whatever a report filters on."""
+    times = ", ".join(f"{alias}.{name}" for name in TIME_COLUMNS)
+    return f"least({times}) AS lo, greatest({times}) AS hi"
+
+
+def spans_sql(keys: str) -> list[str]:
+    """Temp table `_span` (tenant_id, lo, hi) of the rows an upsert replaces (run before its
+    DELETE) and of its batch; `changed_spans_sql` adds the rows whose next contact moves."""
+    return [
+        f"CREATE OR REPLACE TEMP TABLE _span AS SELECT t.tenant_id, {span_sql('t')}"
+        f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id",
+        f"INSERT INTO _span SELECT b.tenant_id, {span_sql('b')} FROM _batch_c b",
+    ]
+
+
+def changed_spans_sql() -> str:
+    """Add the spans of the rows whose next contact changes (after `changed_sql`)."""
+    return "INSERT INTO _span SELECT tenant_id, lo, hi FROM _next"
+
+
+def tenant_spans_sql() -> str:
+    """Per tenant, the time span an upsert changed (what cached answers outside it survive)."""
+    return "SELECT tenant_id, min(lo), max(hi) FROM _span GROUP BY tenant_id"
 
 
 def update_sql() -> str:
@@ -72,5 +109,5 @@ def update_sql() -> str:
 
 
 def cleanup_sql() -> list[str]:
-    """Drop the temp tables."""
+    """Drop the temp tables (`_span` stays until the next upsert replaces it: it is read last)."""
     return ["DROP TABLE IF EXISTS _customers", "DROP TABLE IF EXISTS _next"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
@@ -60,6 +60,10 @@ if importlib.util.find_spec("pandas") is None and not any(
     getattr(f, "__name__", "") == "_NoPandas" for f in sys.meta_path
 ):
     sys.meta_path.insert(0, _NoPandas)
+
+
+_SPANS_KEPT = 256
+"""Change spans kept per tenant: a cached answer older than that many upserts is recomputed."""
 
 
 class StoreLockedError(StorageError):
@@ -134,6 +138,7 @@ class DuckDBStore(Store):
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
         self._generations: dict[str, int] = {}
+        self._spans: dict[str, deque[tuple[int, datetime | None, datetime | None]]] = {}
         self._tenants: dict[str, TenantSettings] | None = None
         self.unsorted_rows = 0
         """Conversations written since the last `compact` (they sit in arrival order)."""
@@ -196,7 +201,13 @@ class DuckDBStore(Store):
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
 
-    def _write(self, statements: Sequence[tuple[str, Sequence[Any]]], **tables: pa.Table) -> None:
+    def _write(
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        result: str | None = None,
+        **tables: pa.Table,
+    ) -> list[tuple[Any, ...]]:
+        """Run statements in one transaction; `result`: a SELECT read just before the commit."""
         with self._write_lock:
             cursor = self._cursor()
             for name, table in tables.items():
@@ -205,6 +216,7 @@ class DuckDBStore(Store):
                 cursor.execute("BEGIN TRANSACTION")
                 for sql, params in statements:
                     cursor.execute(sql, list(params))
+                rows = cursor.execute(result).fetchall() if result else []
                 cursor.execute("COMMIT")
             except duckdb.Error as error:
                 cursor.execute("ROLLBACK")
@@ -212,10 +224,38 @@ class DuckDBStore(Store):
             finally:
                 for name in tables:
                     cursor.unregister(name)
+        return rows
 
     def generation(self, tenant_id: str) -> int:
         """Bumped by every upsert that touches the tenant's conversations."""
         return self._generations.get(tenant_id, 0)
+
+    def changed_since(
+        self, tenant_id: str, generation: int, start: datetime, end: datetime
+    ) -> bool:
+        """Whether a change after `generation` touched a time of the tenant in [start, end].
+
+        Each upsert records, per tenant, the span of every time of the rows it replaced, wrote,
+        or whose next contact it moved; the last `_SPANS_KEPT` are kept (older: "changed").
+        """
+        current = self._generations.get(tenant_id, 0)
+        if current == generation:
+            return False
+        spans = self._spans.get(tenant_id)
+        if not spans or spans[0][0] > generation + 1:
+            return True
+        lo, hi = q._naive(start), q._naive(end)
+        return any(
+            g > generation and (a is None or b is None or (a <= hi and b >= lo))
+            for g, a, b in list(spans)
+        )
+
+    def _changed(self, tenant_id: str, lo: datetime | None, hi: datetime | None) -> None:
+        """Bump a tenant's generation, recording the span it changed (None: everything)."""
+        generation = self._generations.get(tenant_id, 0) + 1
+        spans = self._spans.setdefault(tenant_id, deque(maxlen=_SPANS_KEPT))
+        spans.append((generation, lo, hi))
+        self._generations[tenant_id] = generation
 
     def close(self) -> None:
         """Close the database."""
@@ -236,7 +276,7 @@ class DuckDBStore(Store):
                 statements.append((preagg.build_sql(rollup, measures, tenant.id), [tenant.id]))
         self._write(statements)
         self._tenants = None
-        self._generations[tenant.id] = self._generations.get(tenant.id, 0) + 1
+        self._changed(tenant.id, None, None)  # a new zone moves every local bucket
 
     def _tenant_map(self) -> dict[str, TenantSettings]:
         # Every request authenticates against tenants and credentials: they are read once and
@@ -306,8 +346,14 @@ class DuckDBStore(Store):
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
         # The next contacts of the customers touched are recomputed after the insert (contacts).
+        # `_span` collects the times the upsert changes, per tenant: cached answers of other
+        # times stay valid (`changed_since`).
         before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
-        after: list[tuple[str, list[Any]]] = [(contacts.changed_sql(), [])]
+        before += [(sql, []) for sql in contacts.spans_sql(keys)]
+        after: list[tuple[str, list[Any]]] = [
+            (contacts.changed_sql(), []),
+            (contacts.changed_spans_sql(), []),
+        ]
         # The slots of the replaced rows, of the batch and of the rows whose next contact
         # changed are recomputed from the raw table in the same transaction: a rollup never
         # differs from a fresh aggregation.
@@ -319,7 +365,7 @@ class DuckDBStore(Store):
         for rollup in self._rollups:
             after += [(sql, []) for sql in preagg.refresh_sql(rollup, measures)]
         after += [(sql, []) for sql in contacts.cleanup_sql()]
-        self._write(
+        spans = self._write(
             [
                 *before,
                 (
@@ -339,13 +385,14 @@ class DuckDBStore(Store):
                 (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
                 *after,
             ],
+            result=contacts.tenant_spans_sql(),
             _batch_c=batch,
             _batch_m=messages,
         )
         self._as_of.clear()
         self.unsorted_rows += conversations.num_rows
-        for tenant_id in pc.unique(conversations["tenant_id"]).to_pylist():
-            self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
+        for tenant_id, lo, hi in spans:
+            self._changed(tenant_id, lo, hi)
         return int(conversations.num_rows)
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
