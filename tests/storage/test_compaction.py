@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.conftest import add_tenant
 
@@ -41,3 +42,19 @@ def test_compact_keeps_every_record_and_sorts_them(store: DuckDBStore) -> None:
     order = store._con.execute("SELECT tenant_id, created_at FROM conversations").fetchall()
     assert order == sorted(order)
     store.maintain()  # nothing to do: no rows arrived since
+
+
+def test_rows_to_compact_are_remembered_across_a_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.duckdb")
+    records = [
+        {"id": f"c{i}", "tenant_id": "a", "channel": "chat", "created_at": 1_700_000_000_000 - i}
+        for i in range(30)
+    ]
+    with DuckDBStore(path) as store:
+        add_tenant(store, "a")
+        assert not ingest_conversations(store, records).rejected
+    with DuckDBStore(path) as store:
+        assert store.unsorted_rows == 30
+        store.compact()
+    with DuckDBStore(path) as store:
+        assert store.unsorted_rows == 0

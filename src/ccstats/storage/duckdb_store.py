@@ -62,6 +62,8 @@ if importlib.util.find_spec("pandas") is None and not any(
     sys.meta_path.insert(0, _NoPandas)
 
 
+_UNSORTED = "compaction:unsorted_rows"
+
 _SPANS_KEPT = 256
 """Change spans kept per tenant: a cached answer older than that many upserts is recomputed."""
 
@@ -147,11 +149,21 @@ class DuckDBStore(Store):
             for statement in q.ddl():
                 self._con.execute(statement)
             self._migrate()
+        if not read_only or self._has_meta():
+            # Kept in meta with every upsert, so compaction resumes after a restart.
+            found = self._con.execute(
+                "SELECT value FROM meta WHERE key = ?", [_UNSORTED]
+            ).fetchall()
+            self.unsorted_rows = int(found[0][0]) if found else 0
         self._rollups: list[preagg.Rollup] = []
         self._held: dict[str, Measure] = {m.name: m for m in preagg.rollup_measures()}
         if rollups:
             for rollup in preagg.ROLLUPS:
                 self._open_rollup(rollup, read_only)
+
+    def _has_meta(self) -> bool:
+        tables = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        return ("meta",) in tables
 
     def _migrate(self) -> None:
         """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
@@ -384,6 +396,10 @@ class DuckDBStore(Store):
                 ),
                 (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
                 *after,
+                (
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    [_UNSORTED, str(self.unsorted_rows + conversations.num_rows)],
+                ),
             ],
             result=contacts.tenant_spans_sql(),
             _batch_c=batch,
@@ -624,6 +640,7 @@ class DuckDBStore(Store):
                 (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
                 ("DROP TABLE _sorted", []),
                 *self._compact_rollups(),
+                ("INSERT OR REPLACE INTO meta VALUES (?, '0')", [_UNSORTED]),
             ]
         )
         self.unsorted_rows = 0
