@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
@@ -161,6 +162,16 @@ class DuckDBStore(Store):
             for rollup in preagg.ROLLUPS:
                 self._open_rollup(rollup, read_only)
 
+    def _zones(self) -> dict[str, str]:
+        rows = self._con.execute("SELECT settings FROM tenants").fetchall()
+        tenants = (TenantSettings.model_validate_json(r[0]) for r in rows)
+        return {t.id: t.timezone for t in tenants}
+
+    def _zones_of(self, tenant_ids: Sequence[str]) -> dict[str, str]:
+        """Tenants' zones (UTC for a tenant without settings, as the rollups cut its days)."""
+        tenants = self._tenant_map()
+        return {t: tenants[t].timezone if t in tenants else "UTC" for t in tenant_ids}
+
     def _has_meta(self) -> bool:
         tables = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
         return ("meta",) in tables
@@ -194,6 +205,9 @@ class DuckDBStore(Store):
                 return  # the raw table answers what this rollup would
             self._con.execute("BEGIN TRANSACTION")
             self._con.execute(preagg.build_sql(rollup, measures))
+            if rollup.local_day:
+                for sql, params in preagg.fill_sql(rollup, measures, self._zones()):
+                    self._con.execute(sql, params)
             self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
             self._con.execute("COMMIT")
         self._rollups.append(rollup)
@@ -285,7 +299,7 @@ class DuckDBStore(Store):
             measures = tuple(self._held.values())
             for rollup in (r for r in self._rollups if r.local_day):
                 statements.append((f"DELETE FROM {rollup.table} WHERE tenant_id = ?", [tenant.id]))
-                statements.append((preagg.build_sql(rollup, measures, tenant.id), [tenant.id]))
+                statements += preagg.fill_sql(rollup, measures, {tenant.id: tenant.timezone})[:1]
         self._write(statements)
         self._tenants = None
         self._changed(tenant.id, None, None)  # a new zone moves every local bucket
@@ -360,22 +374,23 @@ class DuckDBStore(Store):
         # The next contacts of the customers touched are recomputed after the insert (contacts).
         # `_span` collects the times the upsert changes, per tenant: cached answers of other
         # times stay valid (`changed_since`).
+        zones = self._zones_of(pc.unique(conversations["tenant_id"]).to_pylist())
         before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
         before += [(sql, []) for sql in contacts.spans_sql(keys)]
         after: list[tuple[str, list[Any]]] = [
-            (contacts.changed_sql(), []),
+            (contacts.changed_sql(list(zones)), []),
             (contacts.changed_spans_sql(), []),
         ]
         # The slots of the replaced rows, of the batch and of the rows whose next contact
         # changed are recomputed from the raw table in the same transaction: a rollup never
         # differs from a fresh aggregation.
         for rollup in self._rollups:
-            before.append((preagg.touched_sql(rollup, keys), []))
-            after.append((preagg.touched_by_contacts_sql(rollup), []))
+            before.append((preagg.touched_sql(rollup, keys, zones), []))
+            after.append((preagg.touched_by_contacts_sql(rollup, zones), []))
         after.append((contacts.update_sql(), []))
         measures = tuple(self._held.values())
         for rollup in self._rollups:
-            after += [(sql, []) for sql in preagg.refresh_sql(rollup, measures)]
+            after += preagg.refresh_sql(rollup, measures, zones)
         after += [(sql, []) for sql in contacts.cleanup_sql()]
         spans = self._write(
             [

@@ -22,7 +22,7 @@ from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import AggregateRequest
 from ccstats.timebuckets import local_midnight
 
-__all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "rollup_measures"]
+__all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "fill_sql", "rollup_measures"]
 
 _SLOT_MINUTES = 15
 
@@ -54,14 +54,22 @@ class Rollup:
         """The temp table of the (tenant, slot) pairs an upsert touches."""
         return f"_touched_{self.table}"
 
-    def slot_sql(self, column: str, tenant: str = "tenant_id") -> str:
+    def slot_sql(self, column: str, tenant: str = "tenant_id", zone: str | None = None) -> str:
         """The slot of a time (time_bucket's origin, 2000-01-03, is on every 15-minute grid;
-        local days through ICU's zone rules, which the tests check against `local_midnight`)."""
+        local days through ICU's zone rules, which the tests check against `local_midnight`).
+
+        `zone`: the tenant's zone when known. ICU with a constant zone is 12x faster than with
+        one looked up per row (0.25 vs 3 us a row, measured), so whole-table work passes it.
+        """
         if not self.local_day:
             return f"time_bucket(INTERVAL {self.slot_minutes} MINUTE, {column})"
-        zone = _TENANT_ZONE.format(tenant=tenant)
-        local = f"timezone({zone}, {column} AT TIME ZONE 'UTC')"
-        return f"CAST(timezone({zone}, date_trunc('day', {local})) AS TIMESTAMP)"
+        tz = _TENANT_ZONE.format(tenant=tenant) if zone is None else _literal(zone)
+        local = f"timezone({tz}, ({column}) AT TIME ZONE 'UTC')"
+        return f"CAST(timezone({tz}, date_trunc('day', {local})) AS TIMESTAMP)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction"))
@@ -135,69 +143,113 @@ def _final(measure: Measure) -> str:
     return f"sum({column})"
 
 
-def partial_select(rollup: Rollup, measures: Sequence[Measure]) -> str:
-    """SELECT list of a rollup's rows from conversations `c` (GROUP BY ALL groups the keys)."""
-    keys = ["c.tenant_id AS tenant_id", f"{rollup.slot_sql('c.created_at', 'c.tenant_id')} AS slot"]
+def partial_select(rollup: Rollup, measures: Sequence[Measure], slot: str | None = None) -> str:
+    """SELECT list of a rollup's rows from conversations `c` (GROUP BY ALL groups the keys);
+    `slot`: the rows' slot as an expression when known otherwise (a join)."""
+    slot = slot or rollup.slot_sql("c.created_at", "c.tenant_id")
+    keys = ["c.tenant_id AS tenant_id", f"{slot} AS slot"]
     keys += [f"c.{q.quote(d)} AS {q.quote(d)}" for d in rollup.dims]
     parts = [f"{_partial(m)} AS {_column(m)}" for m in measures]
     return ", ".join([*keys, *parts])
 
 
-def build_sql(rollup: Rollup, measures: Sequence[Measure], tenant_id: str | None = None) -> str:
-    """(Re)create the rollup from the whole conversations table; with `tenant_id`, the INSERT
-    of that tenant's rows (after its zone changed and its rows were deleted)."""
-    if tenant_id is not None:
-        return (
-            f"INSERT INTO {rollup.table} SELECT {partial_select(rollup, measures)}"
-            " FROM conversations c WHERE c.created_at IS NOT NULL AND c.tenant_id = ?"
-            " GROUP BY ALL ORDER BY 1, 2"
-        )
+def build_sql(rollup: Rollup, measures: Sequence[Measure]) -> str:
+    """(Re)create the rollup from the whole conversations table (local days: empty, then
+    `fill_sql` per tenant)."""
+    where = "c.created_at IS NOT NULL" + (" AND false" if rollup.local_day else "")
     return (
         f"CREATE OR REPLACE TABLE {rollup.table} AS SELECT {partial_select(rollup, measures)}"
-        " FROM conversations c WHERE c.created_at IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+        f" FROM conversations c WHERE {where} GROUP BY ALL ORDER BY 1, 2"
     )
 
 
-def touched_sql(rollup: Rollup, keys: str) -> str:
-    """Temp table of the (tenant, slot) pairs an upsert's old rows and batch are in.
+def fill_sql(
+    rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str]
+) -> list[tuple[str, list[Any]]]:
+    """INSERTs of a local-day rollup's rows: one per tenant with its zone (`zones`: tenant ->
+    zone; other tenants' rows are cut in UTC days, as `slot_sql` does)."""
+    statements = []
+    for tenant_id, zone in sorted(zones.items()):
+        select = partial_select(rollup, measures, rollup.slot_sql("c.created_at", zone=zone))
+        statements.append(
+            (
+                f"INSERT INTO {rollup.table} SELECT {select} FROM conversations c"
+                " WHERE c.created_at IS NOT NULL AND c.tenant_id = ? GROUP BY ALL ORDER BY 2",
+                [tenant_id],
+            )
+        )
+    select = partial_select(rollup, measures, rollup.slot_sql("c.created_at", zone="UTC"))
+    others = "SELECT id FROM tenants"
+    statements.append(
+        (
+            f"INSERT INTO {rollup.table} SELECT {select} FROM conversations c WHERE"
+            f" c.created_at IS NOT NULL AND c.tenant_id NOT IN ({others}) GROUP BY ALL ORDER BY 1, 2",
+            [],
+        )
+    )
+    return statements
+
+
+def touched_sql(rollup: Rollup, keys: str, zones: dict[str, str]) -> str:
+    """Temp table of the (tenant, slot) pairs an upsert's old rows and batch are in (`zones`:
+    the batch's tenants; one tenant's zone is a constant, `slot_sql`).
 
     Runs before the DELETE: the old rows (found by key) still exist.
     """
+    zone = next(iter(zones.values())) if len(zones) == 1 else None
     return (
         f"CREATE OR REPLACE TEMP TABLE {rollup.touched} AS SELECT DISTINCT tenant_id, slot FROM ("
-        f"SELECT t.tenant_id, {rollup.slot_sql('t.created_at', 't.tenant_id')} AS slot"
+        f"SELECT t.tenant_id, {rollup.slot_sql('t.created_at', 't.tenant_id', zone)} AS slot"
         f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id"
-        f" UNION ALL SELECT b.tenant_id, {rollup.slot_sql('b.created_at', 'b.tenant_id')}"
+        f" UNION ALL SELECT b.tenant_id, {rollup.slot_sql('b.created_at', 'b.tenant_id', zone)}"
         " FROM _batch_c b) WHERE slot IS NOT NULL"
     )
 
 
-def touched_by_contacts_sql(rollup: Rollup) -> str:
+def touched_by_contacts_sql(rollup: Rollup, zones: dict[str, str]) -> str:
     """Add the slots of the rows whose next contact changes (`contacts._next`): their FCR
     measures move."""
+    zone = next(iter(zones.values())) if len(zones) == 1 else None
     return (
         f"INSERT INTO {rollup.touched} SELECT DISTINCT n.tenant_id,"
-        f" {rollup.slot_sql('n.created_at', 'n.tenant_id')} FROM _next n"
+        f" {rollup.slot_sql('n.created_at', 'n.tenant_id', zone)} FROM _next n"
         " WHERE n.created_at IS NOT NULL"
     )
 
 
-def refresh_sql(rollup: Rollup, measures: Sequence[Measure]) -> list[str]:
-    """Recompute the touched slots from the raw table (after the upsert's DELETE and INSERT)."""
+def refresh_sql(
+    rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str]
+) -> list[tuple[str, list[Any]]]:
+    """Recompute the touched slots from the raw table (after the upsert's DELETE and INSERT).
+
+    `zones`: the upsert's tenants and their zones. The scan is limited to those tenants (their
+    rows are contiguous once compacted) and, per tenant, to its touched time range; local days
+    are cut with the tenant's zone as a constant (`slot_sql`).
+    """
     touched = rollup.touched
-    lo = f"(SELECT min(slot) FROM {touched})"
-    width = "1 DAY + INTERVAL 1 HOUR" if rollup.local_day else f"{rollup.slot_minutes} MINUTE"
-    hi = f"(SELECT max(slot) FROM {touched}) + INTERVAL {width}"  # past the last slot's end
-    slot = rollup.slot_sql("c.created_at", "c.tenant_id")
-    return [
-        f"DELETE FROM {rollup.table} r USING {touched} k"
-        " WHERE r.tenant_id = k.tenant_id AND r.slot = k.slot",
-        f"INSERT INTO {rollup.table} SELECT {partial_select(rollup, measures)}"
-        f" FROM conversations c SEMI JOIN {touched} k"
-        f" ON c.tenant_id = k.tenant_id AND {slot} = k.slot"
-        f" WHERE c.created_at >= {lo} AND c.created_at < {hi} GROUP BY ALL",
-        f"DROP TABLE {touched}",
+    statements: list[tuple[str, list[Any]]] = [
+        (
+            f"DELETE FROM {rollup.table} r USING {touched} k"
+            " WHERE r.tenant_id = k.tenant_id AND r.slot = k.slot",
+            [],
+        )
     ]
+    width = "2 DAY" if rollup.local_day else f"{rollup.slot_minutes} MINUTE"
+    for tenant_id, zone in sorted(zones.items()):
+        slot = rollup.slot_sql("c.created_at", zone=zone)
+        own = f"(SELECT {{}}(slot) FROM {touched} WHERE tenant_id = ?)"
+        select = partial_select(rollup, measures, slot)
+        statements.append(
+            (
+                f"INSERT INTO {rollup.table} SELECT {select} FROM conversations c"
+                f" SEMI JOIN {touched} k ON c.tenant_id = k.tenant_id AND {slot} = k.slot"
+                f" WHERE c.tenant_id = ? AND c.created_at >= {own.format('min')}"
+                f" AND c.created_at < {own.format('max')} + INTERVAL {width} GROUP BY ALL",
+                [tenant_id, tenant_id, tenant_id],
+            )
+        )
+    statements.append((f"DROP TABLE {touched}", []))
+    return statements
 
 
 def covers(
