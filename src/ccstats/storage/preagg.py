@@ -166,8 +166,8 @@ def build_sql(rollup: Rollup, measures: Sequence[Measure]) -> str:
 def fill_sql(
     rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str]
 ) -> list[tuple[str, list[Any]]]:
-    """INSERTs of a local-day rollup's rows: one per tenant with its zone (`zones`: tenant ->
-    zone; other tenants' rows are cut in UTC days, as `slot_sql` does)."""
+    """INSERTs of a rollup's rows: one per tenant with its zone (`zones`: tenant -> zone), then
+    one for the tenants without settings (local days: cut in UTC, as `slot_sql` does)."""
     statements = []
     for tenant_id, zone in sorted(zones.items()):
         select = partial_select(rollup, measures, rollup.slot_sql("c.created_at", zone=zone))
