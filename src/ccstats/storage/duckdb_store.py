@@ -180,11 +180,6 @@ class DuckDBStore(Store):
             for rollup in preagg.ROLLUPS:
                 self._open_rollup(rollup, read_only)
 
-    def _zones(self) -> dict[str, str]:
-        rows = self._con.execute("SELECT settings FROM tenants").fetchall()
-        tenants = (TenantSettings.model_validate_json(r[0]) for r in rows)
-        return {t.id: t.timezone for t in tenants}
-
     def _zones_of(self, tenant_ids: Sequence[str]) -> dict[str, str]:
         """Tenants' zones (UTC for a tenant without settings, as the rollups cut its days)."""
         tenants = self._tenant_map()
@@ -224,7 +219,8 @@ class DuckDBStore(Store):
             self._con.execute("BEGIN TRANSACTION")
             self._con.execute(preagg.build_sql(rollup, measures))
             if rollup.local_day:
-                for sql, params in preagg.fill_sql(rollup, measures, self._zones()):
+                zones = self._zones_of(list(self._tenant_map()))
+                for sql, params in preagg.fill_sql(rollup, measures, zones):
                     self._con.execute(sql, params)
             self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
             self._con.execute("COMMIT")
@@ -404,33 +400,11 @@ class DuckDBStore(Store):
             (contacts.changed_sql(list(zones)), []),
             (contacts.changed_spans_sql(), []),
         ]
-        # The slots of the replaced rows, of the batch and of the rows whose next contact
-        # changed are recomputed from the raw table in the same transaction: a rollup never
-        # differs from a fresh aggregation. After a bulk batch the tenants' rollups are marked
-        # stale instead (readers use the raw table) until `maintain` rebuilds them.
-        bulk = _is_bulk(conversations)
-        fresh = {
-            r: {t: z for t, z in zones.items() if not bulk and (r.table, t) not in self._stale}
-            for r in self._rollups
-        }
-        for rollup, tenants in fresh.items():
-            if tenants:
-                before.append((preagg.touched_sql(rollup, keys, tenants), []))
-                after.append((preagg.touched_by_contacts_sql(rollup, tenants), []))
-        after.append((contacts.update_sql(), []))
-        measures = tuple(self._held.values())
-        for rollup, tenants in fresh.items():
-            if tenants:
-                after += preagg.refresh_sql(rollup, measures, tenants)
-            for tenant_id in zones.keys() - tenants.keys():
-                after.append(
-                    (
-                        "INSERT OR REPLACE INTO meta VALUES (?, '1')",
-                        [_stale_key(rollup.table, tenant_id)],
-                    )
-                )
-                # Before the commit: a reader that sees the new data also sees the mark.
-                self._stale.add((rollup.table, tenant_id))
+        rollups_before, rollups_after = self._rollup_statements(
+            keys, zones, _is_bulk(conversations)
+        )
+        before += rollups_before
+        after += rollups_after
         after += [(sql, []) for sql in contacts.cleanup_sql()]
         spans = self._write(
             [
@@ -465,6 +439,39 @@ class DuckDBStore(Store):
         for tenant_id, lo, hi in spans:
             self._changed(tenant_id, lo, hi)
         return int(conversations.num_rows)
+
+    def _rollup_statements(
+        self, keys: str, zones: dict[str, str], bulk: bool
+    ) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Any]]]]:
+        """An upsert's rollup work: statements before its DELETE and after its INSERT.
+
+        The slots of the replaced rows, of the batch and of the rows whose next contact changed
+        are recomputed from the raw table in the same transaction: a rollup never differs from a
+        fresh aggregation. After a bulk batch the tenants' rollups are marked stale instead
+        (readers use the raw table) until `maintain` rebuilds them. Includes the next-contact
+        UPDATE, which must come after the touched slots are noted and before the refresh.
+        """
+        fresh = {
+            r: {t: z for t, z in zones.items() if not bulk and (r.table, t) not in self._stale}
+            for r in self._rollups
+        }
+        before: list[tuple[str, list[Any]]] = []
+        after: list[tuple[str, list[Any]]] = []
+        for rollup, tenants in fresh.items():
+            if tenants:
+                before.append((preagg.touched_sql(rollup, keys, tenants), []))
+                after.append((preagg.touched_by_contacts_sql(rollup, tenants), []))
+        after.append((contacts.update_sql(), []))
+        measures = tuple(self._held.values())
+        for rollup, tenants in fresh.items():
+            if tenants:
+                after += preagg.refresh_sql(rollup, measures, tenants)
+            for tenant_id in zones.keys() - tenants.keys():
+                stale = _stale_key(rollup.table, tenant_id)
+                after.append(("INSERT OR REPLACE INTO meta VALUES (?, '1')", [stale]))
+                # Before the commit: a reader that sees the new data also sees the mark.
+                self._stale.add((rollup.table, tenant_id))
+        return before, after
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
         """Replace on (tenant_id, agent_id, kind, status_id, started_at)."""
