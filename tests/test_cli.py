@@ -201,3 +201,17 @@ def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> 
         server.terminate()
         server.wait(timeout=30)
     assert conversations(db) == 2
+
+
+def test_import_leaves_pre_aggregates_fresh(db: str, tmp_path: Path) -> None:
+    # Records over several days are a bulk batch: the store defers its rollups, and the import
+    # command brings them up to date before it ends (a server would in the background).
+    file = tmp_path / "spread.ndjson"
+    days = [
+        {**RECORDS[0], "id": f"d{i}", "created_at": f"2024-05-0{i}T10:00:00Z"} for i in range(1, 6)
+    ]
+    file.write_text("\n".join(json.dumps(r) for r in days))
+    code, _, err = run("import", str(file), "--db", db)
+    assert code == 0, err
+    with DuckDBStore(db) as store:
+        assert store._stale == set()

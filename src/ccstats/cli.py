@@ -112,6 +112,7 @@ def demo(
     store = _open(db)
     with progress_bar() as progress:
         summary = create_demo(store, conversations, seed=seed, progress=progress)
+    store.maintain()  # the server starts with sorted data and fresh pre-aggregates
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
@@ -159,6 +160,9 @@ def import_files(
     with progress_bar() as progress:
         for file in files:
             _import_file(file, kind, store, path, progress, total)
+    if store is not None:  # (a running server does this in the background)
+        err.print("updating pre-aggregates and sort order...")
+        store.maintain()
     for rejection in total.rejected[:50]:
         err.print(
             f"[yellow]rejected[/yellow] #{rejection.index} {rejection.id or ''}: {rejection.reason}"
