@@ -560,18 +560,19 @@ def ensure_store(
     return BuildInfo(path, size, time.perf_counter() - started, upsert, False, batches)
 
 
-def demo_bank_table(n: int, seed: int, first_number: int) -> pa.Table:
-    """`n` new Demo Bank conversations of the last 30 days, every stored column (facts included)."""
+def demo_bank_table(n: int, seed: int, first_number: int, days: int = 30) -> pa.Table:
+    """`n` new Demo Bank conversations of the last `days` days, every stored column (facts
+    included)."""
     rng = np.random.default_rng(seed + 7)
     spec = tenant_specs(n)[0]
-    return _batch(rng, [spec], n, END_DAY - timedelta(days=29), 30, first_number)
+    return _batch(rng, [spec], n, END_DAY - timedelta(days=days - 1), days, first_number)
 
 
-def import_records(n: int, seed: int, first_number: int) -> pa.Table:
+def import_records(n: int, seed: int, first_number: int, days: int = 30) -> pa.Table:
     """`n` new Demo Bank conversations as users send them: no derived columns, no `stored_at`."""
     from ccstats.derive import FACT_COLUMNS
 
-    table = demo_bank_table(n, seed, first_number)
+    table = demo_bank_table(n, seed, first_number, days)
     return table.drop_columns([*FACT_COLUMNS, "stored_at"])
 
 
