@@ -445,11 +445,12 @@ class DuckDBStore(Store):
     ) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Any]]]]:
         """An upsert's rollup work: statements before its DELETE and after its INSERT.
 
-        The slots of the replaced rows, of the batch and of the rows whose next contact changed
-        are recomputed from the raw table in the same transaction: a rollup never differs from a
-        fresh aggregation. After a bulk batch the tenants' rollups are marked stale instead
-        (readers use the raw table) until `maintain` rebuilds them. Includes the next-contact
-        UPDATE, which must come after the touched slots are noted and before the refresh.
+        The slots of the replaced rows and of the batch are recomputed from the raw table in the
+        same transaction, and the FCR counts of rows elsewhere whose next contact changed move by
+        their difference: a rollup never differs from a fresh aggregation. After a bulk batch
+        the tenants' rollups are marked stale instead (readers use the raw table) until
+        `maintain` rebuilds them. Includes the next-contact UPDATE, between the two halves of
+        the FCR difference.
         """
         fresh = {
             r: {t: z for t, z in zones.items() if not bulk and (r.table, t) not in self._stale}
@@ -457,15 +458,17 @@ class DuckDBStore(Store):
         }
         before: list[tuple[str, list[Any]]] = []
         after: list[tuple[str, list[Any]]] = []
-        for rollup, tenants in fresh.items():
-            if tenants:
-                before.append((preagg.touched_sql(rollup, keys, tenants), []))
-                after.append((preagg.touched_by_contacts_sql(rollup, tenants), []))
-        after.append((contacts.update_sql(), []))
         measures = tuple(self._held.values())
+        live = {rollup: tenants for rollup, tenants in fresh.items() if tenants}
+        for rollup, tenants in live.items():
+            before.append((preagg.touched_sql(rollup, keys, tenants), []))
+            after += [(sql, []) for sql in preagg.contact_delta_sql(rollup, measures, tenants, -1)]
+        after.append((contacts.update_sql(), []))
+        for rollup, tenants in live.items():
+            after += [(sql, []) for sql in preagg.contact_delta_sql(rollup, measures, tenants, 1)]
+            after += preagg.refresh_sql(rollup, measures, tenants)
+            after += [(sql, []) for sql in preagg.apply_delta_sql(rollup, measures)]
         for rollup, tenants in fresh.items():
-            if tenants:
-                after += preagg.refresh_sql(rollup, measures, tenants)
             for tenant_id in zones.keys() - tenants.keys():
                 stale = _stale_key(rollup.table, tenant_id)
                 after.append(("INSERT OR REPLACE INTO meta VALUES (?, '1')", [stale]))
