@@ -10,8 +10,6 @@ are exactly the row path's. Checks follow `records.Conversation` (`spec/data-mod
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ccstats.absent import refuse_if_absent
 from ccstats.derive import TranscriptFacts
 from ccstats.records import ID_FIELDS, Conversation
 from ccstats.storage import Store
@@ -46,22 +45,9 @@ __all__ = [
 ]
 
 
-class _NoDateutil:
-    """An import finder that fails `import dateutil` at once (it is not installed)."""
-
-    @staticmethod
-    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
-        """Refuse dateutil; leave every other module to the next finder."""
-        if name == "dateutil" or name.startswith("dateutil."):
-            raise ModuleNotFoundError("No module named 'dateutil'", name=name)
-
-
 # pyarrow tries `import dateutil.relativedelta` for every column it converts from Python values;
 # without dateutil each try walks sys.path (58 tries, ~1 µs per record for a batch of JSON items).
-if importlib.util.find_spec("dateutil") is None and not any(
-    getattr(f, "__name__", "") == "_NoDateutil" for f in sys.meta_path
-):
-    sys.meta_path.insert(0, _NoDateutil)
+refuse_if_absent("dateutil")
 
 _FIELDS = Conversation.model_fields
 _MODEL_KINDS: dict[str, LogicalType] = {

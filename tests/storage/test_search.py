@@ -174,4 +174,4 @@ def test_narrow_windows_at_the_sorting_end() -> None:
     # Growth follows what the window held: 100 of 1000 rows -> 20x; nothing -> 64x; at least 2x.
     assert paging.next_span(day, month, 100) == 20 * day
     assert paging.next_span(day, month, 0) == 64 * day
-    assert paging.next_span(day, month, 900) == 2.2222222222222223 * day
+    assert paging.next_span(day, month, 900) == day * (2 * 1000 / 900)

@@ -6,8 +6,6 @@ serialized by a lock (datasette's write thread). Bulk writes go through Arrow.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -19,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ccstats.absent import refuse_if_absent
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
 from ccstats.storage import contacts, paging, preagg
@@ -43,24 +42,10 @@ from ccstats.storage.schema import (
 __all__ = ["DuckDBStore", "StoreLockedError"]
 
 
-class _NoPandas:
-    """An import finder that fails `import pandas` at once (pandas is not installed)."""
-
-    @staticmethod
-    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
-        """Refuse pandas; leave every other module to the next finder."""
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError("No module named 'pandas'", name=name)
-
-
 # DuckDB's Python client tries `import pandas` for every bound parameter (and list element);
 # without pandas each try walks sys.path. Failing it at once: a query with 5 scalar parameters
-# 0.65 -> 0.32 ms (measured; bench/NOTES.md item 7). Not `sys.modules["pandas"] = None`: pyarrow's
-# pandas shim then takes None for the module and fails on its `__version__`.
-if importlib.util.find_spec("pandas") is None and not any(
-    getattr(f, "__name__", "") == "_NoPandas" for f in sys.meta_path
-):
-    sys.meta_path.insert(0, _NoPandas)
+# 0.65 -> 0.32 ms (measured; bench/NOTES.md item 7).
+refuse_if_absent("pandas")
 
 
 _UNSORTED = "compaction:unsorted_rows"
