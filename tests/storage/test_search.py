@@ -59,6 +59,24 @@ def test_page_in_sort_order_with_offset_and_count(five: DuckDBStore) -> None:
     assert page.rows[1]["answered_at"] is None
 
 
+def test_page_values_are_engine_rows_in_page_order(five: DuckDBStore) -> None:
+    # The page's rows as the engine returns them: tuples in `columns` order, naive UTC times,
+    # in sort order although the rows are fetched unordered by rowid.
+    columns = ("id", "answered_at", "agent_id")
+    request = SearchRequest("a", T0, T0 + timedelta(hours=1), limit=3, columns=columns)
+    page = five.search(request)
+    assert page.columns == columns
+    naive = T0.replace(tzinfo=None)
+    assert page.values == [
+        ("a5", naive + timedelta(minutes=41), "y"),
+        ("a4", None, "x"),
+        ("a2", None, "y"),
+    ]
+    assert page.column("agent_id") == ["y", "x", "y"]
+    assert page.row(0) == {"id": "a5", "answered_at": T0 + timedelta(minutes=41), "agent_id": "y"}
+    assert page.rows == [page.row(i) for i in range(3)]
+
+
 def test_sort_with_nulls_last_and_columns(five: DuckDBStore) -> None:
     request = SearchRequest(
         "a",

@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from ccstats.api.deps import StoreDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import data_as_of_iso
-from ccstats.api.responses import JSON
+from ccstats.api.responses import UTCJSON
 from ccstats.api.timeparams import parse_request_time
 from ccstats.export import (
     batch_rows,
@@ -390,20 +390,24 @@ def _file_response(store: Store, tenant: TenantSettings, params: SearchParams) -
     )
 
 
-def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> JSON:
+def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> UTCJSON:
     # One row more than asked tells whether another page exists, so the last page has no cursor.
     page = store.search(replace(params.request, limit=params.limit + 1))
-    rows = page.rows[: params.limit]
-    more = len(page.rows) > params.limit
+    values = page.values[: params.limit]
+    more = len(page.values) > params.limit
     fields = params.fields
-    # Aware UTC datetimes go to orjson as they are: it writes them as `isoformat()` does
-    # (`_cursor_value`), without a Python call per cell or FastAPI's encoder walking the page.
+    # The search selects the fields first (`parse_search`): zip stops before the sort columns
+    # added after them. Naive UTC datetimes go to orjson as they are: `UTCJSON` writes them as
+    # `isoformat()` writes aware ones (`_cursor_value`), without a Python call per cell.
+    assert page.columns[: len(fields)] == fields
     body = {
-        "rows": [{name: row[name] for name in fields} for row in rows],
-        "next_cursor": encode_cursor(params.request.sort, rows[-1]) if more else None,
+        "rows": [dict(zip(fields, row, strict=False)) for row in values],
+        "next_cursor": encode_cursor(params.request.sort, page.row(len(values) - 1))
+        if more
+        else None,
         "data_as_of": data_as_of_iso(store, tenant.id),
     }
-    return JSON(body)
+    return UTCJSON(body)
 
 
 @router.get("/conversations", summary="Search conversations (detail rows, cursor, exports)")

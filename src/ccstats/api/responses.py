@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-__all__ = ["JSON"]
+__all__ = ["JSON", "UTCJSON"]
 
 
 class JSON(Response):
@@ -18,3 +18,14 @@ class JSON(Response):
     def render(self, content: Any) -> bytes:
         """Serialize with orjson (non-str keys and numpy values allowed)."""
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+class UTCJSON(JSON):
+    """`JSON` for bodies whose naive datetimes are UTC: written with `+00:00`, as aware ones are."""
+
+    def render(self, content: Any) -> bytes:
+        """Serialize with orjson, naive datetimes as UTC."""
+        return orjson.dumps(
+            content,
+            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC,
+        )

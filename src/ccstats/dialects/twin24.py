@@ -31,7 +31,7 @@ from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_text, xlsx_chunks, zip_chunks
 from ccstats.records import TenantSettings, parse_time
-from ccstats.storage import SearchRequest, StorageError, Store
+from ccstats.storage import SearchPage, SearchRequest, StorageError, Store
 from ccstats.timebuckets import local_midnight, parse_local
 
 __all__ = ["NAME", "router", "matches", "render_error", "FIELDS", "Twin24Error"]
@@ -469,6 +469,8 @@ def format_time(value: datetime | None, timespec: str = "microseconds") -> str |
     # isoformat, not strftime: several times faster, and a file export writes 150 000 of them.
     if value is None:
         return None
+    if value.tzinfo is None:  # rows of `Store.search` (`SearchPage.values`): naive UTC
+        return value.isoformat(timespec=timespec) + "Z"
     if value.tzinfo is UTC:  # rows of `Store.search`: cut "+00:00" (two datetime copies fewer)
         return value.isoformat(timespec=timespec)[:-6] + "Z"
     return _utc(value).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
@@ -492,7 +494,7 @@ def messages_as_string(transcript: list[dict[str, Any]]) -> str:
 
 
 def _column(
-    spec: FieldSpec, rows: Sequence[dict[str, Any]], transcripts: list[list[dict[str, Any]]]
+    spec: FieldSpec, page: SearchPage, transcripts: list[list[dict[str, Any]]]
 ) -> list[Any]:
     """One field of every row, as seed 003 writes it (a column at a time: one branch per field,
     not per cell; a 1000-row page is 29 000 values)."""
@@ -501,7 +503,7 @@ def _column(
     if spec.kind == "messages":
         # System lines have no Twin24 author (robot, user, operator); they are left out.
         return [[_message(m) for m in t if m["sender"] in AUTHORS] for t in transcripts]
-    values = [row[str(spec.column)] for row in rows]
+    values = page.column(str(spec.column))
     if spec.kind == "time":
         return [format_time(v) for v in values]
     if spec.kind == "bool":
@@ -515,12 +517,12 @@ def _column(
 
 def items(
     fields: Sequence[str],
-    rows: Sequence[dict[str, Any]],
+    page: SearchPage,
     transcripts: dict[str, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     """Calls as seed 003 writes them, with the requested fields in the requested order."""
-    texts = [transcripts.get(r["id"], []) for r in rows]
-    columns = [_column(FIELDS[name], rows, texts) for name in fields]
+    texts = [transcripts.get(i, []) for i in page.column("id")]
+    columns = [_column(FIELDS[name], page, texts) for name in fields]
     return [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
@@ -547,8 +549,8 @@ def _page(store: Store, search: CallSearch) -> Response:
         raise _window_error()
     transcripts: dict[str, list[dict[str, Any]]] = {}
     if _needs_transcript(search.fields):
-        transcripts = store.messages_for(search.request.tenant_id, [r["id"] for r in page.rows])
-    return JSON({"count": total, "items": items(search.fields, page.rows, transcripts)})
+        transcripts = store.messages_for(search.request.tenant_id, page.column("id"))
+    return JSON({"count": total, "items": items(search.fields, page, transcripts)})
 
 
 _RESPONDER_CODES = pa.array(list(RESPONDERS))
