@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccstats.ingest import ingest_conversations
-from ccstats.metrics.query import MetricQuery, compute_query, run_query
+from ccstats.metrics.query import MetricQuery, compute_query, run_formatted, run_query
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore
 
@@ -114,3 +114,33 @@ def test_ingest_elsewhere_keeps_answers_cached() -> None:
         # A row whose later times reach into the range (ended_at) counts as touching it.
         ingest("2024-03-08T22:00:00Z", "c", ended_at="2024-03-09T01:00:00Z")
         assert store.changed_since("t1", store.generation("t1") - 1, START, START)
+
+
+def test_formatted_answers_follow_their_cached_answer() -> None:
+    with DuckDBStore(":memory:") as store:
+        store.put_tenant(TenantSettings(id="t1"))
+        day = MetricQuery("t1", ("conversations",), START, START + timedelta(days=1))
+        built: list[str] = []
+
+        def build(key: str) -> Any:
+            def rows(result: Any) -> list[Any]:
+                built.append(key)
+                return [key, result.rows[0]["conversations"]]
+
+            return run_formatted(store, day, key, rows)
+
+        def ingest(iso: str, cid: str) -> None:
+            record = {"id": cid, "tenant_id": "t1", "channel": "voice", "created_at": iso}
+            assert not ingest_conversations(store, [record]).rejected
+
+        ingest("2024-03-09T10:00:00Z", "a")
+        assert build("x") == ["x", 1]
+        assert build("x") == ["x", 1]  # built once per answer and format
+        assert build("y") == ["y", 1]
+        assert built == ["x", "y"]
+        ingest("2024-03-11T10:00:00Z", "b")  # elsewhere: still the same answer
+        assert build("x") == ["x", 1]
+        assert built == ["x", "y"]
+        ingest("2024-03-09T11:00:00Z", "c")  # in range: a new answer, formatted again
+        assert build("x") == ["x", 2]
+        assert built == ["x", "y", "x"]

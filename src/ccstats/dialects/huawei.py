@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
-from ccstats.metrics.query import MetricQuery, RatioValue, run_query
+from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted
 from ccstats.numbers import rate_string
 from ccstats.records import TenantSettings
 from ccstats.storage import Store
@@ -380,13 +380,28 @@ RowMaker = Callable[[ReportRequest, datetime, dict[str, Any]], dict[str, Any]]
 def build_report(
     store: Store, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
 ) -> list[dict[str, Any]]:
-    """Report rows: one per bucket with at least one conversation, ascending by recordTime."""
-    result = run_query(store, _query(report, fields))
-    rows = sorted((r for r in result.rows if r["conversations"]), key=lambda r: r["bucket"])
-    return [
-        make_row(report, r["bucket"], {f.name: _format(f, r[f.metric]) for f in fields})
-        for r in rows
-    ]
+    """Report rows: one per bucket with at least one conversation, ascending by recordTime.
+
+    Built once per cached answer (`run_formatted`); the rows are shared, not to be changed.
+    """
+
+    def rows_of(result: MetricResult) -> list[dict[str, Any]]:
+        rows = sorted((r for r in result.rows if r["conversations"]), key=lambda r: r["bucket"])
+        return [
+            make_row(report, r["bucket"], {f.name: _format(f, r[f.metric]) for f in fields})
+            for r in rows
+        ]
+
+    # Everything a row takes from the request besides the answer (`_call_statistics_row`).
+    key = (
+        "huawei",
+        make_row.__qualname__,
+        fields,
+        report.tenant.id,
+        report.type,
+        report.access_code,
+    )
+    return run_formatted(store, _query(report, fields), key, rows_of)
 
 
 # --- routes ---------------------------------------------------------------------------------------

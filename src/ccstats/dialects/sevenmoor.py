@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats.api.responses import JSON
 from ccstats.metrics import Metric, Ratio, get_metric
-from ccstats.metrics.query import MetricQuery, RatioValue, run_query
+from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
 from ccstats.numbers import average_int, percent, round_half_up
 from ccstats.records import TenantSettings
 from ccstats.storage import Store
@@ -434,12 +434,17 @@ def session_report(store: Store, tenant: TenantSettings, params: ReportParams) -
     query = _query(
         tenant, params, (c.metric for c in SESSION_COLUMNS), params.dimension, filters=filters
     )
-    result = run_query(store, query)
     metrics = [(c.prop, c.metric, get_metric(c.metric)) for c in SESSION_COLUMNS]
-    rows = []
-    for row in result.rows:
-        values = {prop: _format(metric, row[name]) for prop, name, metric in metrics}
-        rows.append({"time": _time_label(row["bucket"], params), **values})
+
+    def rows_of(result: MetricResult) -> list[dict[str, Any]]:
+        rows = []
+        for row in result.rows:
+            values = {prop: _format(metric, row[name]) for prop, name, metric in metrics}
+            rows.append({"time": _time_label(row["bucket"], params), **values})
+        return rows
+
+    # Built once per cached answer; labels take the zone and dimension from `params`.
+    rows = run_formatted(store, query, ("7moor-session", params), rows_of)
     return {"header": session_header(), "list": rows}
 
 
