@@ -100,6 +100,20 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
                 f"| bulk import {name} ({imp[name]['records']:,} records, `read_records` + `ingest_conversations`) | {figure:,.0f} /s"
                 f" | {'≥ 1,000,000 /s' if target else ''} | {_verdict(figure, target, True)} |"
             )
+    if "parquet" in imp and "end_to_end_per_s" in imp["parquet"]:
+        parquet = imp["parquet"]
+        rows.append(
+            f"| `ccstats import` of that Parquet file end to end (import, then `maintain()` rebuilding"
+            f" the stale rollups: {parquet['maintain_seconds']:.1f} s) | {parquet['end_to_end_per_s']:,.0f} /s | | |"
+        )
+    raw = imp.get("raw_engine", {})
+    for name in ("arrow", "parquet"):
+        if name in raw and "parquet" in imp:
+            rows.append(
+                f"| raw engine: the same number of stored rows (all columns) appended from {name.title()} to an"
+                f" empty table in a fresh DuckDB file, committed | {raw[name]['per_s']:,.0f} /s"
+                f" (our Parquet import {imp['parquet']['per_s'] / raw[name]['per_s']:.2f}x of it) | | |"
+            )
     if "arrow_upsert" in imp:
         rows.append(
             f"| same records as one Arrow batch, `upsert_conversations` alone (engine ceiling) | {imp['arrow_upsert']['per_s']:,.0f} /s | | |"
