@@ -57,31 +57,41 @@ def _only(tenant_ids: Sequence[str] | None) -> str:
     return f" WHERE c.tenant_id IN ({quoted})"
 
 
-def changed_sql(tenant_ids: Sequence[str] | None = None) -> str:
-    """Temp table `_next` (rid, next, tenant_id, created_at, lo, hi: `span_sql`) of the
-    `_customers`' conversations whose next contact differs from the stored one.
+_OWN = ("tenant_id", "customer_id", "id", "created_at", "ended_at", "next_contact_at")
+
+
+def changed_sql(tenant_ids: Sequence[str] | None = None, columns: Sequence[str] = ()) -> str:
+    """Temp table `_next` of the `_customers`' conversations whose next contact differs from the
+    stored one: `rid` (their rowid), the stored `columns` (and the ones it needs itself) as they
+    are before `update_sql`, `old` (the stored next contact), `lo, hi` (`span_sql`) and `next`
+    (the new next contact).
+
+    `columns` are what the rollups need to move these rows' FCR counts by their difference
+    (`preagg.contact_delta_sql`) without finding the rows again: a join on rowid scans the whole
+    table (4 x 220 ms for a 5 000-call batch at 10M conversations); reading only the needed
+    columns keeps the scan here narrow (`c.*`: 610 ms).
 
     An ASOF join finds the first contact created after the end. It cannot leave out the row
     itself, which only matters when a row was created after it ended (bad data, accepted as
     sent); those rows take the plain minimum over the customer's other rows.
     """
+    own = ", ".join(f'c."{c}"' for c in dict.fromkeys([*_OWN, *columns]))
     return (
         "CREATE OR REPLACE TEMP TABLE _next AS WITH a AS ("
-        " SELECT c.rowid AS rid, c.tenant_id, c.customer_id, c.id, c.created_at, c.ended_at,"
-        f" c.next_contact_at AS old, {span_sql('c')} FROM conversations c SEMI JOIN _customers k"
+        f" SELECT c.rowid AS rid, {own}, c.next_contact_at AS old,"
+        f" {span_sql('c')} FROM conversations c SEMI JOIN _customers k"
         f" ON c.tenant_id = k.tenant_id AND c.customer_id = k.customer_id{_only(tenant_ids)}),"
         " o AS (SELECT tenant_id, customer_id, created_at FROM a WHERE created_at IS NOT NULL),"
         " fresh AS ("
-        " SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, o.created_at AS next"
+        " SELECT a.*, o.created_at AS next"
         " FROM a ASOF LEFT JOIN o ON a.tenant_id = o.tenant_id AND a.customer_id = o.customer_id"
         " AND o.created_at > a.ended_at"
         " WHERE a.ended_at IS NOT NULL AND NOT coalesce(a.created_at > a.ended_at, false)"
-        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, (SELECT min(o2.created_at)"
+        " UNION ALL SELECT a.*, (SELECT min(o2.created_at)"
         " FROM a o2 WHERE o2.tenant_id = a.tenant_id AND o2.customer_id = a.customer_id"
         " AND o2.id <> a.id AND o2.created_at > a.ended_at) FROM a WHERE a.created_at > a.ended_at"
-        " UNION ALL SELECT a.rid, a.old, a.tenant_id, a.created_at, a.lo, a.hi, NULL FROM a"
-        " WHERE a.ended_at IS NULL)"
-        " SELECT rid, next, tenant_id, created_at, lo, hi FROM fresh WHERE next IS DISTINCT FROM old"
+        " UNION ALL SELECT a.*, NULL FROM a WHERE a.ended_at IS NULL)"
+        " SELECT * FROM fresh WHERE next IS DISTINCT FROM old"
     )
 
 

@@ -150,6 +150,7 @@ class DuckDBStore(Store):
         if rollups:
             for rollup in preagg.ROLLUPS:
                 self._open_rollup(rollup, read_only)
+        self._delta_columns = preagg.contact_delta_columns(self._rollups, list(self._held.values()))
 
     def _zones_of(self, tenant_ids: Sequence[str]) -> dict[str, str]:
         """Tenants' zones (UTC for a tenant without settings, as the rollups cut its days)."""
@@ -368,7 +369,7 @@ class DuckDBStore(Store):
         before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
         before += [(sql, []) for sql in contacts.spans_sql(keys)]
         after: list[tuple[str, list[Any]]] = [
-            (contacts.changed_sql(list(zones)), []),
+            (contacts.changed_sql(list(zones), self._delta_columns), []),
             (contacts.changed_spans_sql(), []),
         ]
         rollups_before, rollups_after = self._rollup_statements(

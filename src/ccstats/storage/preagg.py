@@ -12,6 +12,7 @@ in from the raw table, so the rollup always equals a fresh aggregation (maxima i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from ccstats.metrics.definitions import Measure
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import AggregateRequest
+from ccstats.storage.schema import CONVERSATION_COLUMNS, STORE_COLUMNS
 from ccstats.timebuckets import local_midnight
 
 __all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "fill_sql", "rollup_measures"]
@@ -220,6 +222,17 @@ def _delta_keys(rollup: Rollup, zones: dict[str, str]) -> str:
     return ", ".join([*keys, *(f"c.{q.quote(d)} AS {q.quote(d)}" for d in rollup.dims)])
 
 
+def contact_delta_columns(rollups: Sequence[Rollup], measures: Sequence[Measure]) -> list[str]:
+    """The stored columns `contact_delta_sql` reads from `contacts._next`: the rollups' keys and
+    every conversation column the FCR measures name."""
+    names = " ".join(f"{m.expr or ''} {m.where or ''}" for m in measures if _follows_contacts(m))
+    if not names.strip():
+        return []
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", names))
+    used = [c for c in (*CONVERSATION_COLUMNS, *STORE_COLUMNS) if c in words]
+    return list(dict.fromkeys(["created_at", *(d for r in rollups for d in r.dims), *used]))
+
+
 def contact_delta_sql(
     rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str], sign: int
 ) -> list[str]:
@@ -236,9 +249,12 @@ def contact_delta_sql(
         return []
     delta = f"_delta_{rollup.table}"
     parts = ", ".join(f"CAST({sign} * {_partial(m)} AS BIGINT) AS {_column(m)}" for m in follows)
+    # The rows as stored (`_next` keeps their columns): before the UPDATE with the old next
+    # contact, after it with the new one.
+    rows = "_next" if sign < 0 else "(SELECT * REPLACE (next AS next_contact_at) FROM _next)"
     select = (
-        f"SELECT {_delta_keys(rollup, zones)}, {parts} FROM conversations c"
-        " SEMI JOIN _next n ON c.rowid = n.rid WHERE c.created_at IS NOT NULL"
+        f"SELECT {_delta_keys(rollup, zones)}, {parts} FROM {rows} c"
+        " WHERE c.created_at IS NOT NULL"
         f" AND NOT EXISTS (SELECT 1 FROM {rollup.touched} k WHERE k.tenant_id = c.tenant_id"
         f" AND k.slot = {_slot_of_row(rollup, zones)}) GROUP BY ALL"
     )
