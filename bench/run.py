@@ -335,13 +335,13 @@ def _http_ingest(
 
 
 def _http_cases(
-    clients: Clients, w: bench_cases.Window, runs: int, metric_only: bool
+    clients: Clients, w: bench_cases.Window, runs: int
 ) -> tuple[dict[str, Any], dict[str, Callable[[Clients], Any]]]:
     """Time every case that answers over HTTP; the others are reported as not available."""
     http: dict[str, Any] = {}
     calls: dict[str, Callable[[Clients], Any]] = {}
     for case in bench_cases.cases(w):
-        if case.http is None or (metric_only and case.cached is None):
+        if case.http is None:
             continue
         log(f"  http {case.name}")
         try:
@@ -384,13 +384,13 @@ def phase_http(
     with ServerProcess(work, no_cache=True) as server:
         log("  server without the answer cache")
         clients = Clients(server.url, secrets)
-        results["http_uncached"], calls = _http_cases(clients, w, runs, metric_only=True)
+        results["http_uncached"], calls = _http_cases(clients, w, runs)
         results["load_uncached"] = _load(clients, calls, quick)
         clients.close()
     with ServerProcess(work) as server:
         log("  server as shipped")
         clients = Clients(server.url, secrets)
-        results["http"], calls = _http_cases(clients, w, runs, metric_only=False)
+        results["http"], calls = _http_cases(clients, w, runs)
         results["load"] = _load(clients, calls, quick)
         exports: dict[str, Any] = {}
         for output in ("CSV",) if quick else ("CSV", "EXCEL"):

@@ -108,12 +108,13 @@ def rss_mb(pid: int | str = "self") -> tuple[float, float]:
 
 
 def _disable_answer_cache() -> None:
-    # Measures what a report costs when computed: run_query keeps at most _CACHE_SIZE answers, so
-    # with 0 it drops each answer as soon as it is stored.
+    # Measures what a report or page costs when computed: a cache of size 0 drops each answer
+    # as soon as it is stored (`ccstats.answers`).
+    from ccstats import answers
     from ccstats.metrics import query
 
-    if hasattr(query, "_CACHE_SIZE"):
-        query._CACHE_SIZE = 0  # type: ignore[attr-defined]
+    query.ANSWERS.size = 0
+    answers.PAGES.size = 0
 
 
 def main() -> None:
@@ -127,7 +128,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--no-cache", action="store_true", help="turn off run_query's answer cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="turn off the answer cache (reports and pages)"
+    )
     args = parser.parse_args()
     if args.no_cache:
         _disable_answer_cache()

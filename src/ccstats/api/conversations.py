@@ -20,6 +20,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from ccstats import answers
 from ccstats.api.deps import StoreDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import data_as_of_iso
@@ -37,7 +38,7 @@ from ccstats.export import (
 from ccstats.metrics import UnknownNameError
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
-from ccstats.storage import SearchRequest, Store
+from ccstats.storage import SearchPage, SearchRequest, Store
 from ccstats.storage.schema import (
     CONVERSATION_COLUMNS,
     TIME_COLUMNS,
@@ -392,21 +393,24 @@ def _file_response(store: Store, tenant: TenantSettings, params: SearchParams) -
 
 def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> UTCJSON:
     # One row more than asked tells whether another page exists, so the last page has no cursor.
-    page = store.search(replace(params.request, limit=params.limit + 1))
-    values = page.values[: params.limit]
-    more = len(page.values) > params.limit
+    request = replace(params.request, limit=params.limit + 1)
     fields = params.fields
-    # The search selects the fields first (`parse_search`): zip stops before the sort columns
-    # added after them. Naive UTC datetimes go to orjson as they are: `UTCJSON` writes them as
-    # `isoformat()` writes aware ones (`_cursor_value`), without a Python call per cell.
-    assert page.columns[: len(fields)] == fields
-    body = {
-        "rows": [dict(zip(fields, row, strict=False)) for row in values],
-        "next_cursor": encode_cursor(params.request.sort, page.row(len(values) - 1))
-        if more
-        else None,
-        "data_as_of": data_as_of_iso(store, tenant.id),
-    }
+
+    def rows_and_cursor(page: SearchPage) -> tuple[list[dict[str, Any]], str | None]:
+        values = page.values[: params.limit]
+        more = len(page.values) > params.limit
+        # The search selects the fields first (`parse_search`): zip stops before the sort
+        # columns added after them. Naive UTC datetimes go to orjson as they are: `UTCJSON`
+        # writes them as `isoformat()` writes aware ones, without a Python call per cell.
+        assert page.columns[: len(fields)] == fields
+        rows = [dict(zip(fields, row, strict=False)) for row in values]
+        last = page.row(len(values) - 1) if more else None
+        return rows, encode_cursor(request.sort, last) if last else None
+
+    # Built once per kept page (`ccstats.answers`); other fields may select the same columns.
+    key = ("native", fields)
+    _, (rows, cursor) = answers.search_formatted(store, request, False, key, rows_and_cursor)
+    body = {"rows": rows, "next_cursor": cursor, "data_as_of": data_as_of_iso(store, tenant.id)}
     return UTCJSON(body)
 
 

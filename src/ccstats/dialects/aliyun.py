@@ -31,6 +31,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.records import TenantSettings, parse_time
 from ccstats.storage import SearchRequest, Store
@@ -593,7 +594,7 @@ def hotline_session_query(
             "Forbidden.NoPermission",
             f"You are not authorized to operate on the specified resource: instance {instance}.",
         )
-    result = store.search(search, count=True)
+    result = answers.search(store, search, count=True)
     data = {
         "PageNumber": page.number,
         "PageSize": page.size,

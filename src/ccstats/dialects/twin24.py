@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
+from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_text, xlsx_chunks, zip_chunks
@@ -542,15 +543,20 @@ def _window_error() -> Twin24Error:
 
 
 def _page(store: Store, search: CallSearch) -> Response:
-    page = store.search(search.request, count=True)
+    def page_items(page: SearchPage) -> list[dict[str, Any]]:
+        transcripts: dict[str, list[dict[str, Any]]] = {}
+        if _needs_transcript(search.fields):
+            transcripts = store.messages_for(search.request.tenant_id, page.column("id"))
+        return items(search.fields, page, transcripts)
+
+    # Built once per kept page (`ccstats.answers`): transcripts change only with their call.
+    page, built = answers.search_formatted(
+        store, search.request, True, ("twin24", search.fields), page_items
+    )
     total = page.total or 0
-    limit = search.request.limit or 0
-    if min(search.first_row + limit, total) > WINDOW:
+    if min(search.first_row + (search.request.limit or 0), total) > WINDOW:
         raise _window_error()
-    transcripts: dict[str, list[dict[str, Any]]] = {}
-    if _needs_transcript(search.fields):
-        transcripts = store.messages_for(search.request.tenant_id, page.column("id"))
-    return JSON({"count": total, "items": items(search.fields, page, transcripts)})
+    return JSON({"count": total, "items": built})
 
 
 _RESPONDER_CODES = pa.array(list(RESPONDERS))

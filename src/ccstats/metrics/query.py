@@ -4,16 +4,14 @@ group-by, filters and metrics -> rows of measures and ratios (ratios with their 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
-from weakref import WeakKeyDictionary
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from ccstats.answers import AnswerCache, Entry
 from ccstats.metrics import UnknownNameError, get_metric
 from ccstats.metrics.catalog import resolve_parametric
 from ccstats.metrics.definitions import Measure, Metric, Ratio
@@ -162,21 +160,8 @@ def _fill(rows: list[dict[str, Any]], request: AggregateRequest) -> list[dict[st
     return filled
 
 
-_CACHE_SIZE = 1024
-
-
-@dataclass
-class _Entry:
-    """A cached answer: the generation it is valid at, the result, and the wire formats built
-    from it (`run_formatted`)."""
-
-    generation: int
-    result: MetricResult
-    formatted: dict[Hashable, Any] = field(default_factory=dict)
-
-
-_cache: WeakKeyDictionary[Store, OrderedDict[tuple[Any, ...], _Entry]] = WeakKeyDictionary()
-_cache_lock = threading.Lock()
+ANSWERS = AnswerCache(1024)
+"""Metric answers (`ccstats.answers`)."""
 
 
 def _cache_key(query: MetricQuery) -> tuple[Any, ...]:
@@ -198,14 +183,10 @@ _KEY_FIELDS = (
 
 
 def run_query(store: Store, query: MetricQuery) -> MetricResult:
-    """Run a query, answering from the cache while the tenant's data in its range is unchanged.
-
-    A cached answer carries the tenant's store generation it was computed at; every upsert
-    bumps it and records the times it changed. The answer is served while no change since
-    touched a time in the query's range (`Store.changed_since`): ingest of today's calls leaves
-    last month's reports cached, and an answer is never served after the data behind it changed.
-    """
-    return _copy(_entry(store, query).result)
+    """Run a query, answering from the cache while the tenant's data in its range is unchanged
+    (`ccstats.answers`): ingest of today's calls leaves last month's reports cached, and an
+    answer is never served after the data behind it changed."""
+    return _copy(_entry(store, query).value)
 
 
 def run_formatted(
@@ -217,36 +198,12 @@ def run_formatted(
     input of `build` other than the result; callers must not change what they get.
     """
     entry = _entry(store, query)
-    with _cache_lock:
-        if key in entry.formatted:
-            return cast(T, entry.formatted[key])
-    built = build(_copy(entry.result))
-    with _cache_lock:
-        entry.formatted[key] = built
-    return built
+    return ANSWERS.formatted(entry, key, lambda: build(_copy(entry.value)))
 
 
-def _entry(store: Store, query: MetricQuery) -> _Entry:
-    """The query's cache entry, computed when missing or when a change touched its range."""
-    key, generation = _cache_key(query), store.generation(query.tenant_id)
-    with _cache_lock:
-        entries = _cache.setdefault(store, OrderedDict())
-        hit = entries.get(key)
-    if hit is not None and (
-        hit.generation == generation
-        or not store.changed_since(query.tenant_id, hit.generation, query.start, query.end)
-    ):
-        with _cache_lock:
-            hit.generation = generation  # still valid at this generation
-            entries[key] = hit  # (back) in, if another thread evicted it meanwhile
-            entries.move_to_end(key)
-        return hit
-    entry = _Entry(generation, compute_query(store, query))
-    with _cache_lock:
-        entries[key] = entry
-        if len(entries) > _CACHE_SIZE:
-            entries.popitem(last=False)
-    return entry
+def _entry(store: Store, query: MetricQuery) -> Entry:
+    span = (query.tenant_id, query.start, query.end)
+    return ANSWERS.entry(store, _cache_key(query), span, lambda: compute_query(store, query))
 
 
 def _copy(result: MetricResult) -> MetricResult:

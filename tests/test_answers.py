@@ -1,0 +1,86 @@
+"""Kept search pages always equal a fresh search, whatever was ingested (`ccstats.answers`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ccstats import answers
+from ccstats.ingest import ingest_conversations
+from ccstats.records import TenantSettings
+from ccstats.storage import DuckDBStore, SearchPage, SearchRequest
+
+START, END = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+REQUESTS = [
+    SearchRequest("t1", START, END, limit=3),
+    SearchRequest("t1", START, START + DAY, limit=2, columns=("id", "created_at")),
+    SearchRequest("t1", START + DAY, END, time_field="ended_at", end_inclusive=True, limit=5),
+    SearchRequest("t1", None, None, filters=(("channel", ("chat",)),), limit=10),
+    SearchRequest("t2", START, END, sort=(("ended_at", False),), limit=4, offset=1),
+]
+
+records = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["a", "b", "c", "d", "e"]),
+        "tenant_id": st.sampled_from(["t1", "t2"]),
+        "channel": st.sampled_from(["voice", "chat"]),
+        "created_at": st.integers(int(START.timestamp() * 1000), int(END.timestamp() * 1000) - 1),
+        "ended_at": st.none()
+        | st.integers(int(START.timestamp() * 1000), int(END.timestamp() * 1000) - 1),
+        "customer_id": st.sampled_from(["x", "y", None]),
+    }
+)
+
+
+def _store() -> DuckDBStore:
+    store = DuckDBStore(":memory:")
+    store.put_tenant(TenantSettings(id="t1"))
+    store.put_tenant(TenantSettings(id="t2"))
+    return store
+
+
+def _same(kept: SearchPage, fresh: SearchPage) -> bool:
+    return (kept.columns, kept.values, kept.total) == (fresh.columns, fresh.values, fresh.total)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=6))
+def test_kept_pages_equal_a_fresh_search(batches: list[list[dict[str, Any]]]) -> None:
+    with _store() as store:
+        for batch in batches:
+            assert not ingest_conversations(store, batch).rejected
+            for request in REQUESTS:
+                for count in (False, True):
+                    kept = answers.search(store, request, count)
+                    assert _same(kept, store.search(request, count))
+
+
+def test_pages_and_their_formats_are_kept_until_ingest_touches_the_range() -> None:
+    with _store() as store:
+        searches: list[SearchRequest] = []
+        search = store.search
+        store.search = lambda r, count=False: searches.append(r) or search(r, count)  # type: ignore[method-assign]
+        day = SearchRequest("t1", START, START + DAY, limit=10)
+        built: list[int] = []
+
+        def ids(page: SearchPage) -> list[str]:
+            built.append(len(page.values))
+            return page.column("id")
+
+        def ingest(iso: str, cid: str, tenant: str = "t1") -> None:
+            record = {"id": cid, "tenant_id": tenant, "channel": "voice", "created_at": iso}
+            assert not ingest_conversations(store, [record]).rejected
+
+        ingest("2024-03-09T10:00:00Z", "a")
+        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["a"]
+        ingest("2024-03-11T10:00:00Z", "b")  # two days later
+        ingest("2024-03-09T11:00:00Z", "c", tenant="t2")  # another tenant
+        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["a"]
+        assert (len(searches), built) == (1, [1])
+        ingest("2024-03-09T11:00:00Z", "b")  # "b" moves into the day
+        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["b", "a"]
+        assert (len(searches), built) == (2, [1, 2])
