@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ccstats.storage.duckdb_sql import literal
 from ccstats.storage.schema import TIME_COLUMNS
 
 __all__ = [
@@ -53,7 +54,7 @@ def _only(tenant_ids: Sequence[str] | None) -> str:
     # 190 -> 60 ms for a 5 000-row batch at 10M (measured). Ids are quoted, never interpolated raw.
     if tenant_ids is None:
         return ""
-    quoted = ", ".join("'" + t.replace("'", "''") + "'" for t in tenant_ids)
+    quoted = ", ".join(literal(t) for t in tenant_ids)
     return f" WHERE c.tenant_id IN ({quoted})"
 
 

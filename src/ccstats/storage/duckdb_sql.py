@@ -32,6 +32,11 @@ _SQL_TYPES: dict[LogicalType, str] = {
 }
 
 
+def literal(text: str) -> str:
+    """A single-quoted SQL string literal (for the places parameters cannot go: DDL, ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def quote(name: str) -> str:
     """A double-quoted identifier (column names come from the schema, never from users)."""
     if name not in CONVERSATION_COLUMNS and name != "bucket":

@@ -207,9 +207,13 @@ class DuckDBStore(Store):
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            cursor = self._con.cursor()
-            cursor.execute("SET TimeZone = 'UTC'")
+            cursor = self._new_cursor()
             self._local.cursor = cursor
+        return cursor
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._con.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")  # a cursor is a connection of its own
         return cursor
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -578,9 +582,8 @@ class DuckDBStore(Store):
     ) -> Iterator[pa.RecordBatch]:
         """Every row of a search in Arrow batches, from a cursor of its own."""
         sql, params = q.search_sql(request)
-        cursor = self._con.cursor()
+        cursor = self._new_cursor()
         try:
-            cursor.execute("SET TimeZone = 'UTC'")
             result = cursor.execute(sql, params)
             # duckdb 1.5 deprecates fetch_record_batch for to_arrow_reader (the same reader).
             read = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch

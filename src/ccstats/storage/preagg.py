@@ -65,13 +65,9 @@ class Rollup:
         """
         if not self.local_day:
             return f"time_bucket(INTERVAL {self.slot_minutes} MINUTE, {column})"
-        tz = _TENANT_ZONE.format(tenant=tenant) if zone is None else _literal(zone)
+        tz = _TENANT_ZONE.format(tenant=tenant) if zone is None else q.literal(zone)
         local = f"timezone({tz}, ({column}) AT TIME ZONE 'UTC')"
         return f"CAST(timezone({tz}, date_trunc('day', {local})) AS TIMESTAMP)"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction"))
