@@ -84,3 +84,26 @@ def test_pages_and_their_formats_are_kept_until_ingest_touches_the_range() -> No
         ingest("2024-03-09T11:00:00Z", "b")  # "b" moves into the day
         assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["b", "a"]
         assert (len(searches), built) == (2, [1, 2])
+
+
+def test_answers_leave_by_count_and_by_weight() -> None:
+    with _store() as store:
+        span = ("t1", START, END)
+        by_count = answers.AnswerCache(2)
+        for key in "abc":
+            by_count.entry(store, key, span, lambda k=key: k)  # type: ignore[misc]
+        computed: list[str] = []
+        by_count.entry(store, "a", span, lambda: computed.append("a") or "a")
+        by_count.entry(store, "c", span, lambda: computed.append("c") or "c")
+        assert computed == ["a"]  # the oldest left; "c" was kept
+
+        by_weight = answers.AnswerCache(10, weigh=len, budget=5)
+        for key, value in (("x", "123"), ("y", "456"), ("z", "1234567890")):
+            by_weight.entry(store, key, span, lambda v=value: v)  # type: ignore[misc]
+        computed.clear()
+        for key in "xyz":
+            by_weight.entry(store, key, span, lambda k=key: computed.append(k) or "1")
+        # "z" (10, over the budget) pushed out "x" and "y" and stayed alone; "x" came back
+        # (now weighing 1) and pushed "z" out; the three new answers weigh 3 and all stay.
+        assert computed == ["x", "y", "z"]
+        assert by_weight.entry(store, "z", span, lambda: "recomputed").value == "1"

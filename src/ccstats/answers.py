@@ -38,15 +38,22 @@ class Entry:
     generation: int
     value: Any
     formatted: dict[Hashable, Any] = field(default_factory=dict)
+    weight: int = 0
 
 
 class AnswerCache:
     """Answers of one kind, per store, least recently used first out."""
 
-    def __init__(self, size: int) -> None:
-        """Keep at most `size` answers per store."""
+    def __init__(
+        self, size: int, weigh: Callable[[Any], int] | None = None, budget: int = 0
+    ) -> None:
+        """Keep at most `size` answers per store and, with `weigh`, answers weighing at most
+        `budget` together (the newest answer stays, whatever it weighs)."""
         self.size = size
+        self.weigh = weigh
+        self.budget = budget
         self._stores: WeakKeyDictionary[Store, OrderedDict[Hashable, Entry]] = WeakKeyDictionary()
+        self._weights: WeakKeyDictionary[Store, int] = WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def entry(
@@ -71,14 +78,21 @@ class AnswerCache:
         ):
             with self._lock:
                 hit.generation = generation  # still valid at this generation
-                entries[key] = hit  # (back) in, if another thread evicted it meanwhile
+                if key not in entries:  # another thread evicted it meanwhile
+                    entries[key] = hit
+                    self._weights[store] = self._weights.get(store, 0) + hit.weight
                 entries.move_to_end(key)
             return hit
-        entry = Entry(generation, compute())
+        value = compute()
+        entry = Entry(generation, value, weight=self.weigh(value) if self.weigh else 0)
         with self._lock:
+            replaced = entries.pop(key, None)
             entries[key] = entry
-            if len(entries) > self.size:
-                entries.popitem(last=False)
+            weight = self._weights.get(store, 0) + entry.weight
+            weight -= replaced.weight if replaced else 0
+            while len(entries) > max(self.size, 0) or (len(entries) > 1 and weight > self.budget):
+                weight -= entries.popitem(last=False)[1].weight
+            self._weights[store] = weight
         return entry
 
     def formatted(self, entry: Entry, key: Hashable, build: Callable[[], T]) -> T:
@@ -92,8 +106,14 @@ class AnswerCache:
         return built
 
 
-PAGES = AnswerCache(64)
-"""Detail-search pages: fewer than metric answers, a page of 1000 rows is megabytes."""
+def _cells(page: SearchPage) -> int:
+    # Kept twice over: the engine's rows and the wire format built from them.
+    return 2 * len(page.values) * len(page.columns)
+
+
+PAGES = AnswerCache(256, weigh=_cells, budget=4_000_000)
+"""Detail-search pages, by weight: 4M values (a few hundred MB of Python objects at most; a
+native page of 1000 rows of all 86 columns weighs 172 000)."""
 
 
 def _page_entry(store: Store, request: SearchRequest, count: bool) -> Entry:
