@@ -552,14 +552,23 @@ def _grouped(
     return out
 
 
-def _metrics_by_link(columns: Sequence[Column], discover: bool) -> dict[str, list[str]]:
+def _metrics_by_link(columns: Sequence[Column]) -> dict[str, list[str]]:
     by_link: dict[str, list[str]] = {}
     for column in columns:
         by_link.setdefault(column.link, []).append(column.metric)
-    if discover:  # reports.md: rows for agents with any conversation via any link
-        for link in _LINKS:
-            by_link.setdefault(link, ["conversations"])
     return by_link
+
+
+def _linked_agents(
+    store: Store, tenant: TenantSettings, params: ReportParams, links: Sequence[str]
+) -> set[str]:
+    """Agents with a conversation via any of `links`, from one query grouped by all of them
+    (one per link cost a query each: 3-4 ms at 10M)."""
+    if not links:
+        return set()
+    query = _query(tenant, params, ("conversations",), group_by=tuple(links))
+    rows = run_query(store, query).rows
+    return {row[link] for row in rows for link in links if row[link] is not None}
 
 
 def _agent_rows(
@@ -570,11 +579,14 @@ def _agent_rows(
     interval_agents: Iterable[str],
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Agent ids in report order and their rows of formatted column values."""
-    grouped = _grouped(store, tenant, params, _metrics_by_link(columns, not params.agent_list))
+    by_link = _metrics_by_link(columns)
+    grouped = _grouped(store, tenant, params, by_link)
     if params.agent_list:
         ids: Iterable[str] = params.agent_list
-    else:
+    else:  # reports.md: rows for agents with any conversation via any link
+        others = [link for link in _LINKS if link not in by_link]
         ids = {a for values in grouped.values() for a in values} | set(interval_agents)
+        ids |= _linked_agents(store, tenant, params, others)
     agents = _ordered_agents(tenant, ids)
     rows = []
     for agent in agents:
