@@ -90,7 +90,7 @@ class AnswerCache:
             entries[key] = entry
             weight = self._weights.get(store, 0) + entry.weight
             weight -= replaced.weight if replaced else 0
-            while len(entries) > max(self.size, 0) or (len(entries) > 1 and weight > self.budget):
+            while len(entries) > self.size or (len(entries) > 1 and weight > self.budget):
                 weight -= entries.popitem(last=False)[1].weight
             self._weights[store] = weight
         return entry
