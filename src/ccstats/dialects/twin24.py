@@ -461,7 +461,7 @@ def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
 
 
 def _utc(value: datetime) -> datetime:
-    # Arrow batches carry naive UTC times; `Store.search` rows carry aware ones.
+    # Arrow batches and `SearchPage.values` carry naive UTC times; transcripts aware ones.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -472,7 +472,7 @@ def format_time(value: datetime | None, timespec: str = "microseconds") -> str |
         return None
     if value.tzinfo is None:  # rows of `Store.search` (`SearchPage.values`): naive UTC
         return value.isoformat(timespec=timespec) + "Z"
-    if value.tzinfo is UTC:  # rows of `Store.search`: cut "+00:00" (two datetime copies fewer)
+    if value.tzinfo is UTC:  # transcripts (`messages_for`): cut "+00:00" (no datetime copies)
         return value.isoformat(timespec=timespec)[:-6] + "Z"
     return _utc(value).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
