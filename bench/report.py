@@ -86,7 +86,14 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
         f"| store size per conversation (file / rows, no transcripts) | {per:.0f} B"
         f" (conversations table {storage['conversation_table_bytes_per_conversation']:.0f} B) | ≤ 40 B | {_verdict(per, 40)} |"
     )
+    rows.append(
+        f"| used blocks per conversation (the file less its free blocks) | {storage['used_bytes_per_conversation']:.0f} B | | |"
+    )
     build = result["build"]
+    if build.get("compact_seconds"):
+        rows.append(
+            f"| compaction of the whole store (`compact()`, a month per transaction) | {build['compact_seconds']:.1f} s | | |"
+        )
     if build.get("upsert_per_s"):
         rows.append(
             f"| store build: `upsert_conversations` of generated Arrow batches (≤ 1M rows) | {build['upsert_per_s']:,.0f} /s | | |"

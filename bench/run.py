@@ -526,6 +526,7 @@ def run_size(
             "seconds": build.seconds,
             "upsert_seconds": build.upsert_seconds,
             "upsert_per_s": size / build.upsert_seconds if build.upsert_seconds else None,
+            "compact_seconds": build.compact_seconds,
         },
         "storage": _storage(build.path),
     }

@@ -6,7 +6,9 @@ serialized by a lock (datasette's write thread). Bulk writes go through Arrow.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from ccstats.absent import refuse_if_absent
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
-from ccstats.storage import contacts, paging, preagg
+from ccstats.storage import compaction, contacts, paging, preagg
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import (
     AggregateRequest,
@@ -41,6 +43,8 @@ from ccstats.storage.schema import (
 
 __all__ = ["DuckDBStore", "StoreLockedError"]
 
+log = logging.getLogger(__name__)
+
 
 # DuckDB's Python client tries `import pandas` for every bound parameter (and list element);
 # without pandas each try walks sys.path. Failing it at once: a query with 5 scalar parameters
@@ -48,7 +52,8 @@ __all__ = ["DuckDBStore", "StoreLockedError"]
 refuse_if_absent("pandas")
 
 
-_UNSORTED = "compaction:unsorted_rows"
+_LEGACY_UNSORTED = "compaction:unsorted_rows"
+"""Before month-by-month compaction, one count for the whole table (read once, `_migrate`)."""
 
 _BULK_SPAN = 86_400_000_000
 """A batch whose created_at values span more than a day (us) defers its tenants' rollups to
@@ -130,19 +135,20 @@ class DuckDBStore(Store):
         self._generations: dict[str, int] = {}
         self._spans: dict[str, deque[tuple[int, datetime | None, datetime | None]]] = {}
         self._tenants: dict[str, TenantSettings] | None = None
-        self.unsorted_rows = 0
-        """Conversations written since the last `compact` (they sit in arrival order)."""
+        self._unsorted_months: dict[str, int] = {}
+        """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
+        (`compaction`); kept in meta with every upsert, so compaction resumes after a restart."""
         self._credentials: dict[tuple[str, str], list[Credential]] = {}
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
             self._migrate()
         if not read_only or self._has_meta():
-            # Kept in meta with every upsert, so compaction resumes after a restart.
             found = self._con.execute(
-                "SELECT value FROM meta WHERE key = ?", [_UNSORTED]
+                "SELECT key, value FROM meta WHERE key LIKE ?", [compaction.month_key("%")]
             ).fetchall()
-            self.unsorted_rows = int(found[0][0]) if found else 0
+            prefix = len(compaction.month_key(""))
+            self._unsorted_months = {key[prefix:]: int(value) for key, value in found}
         self._rollups: list[preagg.Rollup] = []
         self._stale: set[tuple[str, str]] = set()
         """(rollup table, tenant) whose rollup rows wait for `maintain` (a bulk batch)."""
@@ -165,6 +171,7 @@ class DuckDBStore(Store):
         """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
         for statement in q.added_columns_sql():
             self._con.execute(statement)
+        self._migrate_unsorted_count()
         key = "contacts:next_contact_at"
         if self._con.execute("SELECT 1 FROM meta WHERE key = ?", [key]).fetchall():
             return
@@ -175,6 +182,25 @@ class DuckDBStore(Store):
         for statement in contacts.cleanup_sql():
             self._con.execute(statement)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'filled')", [key])
+        self._con.execute("COMMIT")
+
+    def _migrate_unsorted_count(self) -> None:
+        """A file from before month-by-month compaction has one count of unsorted rows: when it
+        is not zero, every month is due for a rewrite (which also moves the file to the months
+        layout)."""
+        found = self._con.execute(
+            "SELECT value FROM meta WHERE key = ?", [_LEGACY_UNSORTED]
+        ).fetchall()
+        if not found:
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        if int(found[0][0]) > 0:
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta SELECT ? || strftime(created_at, '%Y-%m'),"
+                " count(*)::VARCHAR FROM conversations WHERE created_at IS NOT NULL GROUP BY 1",
+                [compaction.month_key("")],
+            )
+        self._con.execute("DELETE FROM meta WHERE key = ?", [_LEGACY_UNSORTED])
         self._con.execute("COMMIT")
 
     def _open_rollup(self, rollup: preagg.Rollup, read_only: bool) -> None:
@@ -386,36 +412,44 @@ class DuckDBStore(Store):
         before += rollups_before
         after += rollups_after
         after += [(sql, []) for sql in contacts.cleanup_sql()]
-        spans = self._write(
-            [
-                *before,
-                (
-                    f"DELETE FROM conversations t USING {keys} k WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
-                    [],
-                ),
-                (
-                    f"DELETE FROM messages t USING {keys} k"
-                    " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
-                    [],
-                ),
-                (
-                    f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c"
-                    + ("" if unique else _LAST_OF_EACH_KEY),
-                    [],
-                ),
-                (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
-                *after,
-                (
-                    "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                    [_UNSORTED, str(self.unsorted_rows + conversations.num_rows)],
-                ),
-            ],
-            result=contacts.tenant_spans_sql(),
-            _batch_c=batch,
-            _batch_m=messages,
-        )
+        counts = compaction.month_counts(conversations["created_at"])
+        with self._write_lock:  # the month counts read and written in one step
+            months = {
+                month: self._unsorted_months.get(month, 0) + count
+                for month, count in counts.items()
+            }
+            unsorted = [
+                ("INSERT OR REPLACE INTO meta VALUES (?, ?)", [compaction.month_key(m), str(n)])
+                for m, n in months.items()
+            ]
+            spans = self._write(
+                [
+                    *before,
+                    (
+                        f"DELETE FROM conversations t USING {keys} k"
+                        " WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
+                        [],
+                    ),
+                    (
+                        f"DELETE FROM messages t USING {keys} k"
+                        " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
+                        [],
+                    ),
+                    (
+                        f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c"
+                        + ("" if unique else _LAST_OF_EACH_KEY),
+                        [],
+                    ),
+                    (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
+                    *after,
+                    *unsorted,
+                ],
+                result=contacts.tenant_spans_sql(),
+                _batch_c=batch,
+                _batch_m=messages,
+            )
+            self._unsorted_months.update(months)
         self._as_of.clear()
-        self.unsorted_rows += conversations.num_rows
         for tenant_id, lo, hi in spans:
             self._changed(tenant_id, lo, hi)
         return int(conversations.num_rows)
@@ -650,15 +684,25 @@ class DuckDBStore(Store):
                 raise StorageError(str(error)) from error
         return row[0] if row else None
 
+    @property
+    def unsorted_rows(self) -> int:
+        """Conversations written since their month was last rewritten sorted (`compact`)."""
+        return sum(self._unsorted_months.values())
+
+    @property
+    def unsorted_months(self) -> dict[str, int]:
+        """`unsorted_rows` per UTC month of `created_at` ('YYYY-MM')."""
+        return dict(self._unsorted_months)
+
     def maintain(self) -> None:
-        """Rebuild stale rollups (`_BULK_SPAN`); compact once the rows written in arrival order
-        are over 10% of the table (>= 50 000)."""
+        """Rebuild stale rollups (`_BULK_SPAN`); once the rows written in arrival order are over
+        10% of the table (>= 50 000), rewrite sorted the months they were written into."""
         self.refresh_stale_rollups()
         if self.unsorted_rows < 50_000:
             return
         total = self._fetch("SELECT count(*) FROM conversations")[0][0]
         if self.unsorted_rows * 10 >= total:
-            self.compact()
+            self.compact(list(self._unsorted_months))
 
     def refresh_stale_rollups(self) -> None:
         """Rebuild, one tenant at a time, the rollup rows bulk batches left stale."""
@@ -677,40 +721,40 @@ class DuckDBStore(Store):
                 )
                 self._stale.discard((table, tenant_id))  # after the commit: readers switch back
 
-    def _compact_rollups(self) -> list[tuple[str, list[Any]]]:
-        statements: list[tuple[str, list[Any]]] = []
-        for rollup in self._rollups:
-            table = rollup.table
-            statements += [
-                (
-                    f"CREATE OR REPLACE TEMP TABLE _rsorted AS SELECT * FROM {table} ORDER BY 1, 2",
-                    [],
-                ),
-                (f"DELETE FROM {table}", []),
-                (f"INSERT INTO {table} SELECT * FROM _rsorted", []),
-                ("DROP TABLE _rsorted", []),
-            ]
-        return statements
+    def compact(self, months: Sequence[str] | None = None) -> None:
+        """Rewrite conversations and rollups sorted by (tenant_id, time), one UTC month
+        ('YYYY-MM') per transaction: `months`, or every month the table holds.
 
-    def compact(self) -> None:
-        """Rewrite conversations sorted by (tenant_id, created_at), so that the zone maps of a
-        tenant's time range cover few row groups; readers keep their snapshot meanwhile."""
-        # Plain DML in one transaction (not DROP/RENAME): concurrent readers keep their snapshot.
-        cols = ", ".join(f'"{c}"' for c in {**CONVERSATION_COLUMNS, **STORE_COLUMNS})
-        self._write(
-            [
-                (
-                    "CREATE OR REPLACE TEMP TABLE _sorted AS SELECT * FROM conversations"
-                    " ORDER BY tenant_id, created_at",
-                    [],
-                ),
-                ("DELETE FROM conversations", []),
-                (f"INSERT INTO conversations ({cols}) SELECT {cols} FROM _sorted", []),
-                ("DROP TABLE _sorted", []),
-                *self._compact_rollups(),
-                ("INSERT OR REPLACE INTO meta VALUES (?, '0')", [_UNSORTED]),
-            ]
-        )
-        self.unsorted_rows = 0
-        if self.path != ":memory:":
-            self._con.execute("CHECKPOINT")
+        A tenant's time range then lies in few row groups (zone maps skip the rest). Readers
+        keep their snapshot; an upsert waits for one month's rewrite at most; a checkpoint
+        every `compaction.CHECKPOINT_ROWS` rewritten rows frees the old blocks for the next
+        months, so the file grows by about that much, not by the whole table."""
+        sizes = dict(self._fetch(compaction.months_sql()))
+        due = sorted(sizes if months is None else months)
+        columns = [*CONVERSATION_COLUMNS, *STORE_COLUMNS]
+        tables = [r.table for r in self._rollups]
+        since_checkpoint = 0
+        for number, month in enumerate(due, start=1):
+            started = time.perf_counter()
+            since_checkpoint += sizes.get(month, 0)
+            with self._write_lock:  # plain DML (not DROP/RENAME): readers keep their snapshot
+                self._write(
+                    [
+                        *compaction.rewrite_sql(month, columns, tables),
+                        ("DELETE FROM meta WHERE key = ?", [compaction.month_key(month)]),
+                    ]
+                )
+                self._unsorted_months.pop(month, None)
+                last = number == len(due)
+                if self.path != ":memory:" and (
+                    last or since_checkpoint >= compaction.CHECKPOINT_ROWS
+                ):
+                    self._con.execute("CHECKPOINT")
+                    since_checkpoint = 0
+            log.info(
+                "compacted %s (%d of %d) in %.1f s",
+                month,
+                number,
+                len(due),
+                time.perf_counter() - started,
+            )
