@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccstats import answers
-from ccstats.ingest import ingest_conversations
+from ccstats.ingest import ingest_conversations, ingest_intervals
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore, SearchPage, SearchRequest
 
@@ -107,3 +107,51 @@ def test_answers_leave_by_count_and_by_weight() -> None:
         # (now weighing 1) and pushed "z" out; the three new answers weigh 3 and all stay.
         assert computed == ["x", "y", "z"]
         assert by_weight.entry(store, "z", span, lambda: "recomputed").value == "1"
+
+
+HOUR = timedelta(hours=1)
+RANGES = [(START, START + DAY), (START + DAY, END), (START, END)]
+
+intervals = st.builds(
+    lambda agent, kind, start, hours: {
+        "tenant_id": "t1",
+        "agent_id": agent,
+        "kind": kind,
+        "status_id": None if kind == "login" else "busy",
+        "started_at": (START + start * HOUR).isoformat(),
+        "ended_at": (START + (start + hours) * HOUR).isoformat(),
+    },
+    st.sampled_from(["a", "b"]),
+    st.sampled_from(["login", "status"]),
+    st.sampled_from([6, 20, 30, 47]),  # hours into the three days: intervals often share a key
+    st.integers(0, 40),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(intervals, min_size=1, max_size=4), min_size=1, max_size=6))
+def test_kept_interval_totals_equal_fresh_ones(batches: list[list[dict[str, Any]]]) -> None:
+    """Replacing an interval moves its end: the ranges of its old and new end both change."""
+    with _store() as store:
+        for batch in batches:
+            assert not ingest_intervals(store, batch).rejected
+            for start, end in RANGES:
+                for agents in (None, ["a"]):
+                    kept = answers.interval_totals(store, "t1", start, end, agents)
+                    assert list(kept) == store.interval_totals("t1", start, end, agents)
+
+
+def test_interval_totals_are_kept_until_an_interval_reaches_their_range() -> None:
+    login = {"tenant_id": "t1", "agent_id": "a", "kind": "login"}
+    first_day = (START, START + DAY)
+    with _store() as store:
+        ingest_intervals(store, [{**login, "started_at": START, "ended_at": START + HOUR}])
+        kept = answers.interval_totals(store, "t1", *first_day)
+        assert [(t.agent_id, t.seconds) for t in kept] == [("a", 3600.0)]
+        later = START + 2 * DAY
+        ingest_intervals(store, [{**login, "started_at": later, "ended_at": later + HOUR}])
+        assert answers.interval_totals(store, "t1", *first_day) is kept  # another day
+        noon = START + 12 * HOUR
+        ingest_intervals(store, [{**login, "started_at": noon, "ended_at": noon + 2 * HOUR}])
+        fresh = answers.interval_totals(store, "t1", *first_day)
+        assert [(t.agent_id, t.seconds, t.intervals) for t in fresh] == [("a", 3 * 3600.0, 2)]

@@ -1,4 +1,5 @@
-"""Answers kept until ingest touches their range: metric results and detail-search pages.
+"""Answers kept until ingest touches their range: metric results, detail-search pages and
+agent interval totals.
 
 Every upsert bumps the tenant's store generation and records the times it changed
 (`Store.changed_since`). A kept answer carries the generation it was computed at and is served
@@ -14,15 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from ccstats.storage import SearchPage, SearchRequest, Store
+from ccstats.storage import IntervalTotal, SearchPage, SearchRequest, Store
 
-__all__ = ["Entry", "AnswerCache", "search", "search_formatted"]
+__all__ = ["Entry", "AnswerCache", "interval_totals", "search", "search_formatted"]
 
 T = TypeVar("T")
 
@@ -139,3 +140,27 @@ def search_formatted(
     input of `build` besides the page. Callers must not change what they get."""
     entry = _page_entry(store, request, count)
     return entry.value, PAGES.formatted(entry, key, lambda: build(entry.value))
+
+
+INTERVALS = AnswerCache(256)
+"""Agent interval totals (the 7moor workload and quality reports)."""
+
+
+def interval_totals(
+    store: Store,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    agent_ids: Sequence[str] | None = None,
+) -> tuple[IntervalTotal, ...]:
+    """`store.interval_totals`, kept while no interval upsert touched [start, end)."""
+    agents = None if agent_ids is None else tuple(agent_ids)
+    key = (tenant_id, start, end, agents)
+    entry = INTERVALS.entry(
+        store,
+        key,
+        (tenant_id, start, end),
+        lambda: tuple(store.interval_totals(tenant_id, start, end, agents)),
+    )
+    totals: tuple[IntervalTotal, ...] = entry.value
+    return totals

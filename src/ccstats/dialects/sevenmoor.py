@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
@@ -607,7 +608,7 @@ def _time_lengths(
 ) -> dict[str, dict[str, int]]:
     """everyTimeLength per agent: login seconds always, a status when it has an interval."""
     agents = params.agent_list or None
-    totals = store.interval_totals(tenant.id, params.start, params.end, agents)
+    totals = answers.interval_totals(store, tenant.id, params.start, params.end, agents)
     order = {s.id: i for i, s in enumerate(tenant.agent_statuses)}
     out: dict[str, dict[str, int]] = {}
     for total in sorted(
@@ -663,7 +664,7 @@ def quality_report(store: Store, tenant: TenantSettings, params: ReportParams) -
     """Seed 002 part 3: one row per agent with its quality figures and `satisfaction`."""
     interval_agents: Iterable[str] = ()
     if not params.agent_list:  # rows as in workload: agents with intervals count too
-        totals = store.interval_totals(tenant.id, params.start, params.end)
+        totals = answers.interval_totals(store, tenant.id, params.start, params.end)
         interval_agents = {t.agent_id for t in totals}
     counts = _option_counts(store, tenant, params)
     agents, rows = _agent_rows(store, tenant, params, QUALITY_COLUMNS, interval_agents)

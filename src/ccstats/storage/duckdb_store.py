@@ -491,7 +491,9 @@ class DuckDBStore(Store):
         return before, after
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
-        """Replace on (tenant_id, agent_id, kind, status_id, started_at)."""
+        """Replace on (tenant_id, agent_id, kind, status_id, started_at); records the times the
+        replaced and the new intervals cover as changed (`changed_since`), as `interval_totals`
+        reads every interval that overlaps its range."""
         if intervals.num_rows == 0:
             return 0
         cols = ", ".join(f'"{c}"' for c in INTERVAL_COLUMNS)
@@ -499,8 +501,14 @@ class DuckDBStore(Store):
             "t.tenant_id = k.tenant_id AND t.agent_id = k.agent_id AND t.kind = k.kind"
             " AND t.status_id IS NOT DISTINCT FROM k.status_id AND t.started_at = k.started_at"
         )
-        self._write(
+        spans = self._write(
             [
+                (
+                    "CREATE OR REPLACE TEMP TABLE _ispan AS SELECT t.tenant_id, t.started_at,"
+                    f" t.ended_at FROM agent_intervals t SEMI JOIN _batch_i k ON {match}"
+                    " UNION ALL SELECT tenant_id, started_at, ended_at FROM _batch_i",
+                    [],
+                ),
                 (f"DELETE FROM agent_intervals t USING _batch_i k WHERE {match}", []),
                 (
                     f"INSERT INTO agent_intervals ({cols}) SELECT {cols} FROM _batch_i QUALIFY"
@@ -508,8 +516,12 @@ class DuckDBStore(Store):
                     [],
                 ),
             ],
+            # An interval without an end reaches no range (`interval_totals`); none at all: open.
+            result="SELECT tenant_id, min(started_at), max(ended_at) FROM _ispan GROUP BY ALL",
             _batch_i=intervals,
         )
+        for tenant_id, lo, hi in spans:
+            self._changed(tenant_id, lo, hi)
         return int(intervals.num_rows)
 
     # -- reads ----------------------------------------------------------------------------------
