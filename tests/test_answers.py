@@ -155,3 +155,11 @@ def test_interval_totals_are_kept_until_an_interval_reaches_their_range() -> Non
         ingest_intervals(store, [{**login, "started_at": noon, "ended_at": noon + 2 * HOUR}])
         fresh = answers.interval_totals(store, "t1", *first_day)
         assert [(t.agent_id, t.seconds, t.intervals) for t in fresh] == [("a", 3 * 3600.0, 2)]
+
+
+def test_kept_answers_are_per_tenant() -> None:
+    with _store() as store:
+        one = answers.kept(store, "same key", ("t1", START, END), lambda: "t1's answer")
+        two = answers.kept(store, "same key", ("t2", START, END), lambda: "t2's answer")
+        assert (one, two) == ("t1's answer", "t2's answer")
+        assert answers.kept(store, "same key", ("t1", START, END), lambda: "again") == one

@@ -23,7 +23,7 @@ from weakref import WeakKeyDictionary
 
 from ccstats.storage import IntervalTotal, SearchPage, SearchRequest, Store
 
-__all__ = ["Entry", "AnswerCache", "interval_totals", "search", "search_formatted"]
+__all__ = ["Entry", "AnswerCache", "interval_totals", "kept", "search", "search_formatted"]
 
 T = TypeVar("T")
 
@@ -164,3 +164,23 @@ def interval_totals(
     )
     totals: tuple[IntervalTotal, ...] = entry.value
     return totals
+
+
+REPORTS = AnswerCache(256)
+"""Whole reports made of several kept answers of one range (the 7moor agent reports)."""
+
+
+def kept(
+    store: Store,
+    key: Hashable,
+    span: tuple[str, datetime | None, datetime | None],
+    compute: Callable[[], T],
+) -> T:
+    """`compute()`, kept while no change touched `span` (tenant, start, end).
+
+    Only for answers that read nothing but the tenant's settings (a change of which counts as a
+    change of everything) and its conversations and agent intervals in `span`. `key` is taken
+    per tenant (the span's): one tenant's answer is never another's. Callers must not change
+    what they get."""
+    value: T = REPORTS.entry(store, (span[0], key), span, compute).value
+    return value

@@ -378,6 +378,33 @@ def test_quality_report_reproduces_the_seed_sample(app_client: TestClient, bank:
     assert_envelope(payload, QUALITY, body)
 
 
+def test_kept_agent_reports_follow_ingest_and_settings(app_client: TestClient, bank: Store) -> None:
+    """A repeated agent report is kept (`sevenmoor._kept`), never stale: an interval or a
+    conversation in its range and a change of the tenant's settings all show at once."""
+    load(bank, quality_golden_records())
+    body = day_body()
+    first = rows_by_agent(post(app_client, WORKLOAD, body))
+    assert "late-agent" not in first
+    load(bank, [], [interval("late-agent", "2021-09-16T02:00:00Z", "2021-09-16T03:00:00Z")])
+    second = rows_by_agent(post(app_client, WORKLOAD, body))
+    assert second["late-agent"]["everyTimeLength"] == {"loginTotalTimeLength": 3600}
+    pang = day_body(agentList=[PANG])
+    assert post(app_client, QUALITY, pang)["data"]["list"][0]["initCount"] == 3
+    load(bank, [chat("late-chat", "2021-09-16T05:00:00Z", agent_id=PANG)])
+    assert post(app_client, QUALITY, pang)["data"]["list"][0]["initCount"] == 4
+    renamed = [{**STATUSES[0], "label": "renamed"}, *STATUSES[1:]]
+    add_tenant(
+        bank,
+        BANK,
+        "Asia/Shanghai",
+        agent_statuses=renamed,
+        satisfaction_options=OPTIONS,
+        agents=AGENTS,
+    )
+    header = post(app_client, WORKLOAD, body)["data"]["header"]
+    assert {h["prop"]: h["label"] for h in header}[STATUSES[0]["id"]] == "renamed"
+
+
 # --- signature ------------------------------------------------------------------------------------
 
 

@@ -47,6 +47,8 @@ __all__ = [
     "SESSION_COLUMNS",
     "WORKLOAD_COLUMNS",
     "QUALITY_COLUMNS",
+    "kept_workload_report",
+    "kept_quality_report",
     "CLOCK_WINDOW_S",
 ]
 
@@ -678,6 +680,24 @@ def quality_report(store: Store, tenant: TenantSettings, params: ReportParams) -
 Report = Callable[[Store, TenantSettings, ReportParams], dict[str, Any]]
 
 
+def _kept(report: Report) -> Report:
+    """`report`, kept until an upsert of conversations or intervals touches its range: it reads
+    nothing else (metric queries and interval totals of [start, end)) but the tenant's settings,
+    a change of which counts as a change of everything (`Store.put_tenant`). Before, a repeated
+    quality report re-read its four kept parts and formatted them again (6.5 ms at 10M)."""
+
+    def kept_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
+        key = (report.__qualname__, params)  # `kept` adds the tenant
+        span = (tenant.id, params.start, params.end)
+        return answers.kept(store, key, span, lambda: report(store, tenant, params))
+
+    return kept_report
+
+
+kept_workload_report = _kept(workload_report)
+kept_quality_report = _kept(quality_report)
+
+
 def _decode(raw: bytes) -> Any:
     try:
         return orjson.loads(raw) if raw.strip() else None
@@ -729,10 +749,10 @@ async def session_time(request: Request) -> Response:
 @router.post("/agent/workload", summary="7moor agent workload report", description=_DOC)
 async def agent_workload(request: Request) -> Response:
     """坐席工作量报表: per-agent session counts and time per status."""
-    return await _serve(request, workload_report)
+    return await _serve(request, kept_workload_report)
 
 
 @router.post("/agent/quality", summary="7moor agent quality report", description=_DOC)
 async def agent_quality(request: Request) -> Response:
     """坐席工作质量报表: per-agent response times, survey and resolution rates."""
-    return await _serve(request, quality_report)
+    return await _serve(request, kept_quality_report)
