@@ -113,8 +113,12 @@ def _disable_answer_cache() -> None:
     from ccstats import answers
     from ccstats.metrics import query
 
-    query.ANSWERS.size = 0
-    answers.PAGES.size = 0
+    kept = [
+        query.ANSWERS,
+        *(v for v in vars(answers).values() if isinstance(v, answers.AnswerCache)),
+    ]
+    for cache in kept:  # metric answers, pages, interval totals, whole reports
+        cache.size = 0
 
 
 def main() -> None:
@@ -129,7 +133,9 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument(
-        "--no-cache", action="store_true", help="turn off the answer cache (reports and pages)"
+        "--no-cache",
+        action="store_true",
+        help="turn off every kept answer (reports, pages, interval totals)",
     )
     args = parser.parse_args()
     if args.no_cache:

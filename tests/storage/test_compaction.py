@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from tests.conftest import add_tenant
 
 from ccstats.ingest import ingest_conversations
 from ccstats.metrics.query import MetricQuery, compute_query
-from ccstats.storage import DuckDBStore
+from ccstats.storage import DuckDBStore, compaction
 
 
 def test_compact_keeps_every_record_and_sorts_them(store: DuckDBStore) -> None:
@@ -160,3 +161,14 @@ def test_a_count_from_before_months_makes_every_month_due(tmp_path: Path) -> Non
             "SELECT count(*) FROM meta WHERE key = 'compaction:unsorted_rows'"
         ).fetchall()
         assert found == [(0,)]
+
+
+def test_month_bounds_and_counts() -> None:
+    assert compaction.month_bounds("2023-12") == (datetime(2023, 12, 1), datetime(2024, 1, 1))
+    assert compaction.month_bounds("2024-02") == (datetime(2024, 2, 1), datetime(2024, 3, 1))
+    times = pa.array(
+        [datetime(2023, 12, 31, 23, 59, tzinfo=UTC), None, datetime(2024, 1, 1, tzinfo=UTC)],
+        pa.timestamp("us", tz="UTC"),
+    )
+    assert compaction.month_counts(times) == {"2023-12": 1, "2024-01": 1}
+    assert compaction.month_counts(times.slice(1, 1)) == {}
