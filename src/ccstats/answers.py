@@ -1,5 +1,5 @@
-"""Answers kept until ingest touches their range: metric results, detail-search pages and
-agent interval totals.
+"""Answers kept until ingest touches their range: metric results, detail-search pages, agent
+interval totals, and whole reports made of them (`kept`).
 
 Every upsert bumps the tenant's store generation and records the times it changed
 (`Store.changed_since`). A kept answer carries the generation it was computed at and is served
