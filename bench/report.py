@@ -146,7 +146,7 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
             memory += f", Python peak {e['tracemalloc_peak_mb']:.1f} MiB"
         target = 0.5 if kind == "csv" else None
         rows.append(
-            f"| in-process {kind.upper()} export, {e['rows']:,} rows × {len_columns()} columns ({e['bytes'] / 2**20:.1f} MiB; {memory}) | {e['seconds']:.2f} s"
+            f"| in-process {kind.upper()} export (the native API's file renderer), {e['rows']:,} rows × {len_columns()} columns ({e['bytes'] / 2**20:.1f} MiB; {memory}) | {e['seconds']:.2f} s"
             f" | {'≤ 0.5 s, flat memory' if target else ''} | {_verdict(e['seconds'], target) if e['rows'] >= 49_000 else '(fewer than 50 000 rows)' if target else ''} |"
         )
     for kind, e in result.get("exports_http", {}).items():

@@ -23,7 +23,8 @@ import shutil
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,12 @@ from bench.generate import (
 from bench.report import write_results
 from bench.server import ServerProcess, reset_peak_rss, rss_mb
 from bench.timing import measure, once
+from ccstats.api.conversations import file_chunks
 from ccstats.auth import create_credential
-from ccstats.export import csv_chunks, xlsx_chunks
 from ccstats.ingest import ingest_conversations, read_records
 from ccstats.ingest_arrow import ingest_table, parquet_tables
 from ccstats.storage import DuckDBStore, SearchRequest, Store
-from ccstats.storage.schema import CONVERSATION_COLUMNS, empty_messages
+from ccstats.storage.schema import empty_messages
 
 __all__ = ["main", "run_size"]
 
@@ -114,14 +115,9 @@ def _export_request(w: bench_cases.Window) -> SearchRequest:
     )
 
 
-def _export_rows(store: Store, request: SearchRequest) -> Iterator[list[Any]]:
-    for batch in store.iter_search(request):
-        columns = [column.to_pylist() for column in batch.columns]
-        yield from (list(row) for row in zip(*columns, strict=True))
-
-
 def _export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict[str, Any]:
-    render = csv_chunks if kind == "csv" else xlsx_chunks
+    """Every column of `request`'s rows as the native API writes a file (`file_chunks`)."""
+    rows = min(EXPORT_ROWS, store.search(replace(request, limit=0), count=True).total or 0)
     gc.collect()
     reset_peak_rss()
     rss_before, _ = rss_mb()
@@ -129,15 +125,7 @@ def _export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dic
         tracemalloc.start()
     started = time.perf_counter()
     size = 0
-    rows = 0
-
-    def counted() -> Iterator[list[Any]]:
-        nonlocal rows
-        for row in _export_rows(store, request):
-            rows += 1
-            yield row
-
-    for chunk in render(list(CONVERSATION_COLUMNS), counted()):
+    for chunk in file_chunks(store, request, kind):
         size += len(chunk)
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {"rows": rows, "bytes": size, "seconds": seconds}

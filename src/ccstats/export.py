@@ -138,6 +138,24 @@ def utc_text(times: pa.Array, fmt: str) -> pa.Array:
 def iso_text(times: pa.Array) -> pa.Array:
     """Timestamps as `datetime.isoformat()` writes an aware UTC time (`cell_text`'s form):
     `2024-05-01T12:00:00+00:00`, with `.ffffff` only when there is a fraction."""
+    times = times.cast(pa.timestamp("us"))  # naive UTC (an aware time keeps its instant)
+    years = pc.min_max(pc.year(times))
+    if (
+        years["min"].as_py() is None
+        or not 1000 <= years["min"].as_py() <= years["max"].as_py() <= 9999
+    ):
+        return _iso_strftime(times)
+    # Cast to text gives `YYYY-MM-DD HH:MM:SS.ffffff` for years of four digits, 30x faster than
+    # strftime (which was 70% of a 50 000-row export of every column, measured).
+    text = pc.cast(times, pa.string())
+    whole = pc.utf8_replace_slice(pc.utf8_slice_codeunits(text, 0, 19), 10, 11, "T")
+    fraction = pc.if_else(
+        pc.equal(pc.subsecond(times), 0), "", pc.utf8_slice_codeunits(text, 19, 26)
+    )
+    return pc.binary_join_element_wise(whole, fraction, "+00:00", "")
+
+
+def _iso_strftime(times: pa.Array) -> pa.Array:
     times = times.cast(pa.timestamp("us", tz="UTC"))
     whole = pc.strftime(
         times.cast(pa.timestamp("s", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%S+00:00"

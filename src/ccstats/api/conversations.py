@@ -54,6 +54,7 @@ __all__ = [
     "parse_search",
     "encode_cursor",
     "decode_cursor",
+    "file_chunks",
 ]
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -363,13 +364,19 @@ def _text_batches(
 def _file_chunks(store: Store, params: SearchParams) -> Iterator[bytes]:
     # Files carry the whole result (from the cursor on, if one was given), not one page.
     search = replace(params.request, limit=None, columns=params.fields)
-    batches = store.iter_search(search)
-    fields = params.fields
-    if params.format == "ndjson":
+    return file_chunks(store, search, params.format)
+
+
+def file_chunks(store: Store, search: SearchRequest, fmt: str) -> Iterator[bytes]:
+    """The rows of `search` (its `columns`, every column when None) as a file: `csv`, `xlsx`,
+    `ndjson` or `parquet`, streamed from the engine's Arrow batches."""
+    fields = search.columns or tuple(CONVERSATION_COLUMNS)
+    batches = store.iter_search(replace(search, columns=fields))
+    if fmt == "ndjson":
         return ndjson_chunks(_dict_rows(batches, fields))
-    if params.format == "csv":
+    if fmt == "csv":
         return csv_batch_chunks(fields, _text_batches(batches, fields, floats_as_text=True))
-    if params.format == "xlsx":
+    if fmt == "xlsx":
         rows = (
             row
             for batch in _text_batches(batches, fields, floats_as_text=False)
