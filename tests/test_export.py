@@ -16,7 +16,7 @@ from ccstats.export import (
     csv_chunks,
     float_text,
     iso_text,
-    utc_text,
+    utc_z_text,
     xlsx_chunks,
 )
 
@@ -34,7 +34,7 @@ def _read(content: bytes) -> list[list[str]]:
 
 def test_time_texts() -> None:
     times = pa.array(TIMES, pa.timestamp("us"))
-    assert utc_text(times, "%Y-%m-%dT%H:%M:%SZ").to_pylist() == [
+    assert utc_z_text(times).to_pylist() == [
         "2022-06-29T08:44:26.000000Z",
         "2022-06-29T08:44:26.000005Z",
         None,
@@ -49,6 +49,18 @@ def test_time_texts() -> None:
     ]
     expected = [None if t is None else cell_text(t.replace(tzinfo=UTC)) for t in TIMES]
     assert iso_text(times).to_pylist() == expected
+    aware = times.cast(pa.timestamp("us", tz="UTC"))
+    assert iso_text(aware).equals(iso_text(times))
+    assert utc_z_text(aware).equals(utc_z_text(times))
+
+
+def test_time_texts_of_years_outside_four_digits_and_of_no_times() -> None:
+    """Such years take strftime's way (the fast cast writes other widths); the same texts."""
+    times = pa.array([datetime(999, 1, 2, 3, 4, 5, 6), None], pa.timestamp("us"))
+    assert iso_text(times).to_pylist() == ["0999-01-02T03:04:05.000006+00:00", None]
+    assert utc_z_text(times).to_pylist() == ["0999-01-02T03:04:05.000006Z", None]
+    nothing = pa.array([None, None], pa.timestamp("us"))
+    assert iso_text(nothing).to_pylist() == utc_z_text(nothing).to_pylist() == [None, None]
 
 
 def test_float_text_is_python_str() -> None:

@@ -28,7 +28,7 @@ __all__ = [
     "csv_batch_chunks",
     "batch_rows",
     "iso_text",
-    "utc_text",
+    "utc_z_text",
     "float_text",
     "xlsx_chunks",
     "ndjson_chunks",
@@ -129,29 +129,37 @@ def batch_rows(batch: pa.RecordBatch) -> Iterator[list[Any]]:
     return (list(row) for row in zip(*columns, strict=True))
 
 
-def utc_text(times: pa.Array, fmt: str) -> pa.Array:
-    """Naive-UTC (or aware) timestamps as text by a strftime `fmt`; `%S` carries the microseconds."""
-    # A naive timestamp cast to tz=UTC keeps its value: the store's naive times are UTC.
-    return pc.strftime(times.cast(pa.timestamp("us", tz="UTC")), format=fmt)
+def _four_digit_years(times: pa.Array) -> bool:
+    years = pc.min_max(pc.year(times))
+    low, high = years["min"].as_py(), years["max"].as_py()
+    return low is not None and 1000 <= low and high <= 9999
+
+
+def _text_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """`YYYY-MM-DDTHH:MM:SS` and `.ffffff` of naive-UTC times with four-digit years: a cast to
+    text, 10x faster than strftime (which had been 70% of a 50 000-row export, measured)."""
+    text = pc.cast(times, pa.string())  # `YYYY-MM-DD HH:MM:SS.ffffff`
+    whole = pc.utf8_replace_slice(pc.utf8_slice_codeunits(text, 0, 19), 10, 11, "T")
+    return whole, pc.utf8_slice_codeunits(text, 19, 26)
+
+
+def utc_z_text(times: pa.Array) -> pa.Array:
+    """Naive-UTC (or aware) timestamps as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (always the fraction)."""
+    times = times.cast(pa.timestamp("us"))  # naive UTC (an aware time keeps its instant)
+    if not _four_digit_years(times):
+        return pc.strftime(times.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
+    whole, fraction = _text_parts(times)
+    return pc.binary_join_element_wise(whole, fraction, "Z", "")
 
 
 def iso_text(times: pa.Array) -> pa.Array:
     """Timestamps as `datetime.isoformat()` writes an aware UTC time (`cell_text`'s form):
     `2024-05-01T12:00:00+00:00`, with `.ffffff` only when there is a fraction."""
     times = times.cast(pa.timestamp("us"))  # naive UTC (an aware time keeps its instant)
-    years = pc.min_max(pc.year(times))
-    if (
-        years["min"].as_py() is None
-        or not 1000 <= years["min"].as_py() <= years["max"].as_py() <= 9999
-    ):
+    if not _four_digit_years(times):
         return _iso_strftime(times)
-    # Cast to text gives `YYYY-MM-DD HH:MM:SS.ffffff` for years of four digits, 30x faster than
-    # strftime (which was 70% of a 50 000-row export of every column, measured).
-    text = pc.cast(times, pa.string())
-    whole = pc.utf8_replace_slice(pc.utf8_slice_codeunits(text, 0, 19), 10, 11, "T")
-    fraction = pc.if_else(
-        pc.equal(pc.subsecond(times), 0), "", pc.utf8_slice_codeunits(text, 19, 26)
-    )
+    whole, fraction = _text_parts(times)
+    fraction = pc.if_else(pc.equal(pc.subsecond(times), 0), "", fraction)
     return pc.binary_join_element_wise(whole, fraction, "+00:00", "")
 
 

@@ -30,7 +30,7 @@ from starlette.responses import StreamingResponse
 from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
-from ccstats.export import batch_rows, csv_batch_chunks, utc_text, xlsx_chunks, zip_chunks
+from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.records import TenantSettings, parse_time
 from ccstats.storage import SearchPage, SearchRequest, StorageError, Store
 from ccstats.timebuckets import local_midnight, parse_local
@@ -571,7 +571,7 @@ def _file_column(spec: FieldSpec, batch: pa.RecordBatch, transcript_texts: pa.Ar
         return transcript_texts  # dialects.md: in a file, `messages` is `messagesAsString`
     values = batch.column(str(spec.column))
     if spec.kind == "time":
-        return utc_text(values, "%Y-%m-%dT%H:%M:%SZ")  # `%S` carries the microseconds
+        return utc_z_text(values)
     if spec.kind == "bool":
         return pc.fill_null(values, False)
     if spec.kind == "status":
