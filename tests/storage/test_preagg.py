@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ccstats.metrics import CATALOG, get_metric
 from ccstats.records import TenantSettings
 from ccstats.storage import duckdb_sql as q
+from ccstats.storage import preagg
 from ccstats.storage.base import AggregateRequest
 from ccstats.storage.duckdb_store import DuckDBStore
 from ccstats.storage.preagg import rollup_measures
@@ -329,3 +330,44 @@ def test_bulk_batches_defer_rollups_to_maintenance(tmp_path: Path) -> None:
         # A batch within one day refreshes its slots at once.
         store.upsert_conversations(_table([_record("t1", 9, 30, 2, 1)]), empty_messages())
         assert "conversation_rollup" in store.explain(request)
+
+
+def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path) -> None:
+    """A bulk batch 40-45 days on marks the created_at span it changed; `maintain` rebuilds
+    those slots and leaves the rollup rows of the first days where they were (rowids)."""
+    day = 24 * 60
+    with DuckDBStore(str(tmp_path / "s.duckdb")) as store:
+        store.put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
+        early = _table([_record("t1", k, k * 60, k, 0) for k in range(10)])  # one day: live
+        store.upsert_conversations(early, empty_messages())
+        rowids = "SELECT rowid, * FROM {} WHERE slot < TIMESTAMP '2024-12-01' ORDER BY ALL"
+        before = {r.table: store._fetch(rowids.format(r.table)) for r in preagg.ROLLUPS}
+        later = _table([_record("t1", 100 + k, (40 + k) * day, k, 1) for k in range(6)])
+        store.upsert_conversations(later, empty_messages())  # six days: bulk, rollups stale
+        marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%' ORDER BY key")
+        lo, hi = (_BASE + timedelta(days=40)), (_BASE + timedelta(days=45))
+        span = f"{lo:%Y-%m-%d %H:%M:%S}.000000|{hi:%Y-%m-%d %H:%M:%S}.000000"
+        assert marks == [(span,), (span,)]
+        store.maintain()
+        assert {r.table: store._fetch(rowids.format(r.table)) for r in preagg.ROLLUPS} == before
+        raw = DuckDBStore(rollups=False, bucket_arithmetic=False)
+        raw.put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
+        for table in (early, later):
+            raw.upsert_conversations(table, empty_messages())
+        for request in _requests("t1", ZoneInfo("Asia/Shanghai")):
+            wide = replace(request, end=request.start + timedelta(days=60), bucket_starts=None)
+            assert store.aggregate(wide).rows == raw.aggregate(wide).rows
+
+
+def test_a_stale_mark_without_a_span_rebuilds_the_whole_tenant(tmp_path: Path) -> None:
+    """Files from before spans were kept marked `1`: maintenance rebuilds the whole tenant."""
+    with DuckDBStore(str(tmp_path / "s.duckdb")) as store:
+        store.put_tenant(TenantSettings(id="t1"))
+        spread = _table([_record("t1", k, k * 24 * 60, k, 0) for k in range(5)])
+        store.upsert_conversations(spread, empty_messages())
+        store._con.execute("UPDATE meta SET value = '1' WHERE key LIKE 'stale:%'")
+        request = _requests("t1", ZoneInfo("UTC"))[0]
+        raw = store.aggregate(request).rows
+        store.maintain()
+        assert "conversation_rollup" in store.explain(request)
+        assert store.aggregate(request).rows == raw

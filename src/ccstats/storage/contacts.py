@@ -103,18 +103,19 @@ def span_sql(alias: str) -> str:
 
 
 def spans_sql(keys: str) -> list[str]:
-    """Temp table `_span` (tenant_id, lo, hi) of the rows an upsert replaces (run before its
-    DELETE) and of its batch; `changed_spans_sql` adds the rows whose next contact moves."""
+    """Temp table `_span` (tenant_id, lo, hi, created_at) of the rows an upsert replaces (run
+    before its DELETE) and of its batch; `changed_spans_sql` adds the rows whose next contact
+    moves. `created_at` is what rollup slots are cut by (`preagg.stale_span_sql`)."""
     return [
-        f"CREATE OR REPLACE TEMP TABLE _span AS SELECT t.tenant_id, {span_sql('t')}"
+        f"CREATE OR REPLACE TEMP TABLE _span AS SELECT t.tenant_id, {span_sql('t')}, t.created_at"
         f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id",
-        f"INSERT INTO _span SELECT b.tenant_id, {span_sql('b')} FROM _batch_c b",
+        f"INSERT INTO _span SELECT b.tenant_id, {span_sql('b')}, b.created_at FROM _batch_c b",
     ]
 
 
 def changed_spans_sql() -> str:
     """Add the spans of the rows whose next contact changes (after `changed_sql`)."""
-    return "INSERT INTO _span SELECT tenant_id, lo, hi FROM _next"
+    return "INSERT INTO _span SELECT tenant_id, lo, hi, created_at FROM _next"
 
 
 def tenant_spans_sql() -> str:

@@ -65,6 +65,16 @@ def _stale_key(table: str, tenant_id: str) -> str:
     return f"stale:{table}:{tenant_id}"
 
 
+def _stale_span(found: list[tuple[Any, ...]]) -> tuple[datetime, datetime] | None:
+    """The `created_at` span a stale mark holds (`preagg.stale_span_sql`); None: the whole
+    tenant (a mark without one, from older files)."""
+    value = found[0][0] if found else None
+    if not isinstance(value, str) or "|" not in value:
+        return None
+    lo, hi = value.split("|")
+    return datetime.fromisoformat(lo), datetime.fromisoformat(hi)
+
+
 def _is_bulk(conversations: pa.Table) -> bool:
     times = pc.min_max(conversations["created_at"].cast(pa.int64()))
     low, high = times["min"].as_py(), times["max"].as_py()
@@ -485,7 +495,7 @@ class DuckDBStore(Store):
         for rollup, tenants in fresh.items():
             for tenant_id in zones.keys() - tenants.keys():
                 stale = _stale_key(rollup.table, tenant_id)
-                after.append(("INSERT OR REPLACE INTO meta VALUES (?, '1')", [stale]))
+                after.append((preagg.stale_span_sql(), [stale, tenant_id, stale]))
                 # Before the commit: a reader that sees the new data also sees the mark.
                 self._stale.add((rollup.table, tenant_id))
         return before, after
@@ -717,20 +727,26 @@ class DuckDBStore(Store):
             self.compact(list(self._unsorted_months))
 
     def refresh_stale_rollups(self) -> None:
-        """Rebuild, one tenant at a time, the rollup rows bulk batches left stale."""
+        """Rebuild, one tenant at a time, the rollup rows bulk batches left stale: the slots of
+        the `created_at` span they changed, or the whole tenant when the mark has no span."""
         measures = tuple(self._held.values())
         rollups = {r.table: r for r in self._rollups}
         for table, tenant_id in sorted(self._stale):
             rollup = rollups[table]
             zone = self._zones_of([tenant_id])
+            key = _stale_key(table, tenant_id)
             with self._write_lock:  # no upsert between the rebuild and the unmarking
-                self._write(
-                    [
+                span = _stale_span(self._fetch("SELECT value FROM meta WHERE key = ?", [key]))
+                if span is None:
+                    rebuild = [
                         (f"DELETE FROM {table} WHERE tenant_id = ?", [tenant_id]),
                         *preagg.fill_sql(rollup, measures, zone)[:1],
-                        ("DELETE FROM meta WHERE key = ?", [_stale_key(table, tenant_id)]),
                     ]
-                )
+                else:
+                    rebuild = preagg.range_refresh_sql(
+                        rollup, measures, tenant_id, zone[tenant_id], *span
+                    )
+                self._write([*rebuild, ("DELETE FROM meta WHERE key = ?", [key])])
                 self._stale.discard((table, tenant_id))  # after the commit: readers switch back
 
     def compact(self, months: Sequence[str] | None = None) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -313,6 +314,51 @@ def refresh_sql(
         )
     statements.append((f"DROP TABLE {touched}", []))
     return statements
+
+
+_SPAN_TIME = "'%Y-%m-%d %H:%M:%S.%f'"
+
+
+def stale_span_sql() -> str:
+    """Mark a tenant's rollup stale (params: the meta key, the tenant, the key again), keeping
+    in the mark the `created_at` span of what the upsert changed (`contacts._span`) joined with
+    the span already marked: `lo|hi`. A mark without a span (`1`, older files) stays whole."""
+    old = "TRY_CAST(split_part(m.value, '|', {}) AS TIMESTAMP)"
+    return (
+        "INSERT OR REPLACE INTO meta SELECT ?, CASE WHEN m.key IS NOT NULL"
+        " AND m.value NOT LIKE '%|%' THEN m.value"
+        f" ELSE strftime(least(s.lo, {old.format(1)}), {_SPAN_TIME}) || '|'"
+        f" || strftime(greatest(s.hi, {old.format(2)}), {_SPAN_TIME}) END"
+        " FROM (SELECT min(created_at) AS lo, max(created_at) AS hi FROM _span"
+        " WHERE tenant_id = ?) s LEFT JOIN meta m ON m.key = ?"
+    )
+
+
+def range_refresh_sql(
+    rollup: Rollup,
+    measures: Sequence[Measure],
+    tenant_id: str,
+    zone: str,
+    lo: datetime,
+    hi: datetime,
+) -> list[tuple[str, list[Any]]]:
+    """Recompute a tenant's slots from the slot of `lo` to the slot of `hi` (`created_at`, naive
+    UTC): what bulk batches left stale (`stale_span_sql`). The slots are those the rollup holds
+    in that range and those of the conversations created in it, each recomputed whole
+    (`refresh_sql`); a 30-day import into a year of data rebuilds a month, not the year."""
+    first, last = (rollup.slot_sql("CAST(? AS TIMESTAMP)", zone=zone) for _ in range(2))
+    slot = rollup.slot_sql("c.created_at", zone=zone)
+    touched = (
+        f"CREATE OR REPLACE TEMP TABLE {rollup.touched} AS SELECT DISTINCT tenant_id, slot FROM ("
+        f"SELECT tenant_id, slot FROM {rollup.table} WHERE tenant_id = ?"
+        f" AND slot >= {first} AND slot <= {last}"
+        f" UNION ALL SELECT c.tenant_id, {slot} AS slot FROM conversations c"
+        " WHERE c.tenant_id = ? AND c.created_at >= ? AND c.created_at <= ?)"
+    )
+    return [
+        (touched, [tenant_id, lo, hi, tenant_id, lo, hi]),
+        *refresh_sql(rollup, measures, {tenant_id: zone}),
+    ]
 
 
 def covers(
