@@ -137,7 +137,7 @@ def _four_digit_years(times: pa.Array) -> bool:
 
 def _text_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
     """`YYYY-MM-DDTHH:MM:SS` and `.ffffff` of naive-UTC times with four-digit years: a cast to
-    text, 10x faster than strftime (which had been 70% of a 50 000-row export, measured)."""
+    text, about 8x faster than strftime (which had been 70% of a 50 000-row export, measured)."""
     text = pc.cast(times, pa.string())  # `YYYY-MM-DD HH:MM:SS.ffffff`
     whole = pc.utf8_replace_slice(pc.utf8_slice_codeunits(text, 0, 19), 10, 11, "T")
     return whole, pc.utf8_slice_codeunits(text, 19, 26)
