@@ -109,6 +109,33 @@ def test_next_contact_equals_the_definition_after_any_upserts(batches: list[list
     _check(store, rows)
 
 
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.lists(_RECORDS, min_size=1, max_size=6), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_fcr_counts_after_stale_batches_and_maintenance(batches: list[Any]) -> None:
+    """Several batches may leave the rollups stale before `maintain`: the moves of next
+    contacts outside their spans (`contact_moves`) add up exactly, replaced rows included."""
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    add_tenant(store, "b")
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for batch, maintain in batches:
+        records = {(r[0], r[1]): _record(*r) for r in batch}
+        load(store, list(records.values()))
+        rows.update(records)
+        if maintain:
+            store.maintain()
+            assert not store._fetch("SELECT * FROM contact_moves")
+        _check(store, rows)
+    store.maintain()
+    _check(store, rows)
+
 def test_hand_worked_repeat_contacts() -> None:
     store = DuckDBStore()
     add_tenant(store, "a")
@@ -140,6 +167,64 @@ def test_hand_worked_repeat_contacts() -> None:
     load(store, [_record("a", "c2", "y", 20, 1)])
     assert store.aggregate(request).rows == [(3,)]
 
+
+
+def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None:
+    """c1 (hour 0, ends at 2:00) has no repeat. A bulk batch (hours 20 to 72) opens c2 for the
+    same customer 18 h after c1 ended: the stale span is the batch's own, and `maintain`
+    moves c1's count in its 00:00 slot by the difference instead of rebuilding back to it."""
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    load(store, [_record("a", "c1", "x", 0, 2)])
+    resolved = "SELECT m_resolved_within_24h FROM conversation_rollup WHERE slot = ?"
+    slot = T0.replace(tzinfo=None)
+    assert store._fetch(resolved, [slot]) == [(1,)]
+    load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
+    marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%'")
+    span = "2024-05-01 20:00:00.000000|2024-05-04 00:00:00.000000"
+    assert marks == [(span,), (span,)]  # not back to c1's 00:00
+    moves = store._fetch("SELECT rollup, id, created_at, old FROM contact_moves ORDER BY ALL")
+    assert moves == [
+        ("agent_day_rollup", "c1", slot, None),
+        ("conversation_rollup", "c1", slot, None),
+    ]
+    store.maintain()
+    assert store._fetch("SELECT * FROM contact_moves") == []
+    assert store._fetch(resolved, [slot]) == [(0,)]  # c1 repeats within 24 h now
+    request = AggregateRequest("a", T0, T0 + 5 * DAY, (get_metric("resolved_within_24h"),))  # type: ignore[arg-type]
+    assert "conversation_rollup" in store.explain(request)
+    assert store.aggregate(request).rows == [(2,)]  # c2 and c3
+
+
+def test_a_row_moved_twice_before_maintenance_keeps_the_count_its_rollup_holds() -> None:
+    """c1's next contact moves to c2 (20:00) in one bulk batch, then back to none when the next
+    bulk batch gives c2 to another customer: `contact_moves` keeps the first old value (none),
+    so `maintain` moves c1's count by nothing, not back and forth twice."""
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    load(store, [_record("a", "c1", "x", 0, 2)])
+    load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
+    load(store, [_record("a", "c2", "y", 20, 1), _record("a", "c4", "z", 72, 1)])
+    moves = store._fetch("SELECT rollup, id, old FROM contact_moves WHERE id = 'c1' ORDER BY 1")
+    assert moves == [("agent_day_rollup", "c1", None), ("conversation_rollup", "c1", None)]
+    store.maintain()
+    resolved = "SELECT m_resolved_within_24h FROM conversation_rollup WHERE slot = ?"
+    assert store._fetch(resolved, [T0.replace(tzinfo=None)]) == [(1,)]  # c1: no repeat
+
+
+def test_a_new_zone_recounts_local_days_and_forgets_their_moves() -> None:
+    """A zone change refills the tenant's local-day rollup from the raw table while it is
+    stale: the moves recorded before are counted in already, and `maintain` adds none."""
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    load(store, [_record("a", "c1", "x", 0, 2)])
+    load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
+    add_tenant(store, "a", timezone="Asia/Kolkata")
+    assert store._fetch("SELECT rollup FROM contact_moves") == [("conversation_rollup",)]
+    store.maintain()
+    total = "SELECT sum(m_resolved_within_24h) FROM {} WHERE tenant_id = 'a'"
+    for table in ("conversation_rollup", "agent_day_rollup"):
+        assert store._fetch(total.format(table)) == [(2,)]  # c2 and c3; c1 repeats
 
 def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
     path = str(tmp_path / "old.duckdb")

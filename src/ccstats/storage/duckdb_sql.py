@@ -59,6 +59,11 @@ def ddl() -> list[str]:
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # Rows of stale tenants whose next contact moved, with the one their rollup counted
+        # (`preagg.record_moves_sql`).
+        "CREATE TABLE IF NOT EXISTS contact_moves (rollup VARCHAR NOT NULL,"
+        " tenant_id VARCHAR NOT NULL, id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,"
+        " old TIMESTAMP)",
     ]
 
 

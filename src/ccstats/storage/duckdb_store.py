@@ -230,6 +230,7 @@ class DuckDBStore(Store):
                 zones = self._zones_of(list(self._tenant_map()))
                 for sql, params in preagg.fill_sql(rollup, measures, zones):
                     self._con.execute(sql, params)
+            self._con.execute(*preagg.clear_moves_sql(rollup))  # counted afresh
             self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
             self._con.execute("COMMIT")
         self._rollups.append(rollup)
@@ -331,6 +332,7 @@ class DuckDBStore(Store):
             for rollup in (r for r in self._rollups if r.local_day):
                 statements.append((f"DELETE FROM {rollup.table} WHERE tenant_id = ?", [tenant.id]))
                 statements += preagg.fill_sql(rollup, measures, {tenant.id: tenant.timezone})[:1]
+                statements.append(preagg.clear_moves_sql(rollup, tenant.id))  # counted afresh
         self._write(statements)
         self._tenants = None
         self._changed(tenant.id, None, None)  # a new zone moves every local bucket
@@ -473,8 +475,9 @@ class DuckDBStore(Store):
         same transaction, and the FCR counts of rows elsewhere whose next contact changed move by
         their difference: a rollup never differs from a fresh aggregation. After a bulk batch
         the tenants' rollups are marked stale instead (readers use the raw table) until
-        `maintain` rebuilds them. Includes the next-contact UPDATE, between the two halves of
-        the FCR difference.
+        `maintain` rebuilds the `created_at` span of the replaced rows and the batch, and moves
+        the FCR counts of the rows elsewhere whose next contact changed (`contact_moves`).
+        Includes the next-contact UPDATE, between the two halves of the FCR difference.
         """
         fresh = {
             r: {t: z for t, z in zones.items() if not bulk and (r.table, t) not in self._stale}
@@ -483,6 +486,14 @@ class DuckDBStore(Store):
         before: list[tuple[str, list[Any]]] = []
         after: list[tuple[str, list[Any]]] = []
         measures = tuple(self._held.values())
+        for rollup, tenants in fresh.items():
+            for tenant_id in zones.keys() - tenants.keys():
+                # `_span` holds the replaced rows and the batch (`contacts.spans_sql`) here.
+                stale = _stale_key(rollup.table, tenant_id)
+                before.append((preagg.stale_span_sql(), [stale, tenant_id, stale]))
+                after.append((preagg.record_moves_sql(), [rollup.table, tenant_id, rollup.table]))
+                # Before the commit: a reader that sees the new data also sees the mark.
+                self._stale.add((rollup.table, tenant_id))
         live = {rollup: tenants for rollup, tenants in fresh.items() if tenants}
         for rollup, tenants in live.items():
             before.append((preagg.touched_sql(rollup, keys, tenants), []))
@@ -492,12 +503,6 @@ class DuckDBStore(Store):
             after += [(sql, []) for sql in preagg.contact_delta_sql(rollup, measures, tenants, 1)]
             after += preagg.refresh_sql(rollup, measures, tenants)
             after += [(sql, []) for sql in preagg.apply_delta_sql(rollup, measures)]
-        for rollup, tenants in fresh.items():
-            for tenant_id in zones.keys() - tenants.keys():
-                stale = _stale_key(rollup.table, tenant_id)
-                after.append((preagg.stale_span_sql(), [stale, tenant_id, stale]))
-                # Before the commit: a reader that sees the new data also sees the mark.
-                self._stale.add((rollup.table, tenant_id))
         return before, after
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
@@ -743,10 +748,20 @@ class DuckDBStore(Store):
                         *preagg.fill_sql(rollup, measures, zone)[:1],
                     ]
                 else:
-                    rebuild = preagg.range_refresh_sql(
+                    touched, *refresh = preagg.range_refresh_sql(
                         rollup, measures, tenant_id, zone[tenant_id], *span
                     )
-                self._write([*rebuild, ("DELETE FROM meta WHERE key = ?", [key])])
+                    moved = preagg.moves_sql(
+                        rollup, measures, tenant_id, zone[tenant_id], self._delta_columns
+                    )
+                    # The moved rows' differences leave out the slots `touched` rebuilds.
+                    apply = preagg.apply_moves_sql(rollup, measures) if moved else []
+                    rebuild = [touched, *moved, *refresh, *apply]
+                done = [
+                    preagg.clear_moves_sql(rollup, tenant_id),
+                    ("DELETE FROM meta WHERE key = ?", [key]),
+                ]
+                self._write([*rebuild, *done])
                 self._stale.discard((table, tenant_id))  # after the commit: readers switch back
 
     def compact(self, months: Sequence[str] | None = None) -> None:
