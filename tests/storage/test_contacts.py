@@ -109,7 +109,6 @@ def test_next_contact_equals_the_definition_after_any_upserts(batches: list[list
     _check(store, rows)
 
 
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
@@ -135,6 +134,7 @@ def test_fcr_counts_after_stale_batches_and_maintenance(batches: list[Any]) -> N
         _check(store, rows)
     store.maintain()
     _check(store, rows)
+
 
 def test_hand_worked_repeat_contacts() -> None:
     store = DuckDBStore()
@@ -166,7 +166,6 @@ def test_hand_worked_repeat_contacts() -> None:
     # Moving c2 to another customer: c1 no longer repeats, and its rollup slot moves with it.
     load(store, [_record("a", "c2", "y", 20, 1)])
     assert store.aggregate(request).rows == [(3,)]
-
 
 
 def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None:
@@ -225,6 +224,7 @@ def test_a_new_zone_recounts_local_days_and_forgets_their_moves() -> None:
     total = "SELECT sum(m_resolved_within_24h) FROM {} WHERE tenant_id = 'a'"
     for table in ("conversation_rollup", "agent_day_rollup"):
         assert store._fetch(total.format(table)) == [(2,)]  # c2 and c3; c1 repeats
+
 
 def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
     path = str(tmp_path / "old.duckdb")
