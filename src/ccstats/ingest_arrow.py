@@ -402,9 +402,9 @@ def _store(
     from ccstats.ingest import IngestResult, Rejection, _validate
 
     known = {t.id for t in store.list_tenants()}
-    good = pc.invert(bad)
     batch = pa.table(values).append_column("_i", pa.array(range(len(bad)), pa.int64()))
-    batch = batch.filter(good)
+    if pc.any(bad).as_py():  # a filter copies every column: 0.1 s per 200 000 rows
+        batch = batch.filter(pc.invert(bad))
     owners = batch.column("tenant_id")
     wrong_tenant = (
         pc.not_equal(owners, _s(tenant_id, pa.string())) if tenant_id is not None else None
