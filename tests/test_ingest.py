@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from tests.conftest import add_tenant
 
-from ccstats.ingest import PayloadError, ingest_conversations, ingest_intervals, parse_payload
+from ccstats.ingest import (
+    PayloadError,
+    ingest_conversations,
+    ingest_intervals,
+    parse_payload,
+    read_records,
+)
 from ccstats.metrics.query import MetricQuery, run_query
 from ccstats.storage import StorageError, Store
 from ccstats.storage.duckdb_store import DuckDBStore
@@ -108,6 +116,24 @@ def test_payload_formats() -> None:
     assert parse_payload(b'{"a": 1}\n{"a": 2}', "application/json") == [{"a": 1}, {"a": 2}]
     with pytest.raises(PayloadError, match="malformed JSON"):
         parse_payload(b"[1, 2")
+
+
+def test_ndjson_files_are_read_a_chunk_at_a_time(store: Store, tmp_path: Path) -> None:
+    """Five lines, one blank and one not JSON: chunks of two items; the bad line is rejected
+    by its line in the file (4) at its position among the items (2)."""
+    add_tenant(store, "t1")
+    file = tmp_path / "calls.ndjson"
+    lines = [record("a"), record("b"), None, "{not json", record("c")]
+    file.write_text(
+        "\n".join("" if x is None else x if isinstance(x, str) else json.dumps(x) for x in lines)
+    )
+    chunks = list(read_records(file, chunk_size=2))
+    assert [len(c) for c in chunks] == [2, 2]
+    result = ingest_conversations(store, [item for chunk in chunks for item in chunk])
+    assert result.accepted == 3
+    assert [(r.index, r.reason.split(":")[0]) for r in result.rejected] == [
+        (2, "line 4 is not JSON")
+    ]
 
 
 def test_intervals_upsert_on_their_key(store: Store) -> None:

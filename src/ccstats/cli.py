@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ccstats.auth import KINDS, CredentialError, create_credential
 from ccstats.config import Settings, default_db, load_or_create_admin_token
 from ccstats.ingest import (
+    IMPORT_CHUNK,
     IngestResult,
     PayloadError,
     Rejection,
@@ -187,7 +188,8 @@ def _import_file(
             position = _import_parquet(file, store, progress, task, total)
             progress.update(task, total=position)
             return
-        for chunk in read_records(file):
+        # A running server takes requests of 10 000 records.
+        for chunk in read_records(file, chunk_size=10_000 if store is None else IMPORT_CHUNK):
             if store is not None:
                 result = ingest(store, chunk)
             else:
