@@ -26,6 +26,13 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "–" if not a or not b else f"{a / b:.1f}x"
 
 
+def _maintained(done: dict[str, Any]) -> str:
+    """What an import's closing `maintain()` did (`compacted`: months were rewritten)."""
+    if done.get("compacted"):
+        return "rebuilding the stale rollups and compacting the months written into"
+    return "rebuilding the stale rollups"
+
+
 def _verdict(value: float | None, target: float | None, higher_is_better: bool = False) -> str:
     if value is None or target is None:
         return ""
@@ -112,17 +119,16 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
             done = imp[name]
             rows.append(
                 f"| `ccstats import` of that {name.title()} file end to end (import, then `maintain()`"
-                f" rebuilding the stale rollups: {done['maintain_seconds']:.1f} s) | {done['end_to_end_per_s']:,.0f} /s | | |"
+                f" {_maintained(done)}: {done['maintain_seconds']:.1f} s) | {done['end_to_end_per_s']:,.0f} /s | | |"
             )
     if "parquet_large" in imp:
         large = imp["parquet_large"]
-        after = "compacting the months written into" if large.get("compacted") else "rebuilding"
         rows.append(
             f"| bulk import parquet ({large['records']:,} records) | {large['per_s']:,.0f} /s"
             f" | ≥ 1,000,000 /s | {_verdict(large['per_s'], 1_000_000, True)} |"
         )
         rows.append(
-            f"| `ccstats import` of that file end to end (`maintain()` {after}:"
+            f"| `ccstats import` of that file end to end (`maintain()` {_maintained(large)}:"
             f" {large['maintain_seconds']:.1f} s) | {large['end_to_end_per_s']:,.0f} /s | | |"
         )
         raw_large = imp.get("raw_engine_large", {}).get("parquet")
