@@ -150,7 +150,7 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
         rows.append(
             f"| same records as one Arrow batch, `upsert_conversations` alone (engine ceiling) | {imp['arrow_upsert']['per_s']:,.0f} /s | | |"
         )
-    for key in ("http_ingest_day", "http_ingest"):
+    for key in ("http_ingest_day", "http_ingest", "http_ingest_small"):
         ingest = result.get(key)
         if ingest:
             days = ingest.get("days", 30)

@@ -396,6 +396,10 @@ def phase_http(
             clients, 20_000 if quick else 100_000, 5_000, seed + 1, days=1, first=21
         )
         results["http_ingest"] = _http_ingest(clients, 20_000 if quick else 100_000, 5_000, seed)
+        # Live traffic in small requests: each pays the per-upsert scans whatever its size.
+        results["http_ingest_small"] = _http_ingest(
+            clients, 500 if quick else 2_000, 100, seed + 2, days=1, first=23
+        )
         results["server_rss_mb"] = server.rss_mb()[0]
         clients.close()
 
