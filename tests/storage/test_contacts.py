@@ -65,11 +65,8 @@ def _expected_next(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[st
 
 
 def _check(store: DuckDBStore, rows: dict[tuple[str, str], dict[str, Any]]) -> None:
-    stored = {
-        (t, i): (n.replace(tzinfo=UTC) if n else None)
-        for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
-    }
-    assert stored == _expected_next(rows)
+    """FCR answers equal the definition; reading them settled the pending next contacts, which
+    then equal the definition too."""
     for tenant in ("a", "b"):
         for hours in (24, 48, 5):
             measure = get_metric(f"resolved_within_{hours}h")
@@ -80,6 +77,11 @@ def _check(store: DuckDBStore, rows: dict[tuple[str, str], dict[str, Any]]) -> N
             by_agent = replace(request, group_by=("agent_id",))
             per_agent = {r[0]: r[1] for r in store.aggregate(by_agent).rows}
             assert sum(v or 0 for v in per_agent.values()) == want
+    stored = {
+        (t, i): (n.replace(tzinfo=UTC) if n else None)
+        for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
+    }
+    assert stored == _expected_next(rows)
 
 
 _RECORDS = st.tuples(
@@ -151,6 +153,7 @@ def test_hand_worked_repeat_contacts() -> None:
             _record("b", "c1", "x", 3, 1),
         ],
     )
+    store.settle_contacts()
     nxt = dict(
         ((t, i), n)
         for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
@@ -168,6 +171,33 @@ def test_hand_worked_repeat_contacts() -> None:
     assert store.aggregate(request).rows == [(3,)]
 
 
+def test_upserts_defer_next_contacts_to_the_first_read_that_needs_them() -> None:
+    """c1 (x, ends at 2:00) then, one day-batch later, c2 (x, opens at 20:00): the upsert
+    notes customer x as pending; a count of conversations leaves it so; an FCR count settles
+    it (c1 repeats within 24 h: 1 resolved, c2) and records c1's time as changed."""
+    store = DuckDBStore()
+    add_tenant(store, "a")
+    load(store, [_record("a", "c1", "x", 0, 2)])
+    store.settle_contacts()
+    generation = store.generation("a")
+    load(store, [_record("a", "c2", "x", 20, 1)])
+    assert store._fetch("SELECT * FROM pending_contacts") == [("a", "x")]
+    window = (T0, T0 + 5 * DAY)
+    count = AggregateRequest("a", *window, (get_metric("conversations"),))  # type: ignore[arg-type]
+    assert store.aggregate(count).rows == [(2,)]
+    assert store._fetch("SELECT * FROM pending_contacts") == [("a", "x")]
+    # The upsert wrote 20:00-21:00 only; checking kept answers settles, and c1 (0:00-2:00),
+    # whose next contact moved, counts as changed.
+    assert store.changed_since("a", generation, T0, T0 + timedelta(hours=3))
+    assert store._fetch("SELECT * FROM pending_contacts") == []
+    fcr = AggregateRequest("a", *window, (get_metric("resolved_within_24h"),))  # type: ignore[arg-type]
+    assert "conversation_rollup" in store.explain(fcr)
+    assert store.aggregate(fcr).rows == [(1,)]
+    load(store, [_record("a", "c3", "x", 100, 1)])  # c2's next contact: 79 h later
+    assert store.aggregate(fcr).rows == [(2,)]  # settled by the FCR read itself
+    assert store._fetch("SELECT * FROM pending_contacts") == []
+
+
 def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None:
     """c1 (hour 0, ends at 2:00) has no repeat. A bulk batch (hours 20 to 72) opens c2 for the
     same customer 18 h after c1 ended: the stale span is the batch's own, and `maintain`
@@ -179,6 +209,7 @@ def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None
     slot = T0.replace(tzinfo=None)
     assert store._fetch(resolved, [slot]) == [(1,)]
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
+    store.settle_contacts()
     marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%'")
     span = "2024-05-01 20:00:00.000000|2024-05-04 00:00:00.000000"
     assert marks == [(span,), (span,)]  # not back to c1's 00:00
@@ -202,8 +233,12 @@ def test_a_row_moved_twice_before_maintenance_keeps_the_count_its_rollup_holds()
     store = DuckDBStore()
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
-    load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
-    load(store, [_record("a", "c2", "y", 20, 1), _record("a", "c4", "z", 72, 1)])
+    for batch in (
+        [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)],
+        [_record("a", "c2", "y", 20, 1), _record("a", "c4", "z", 72, 1)],
+    ):
+        load(store, batch)
+        store.settle_contacts()
     moves = store._fetch("SELECT rollup, id, old FROM contact_moves WHERE id = 'c1' ORDER BY 1")
     assert moves == [("agent_day_rollup", "c1", None), ("conversation_rollup", "c1", None)]
     store.maintain()
@@ -218,6 +253,7 @@ def test_a_new_zone_recounts_local_days_and_forgets_their_moves() -> None:
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
+    store.settle_contacts()
     add_tenant(store, "a", timezone="Asia/Kolkata")
     assert store._fetch("SELECT rollup FROM contact_moves") == [("conversation_rollup",)]
     store.maintain()

@@ -68,6 +68,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 MAINTENANCE_INTERVAL_S = 30.0
+SETTLE_INTERVAL_S = 2.0
+"""How often the background task settles what ingest deferred (`Store.settle_contacts`)."""
 
 
 @asynccontextmanager
@@ -77,9 +79,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store: Store = app.state.store
 
     def upkeep() -> None:
-        while not stop.wait(MAINTENANCE_INTERVAL_S):
+        rounds = round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S)
+        done = 0
+        while not stop.wait(SETTLE_INTERVAL_S):
+            done += 1
             try:
-                store.maintain()
+                if done % rounds == 0:
+                    store.maintain()
+                else:
+                    store.settle_contacts()
             except Exception:  # upkeep must never take the server down; the next round retries
                 log.exception("store maintenance failed")
 

@@ -257,6 +257,10 @@ class Store:
     def maintain(self) -> None:
         """Background upkeep (e.g. re-sorting recently written data); a no-op by default."""
 
+    def settle_contacts(self, tenant_ids: Sequence[str] | None = None) -> None:
+        """Finish the work upserts deferred (next contacts); frequent, cheap when nothing waits.
+        A no-op by default."""
+
     def close(self) -> None:
         """Release the engine's resources."""
 

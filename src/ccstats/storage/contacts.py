@@ -8,7 +8,12 @@ within N h after it ended") read only their own row: no repeat within N h exactl
 over the tenant's conversations, 60-85% of the 7moor quality report's time at 10M (bench/NOTES.md).
 
 An upsert changes the next contact of the conversations of the customers it touches (those of the
-batch and of the rows it replaces), so it recomputes exactly those customers' conversations.
+batch and of the rows it replaces). It only notes them in `pending_contacts`; `settle` (the
+store's `settle_contacts`) recomputes exactly their conversations, once for every upsert since
+the last time: before a read of an FCR measure or a check of kept answers, and every few seconds
+in the background. Until then the stored values, and the rollups' FCR counts made from them,
+are those of the rows as stored. Each upsert scanned the tenant's customers before: at 10M
+conversations 120-160 ms of every batch, whatever its size (bench/NOTES.md).
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from ccstats.storage.schema import TIME_COLUMNS
 
 __all__ = [
     "all_customers_sql",
-    "changed_spans_sql",
     "changed_sql",
     "cleanup_sql",
     "customers_sql",
+    "pend_sql",
+    "pending_sql",
     "spans_sql",
     "tenant_spans_sql",
     "update_sql",
@@ -39,6 +45,25 @@ def customers_sql(keys: str) -> str:
         f" SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id"
         " UNION ALL SELECT tenant_id, customer_id FROM _batch_c) WHERE customer_id IS NOT NULL"
     )
+
+
+def pend_sql() -> str:
+    """Note the upsert's `_customers` in `pending_contacts` (each once)."""
+    return (
+        "INSERT INTO pending_contacts SELECT k.tenant_id, k.customer_id FROM _customers k"
+        " WHERE NOT EXISTS (SELECT 1 FROM pending_contacts p"
+        " WHERE p.tenant_id = k.tenant_id AND p.customer_id = k.customer_id)"
+    )
+
+
+def pending_sql(tenant_ids: Sequence[str]) -> list[str]:
+    """`_customers` as the tenants' pending customers, who leave `pending_contacts`."""
+    only = ", ".join(literal(t) for t in tenant_ids)
+    return [
+        "CREATE OR REPLACE TEMP TABLE _customers AS SELECT DISTINCT tenant_id, customer_id"
+        f" FROM pending_contacts WHERE tenant_id IN ({only})",
+        f"DELETE FROM pending_contacts WHERE tenant_id IN ({only})",
+    ]
 
 
 def all_customers_sql() -> str:
@@ -104,8 +129,8 @@ def span_sql(alias: str) -> str:
 
 def spans_sql(keys: str) -> list[str]:
     """Temp table `_span` (tenant_id, lo, hi, created_at) of the rows an upsert replaces (run
-    before its DELETE) and of its batch; `changed_spans_sql` adds the rows whose next contact
-    moves. `created_at` is what rollup slots are cut by (`preagg.stale_span_sql`)."""
+    before its DELETE) and of its batch. `created_at` is what rollup slots are cut by
+    (`preagg.stale_span_sql`)."""
     return [
         f"CREATE OR REPLACE TEMP TABLE _span AS SELECT t.tenant_id, {span_sql('t')}, t.created_at"
         f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id",
@@ -113,14 +138,10 @@ def spans_sql(keys: str) -> list[str]:
     ]
 
 
-def changed_spans_sql() -> str:
-    """Add the spans of the rows whose next contact changes (after `changed_sql`)."""
-    return "INSERT INTO _span SELECT tenant_id, lo, hi, created_at FROM _next"
-
-
-def tenant_spans_sql() -> str:
-    """Per tenant, the time span an upsert changed (what cached answers outside it survive)."""
-    return "SELECT tenant_id, min(lo), max(hi) FROM _span GROUP BY tenant_id"
+def tenant_spans_sql(table: str = "_span") -> str:
+    """Per tenant, the time span an upsert (`_span`) or a settling (`_next`) changed: what
+    cached answers outside it survive."""
+    return f"SELECT tenant_id, min(lo), max(hi) FROM {table} GROUP BY tenant_id"
 
 
 def update_sql() -> str:
@@ -132,5 +153,5 @@ def update_sql() -> str:
 
 
 def cleanup_sql() -> list[str]:
-    """Drop the temp tables (`_span` stays until the next upsert replaces it: it is read last)."""
-    return ["DROP TABLE IF EXISTS _customers", "DROP TABLE IF EXISTS _next"]
+    """Drop `_customers` (`_span` and `_next` stay until replaced: they are read last)."""
+    return ["DROP TABLE IF EXISTS _customers"]

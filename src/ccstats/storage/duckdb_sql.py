@@ -59,6 +59,9 @@ def ddl() -> list[str]:
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # Customers whose conversations' next contacts wait for `contacts.pending_sql`.
+        "CREATE TABLE IF NOT EXISTS pending_contacts (tenant_id VARCHAR NOT NULL,"
+        " customer_id VARCHAR NOT NULL)",
         # Rows of stale tenants whose next contact moved, with the one their rollup counted
         # (`preagg.record_moves_sql`).
         "CREATE TABLE IF NOT EXISTS contact_moves (rollup VARCHAR NOT NULL,"

@@ -149,6 +149,9 @@ class DuckDBStore(Store):
         """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
         (`compaction`); kept in meta with every upsert, so compaction resumes after a restart."""
         self._credentials: dict[tuple[str, str], list[Credential]] = {}
+        self.read_only = read_only
+        self._pending: set[str] = set()
+        """Tenants with customers in `pending_contacts` (`settle_contacts`)."""
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
@@ -159,6 +162,9 @@ class DuckDBStore(Store):
             ).fetchall()
             prefix = len(compaction.month_key(""))
             self._unsorted_months = {key[prefix:]: int(value) for key, value in found}
+        if not read_only:
+            found = self._con.execute("SELECT DISTINCT tenant_id FROM pending_contacts").fetchall()
+            self._pending = {row[0] for row in found}
         self._rollups: list[preagg.Rollup] = []
         self._stale: set[tuple[str, str]] = set()
         """(rollup table, tenant) whose rollup rows wait for `maintain` (a bulk batch)."""
@@ -293,9 +299,12 @@ class DuckDBStore(Store):
     ) -> bool:
         """Whether a change after `generation` touched a time of the tenant in [start, end].
 
-        Each upsert records, per tenant, the span of every time of the rows it replaced, wrote,
-        or whose next contact it moved; the last `_SPANS_KEPT` are kept (older: "changed").
+        Each upsert records, per tenant, the span of every time of the rows it replaced or
+        wrote, and each `settle_contacts` of the rows whose next contact it moved; the last
+        `_SPANS_KEPT` are kept (older: "changed"). Pending next contacts are settled first.
         """
+        if tenant_id in self._pending:
+            self.settle_contacts([tenant_id])
         current = self._generations.get(tenant_id, 0)
         if current == generation:
             return False
@@ -404,25 +413,17 @@ class DuckDBStore(Store):
         unique = _keys_unique(conversations)
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
-        # The next contacts of the customers touched are recomputed after the insert (contacts).
-        # `_span` collects the times the upsert changes, per tenant: cached answers of other
-        # times stay valid (`changed_since`).
+        # The customers touched wait in `pending_contacts` for `settle_contacts`. `_span`
+        # collects the times the upsert changes, per tenant: cached answers of other times stay
+        # valid (`changed_since`).
         zones = self._zones_of(pc.unique(conversations["tenant_id"]).to_pylist())
-        bulk = _is_bulk(conversations)
-        # The FCR differences read their rows' columns from `_next`; a batch that leaves the
-        # rollups stale needs none of them (a 100k-record import: 2x slower with them).
-        live = not bulk and any(
-            (r.table, t) not in self._stale for r in self._rollups for t in zones
-        )
-        before: list[tuple[str, list[Any]]] = [(contacts.customers_sql(keys), [])]
-        before += [(sql, []) for sql in contacts.spans_sql(keys)]
-        after: list[tuple[str, list[Any]]] = [
-            (contacts.changed_sql(list(zones), self._delta_columns if live else ()), []),
-            (contacts.changed_spans_sql(), []),
+        before: list[tuple[str, list[Any]]] = [
+            (contacts.customers_sql(keys), []),
+            (contacts.pend_sql(), []),
         ]
-        rollups_before, rollups_after = self._rollup_statements(keys, zones, bulk)
+        before += [(sql, []) for sql in contacts.spans_sql(keys)]
+        rollups_before, after = self._rollup_statements(keys, zones, _is_bulk(conversations))
         before += rollups_before
-        after += rollups_after
         after += [(sql, []) for sql in contacts.cleanup_sql()]
         counts = compaction.month_counts(conversations["created_at"])
         with self._write_lock:  # the month counts read and written in one step
@@ -461,10 +462,53 @@ class DuckDBStore(Store):
                 _batch_m=messages,
             )
             self._unsorted_months.update(months)
+            self._pending |= zones.keys()
         self._as_of.clear()
         for tenant_id, lo, hi in spans:
             self._changed(tenant_id, lo, hi)
         return int(conversations.num_rows)
+
+    def settle_contacts(self, tenant_ids: Sequence[str] | None = None) -> None:
+        """Recompute the next contacts upserts left pending (`contacts`) for `tenant_ids` (None:
+        every tenant), in one transaction: the stored values, and the rollups' FCR counts by
+        their difference (for a stale tenant, in `contact_moves` for `maintain`). Called before
+        a read of an FCR measure and before a check of kept answers; the server's background
+        task calls it every few seconds."""
+        with self._write_lock:
+            tenants = sorted(self._pending & set(tenant_ids or self._pending))
+            if not tenants or self.read_only:
+                return
+            zones = self._zones_of(tenants)
+            measures = tuple(self._held.values())
+            fresh = {
+                r: {t: z for t, z in zones.items() if (r.table, t) not in self._stale}
+                for r in self._rollups
+            }
+            delta: list[tuple[str, list[Any]]] = []
+            add: list[tuple[str, list[Any]]] = []
+            for rollup, live in fresh.items():
+                for tenant_id in zones.keys() - live.keys():
+                    delta.append(
+                        (preagg.record_moves_sql(), [rollup.table, tenant_id, rollup.table])
+                    )
+                if live:
+                    delta += [(q, []) for q in preagg.contact_delta_sql(rollup, measures, live, -1)]
+                    add += [(q, []) for q in preagg.contact_delta_sql(rollup, measures, live, 1)]
+                    add += [(q, []) for q in preagg.apply_delta_sql(rollup, measures)]
+            spans = self._write(
+                [
+                    *((sql, []) for sql in contacts.pending_sql(tenants)),
+                    (contacts.changed_sql(tenants, self._delta_columns), []),
+                    *delta,
+                    (contacts.update_sql(), []),
+                    *add,
+                    *((sql, []) for sql in contacts.cleanup_sql()),
+                ],
+                result=contacts.tenant_spans_sql("_next"),
+            )
+            self._pending -= set(tenants)
+        for tenant_id, lo, hi in spans:
+            self._changed(tenant_id, lo, hi)
 
     def _rollup_statements(
         self, keys: str, zones: dict[str, str], bulk: bool
@@ -472,12 +516,12 @@ class DuckDBStore(Store):
         """An upsert's rollup work: statements before its DELETE and after its INSERT.
 
         The slots of the replaced rows and of the batch are recomputed from the raw table in the
-        same transaction, and the FCR counts of rows elsewhere whose next contact changed move by
-        their difference: a rollup never differs from a fresh aggregation. After a bulk batch
-        the tenants' rollups are marked stale instead (readers use the raw table) until
-        `maintain` rebuilds the `created_at` span of the replaced rows and the batch, and moves
-        the FCR counts of the rows elsewhere whose next contact changed (`contact_moves`).
-        Includes the next-contact UPDATE, between the two halves of the FCR difference.
+        same transaction: a rollup never differs from a fresh aggregation of the rows as stored
+        (`settle_contacts` then moves the FCR counts of the rows whose next contact changes).
+        After a bulk batch the tenants' rollups are marked stale instead (readers use the raw
+        table) until `maintain` rebuilds the `created_at` span of the replaced rows and the
+        batch, and moves the FCR counts of the rows elsewhere whose next contact changed
+        (`contact_moves`).
         """
         fresh = {
             r: {t: z for t, z in zones.items() if not bulk and (r.table, t) not in self._stale}
@@ -491,18 +535,11 @@ class DuckDBStore(Store):
                 # `_span` holds the replaced rows and the batch (`contacts.spans_sql`) here.
                 stale = _stale_key(rollup.table, tenant_id)
                 before.append((preagg.stale_span_sql(), [stale, tenant_id, stale]))
-                after.append((preagg.record_moves_sql(), [rollup.table, tenant_id, rollup.table]))
                 # Before the commit: a reader that sees the new data also sees the mark.
                 self._stale.add((rollup.table, tenant_id))
-        live = {rollup: tenants for rollup, tenants in fresh.items() if tenants}
-        for rollup, tenants in live.items():
-            before.append((preagg.touched_sql(rollup, keys, tenants), []))
-            after += [(sql, []) for sql in preagg.contact_delta_sql(rollup, measures, tenants, -1)]
-        after.append((contacts.update_sql(), []))
-        for rollup, tenants in live.items():
-            after += [(sql, []) for sql in preagg.contact_delta_sql(rollup, measures, tenants, 1)]
-            after += preagg.refresh_sql(rollup, measures, tenants)
-            after += [(sql, []) for sql in preagg.apply_delta_sql(rollup, measures)]
+            if tenants:
+                before.append((preagg.touched_sql(rollup, keys, tenants), []))
+                after += preagg.refresh_sql(rollup, measures, tenants)
         return before, after
 
     def upsert_intervals(self, intervals: pa.Table) -> int:
@@ -542,6 +579,10 @@ class DuckDBStore(Store):
     # -- reads ----------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
         """Sums and counts per bucket and group (from the rollup when it covers the request)."""
+        if request.tenant_id in self._pending and any(
+            preagg.follows_contacts(m) for m in request.measures
+        ):
+            self.settle_contacts([request.tenant_id])
         sql, params = self._aggregate_sql(request)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
@@ -722,8 +763,10 @@ class DuckDBStore(Store):
         return dict(self._unsorted_months)
 
     def maintain(self) -> None:
-        """Rebuild stale rollups (`_BULK_SPAN`); once the rows written in arrival order are over
-        10% of the table (>= 50 000), rewrite sorted the months they were written into."""
+        """Settle pending next contacts; rebuild stale rollups (`_BULK_SPAN`); once the rows
+        written in arrival order are over 10% of the table (>= 50 000), rewrite sorted the
+        months they were written into."""
+        self.settle_contacts()
         self.refresh_stale_rollups()
         if self.unsorted_rows < 50_000:
             return

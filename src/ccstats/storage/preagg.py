@@ -205,7 +205,8 @@ def touched_sql(rollup: Rollup, keys: str, zones: dict[str, str]) -> str:
     )
 
 
-def _follows_contacts(measure: Measure) -> bool:
+def follows_contacts(measure: Measure) -> bool:
+    """Whether a measure reads `next_contact_at` (the FCR measures)."""
     return "next_contact_at" in f"{measure.expr or ''} {measure.where or ''}"
 
 
@@ -222,7 +223,7 @@ def _delta_keys(rollup: Rollup, zones: dict[str, str]) -> str:
 def contact_delta_columns(rollups: Sequence[Rollup], measures: Sequence[Measure]) -> list[str]:
     """The stored columns `contact_delta_sql` reads from `contacts._next`: the rollups' keys and
     every conversation column the FCR measures name."""
-    names = " ".join(f"{m.expr or ''} {m.where or ''}" for m in measures if _follows_contacts(m))
+    names = " ".join(f"{m.expr or ''} {m.where or ''}" for m in measures if follows_contacts(m))
     if not names.strip():
         return []
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", names))
@@ -231,17 +232,21 @@ def contact_delta_columns(rollups: Sequence[Rollup], measures: Sequence[Measure]
 
 
 def contact_delta_sql(
-    rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str], sign: int
+    rollup: Rollup,
+    measures: Sequence[Measure],
+    zones: dict[str, str],
+    sign: int,
+    touched: bool = False,
 ) -> list[str]:
-    """The FCR contributions of the rows whose next contact changes (`contacts._next`) outside
-    the touched slots, counted negative before the next-contact UPDATE (`sign` -1, creating
-    the delta table) and positive after it (+1).
+    """The FCR contributions of `zones`' rows whose next contact changes (`contacts._next`),
+    counted negative before the next-contact UPDATE (`sign` -1, creating the delta table) and
+    positive after it (+1); with `touched`, outside the slots `rollup.touched` (being rebuilt).
 
     A new conversation moves its customer's previous one's next contact, on any earlier day, so
     recomputing those rows' slots would re-aggregate most of the tenant's history on every batch
     (a 5 000-call day at 10M: 2.2 s). Counts add, so their change is applied as a difference.
     """
-    follows = [m for m in measures if _follows_contacts(m)]
+    follows = [m for m in measures if follows_contacts(m)]
     if not follows:
         return []
     delta = f"_delta_{rollup.table}"
@@ -251,11 +256,15 @@ def contact_delta_sql(
     rows = "_next" if sign < 0 else "(SELECT * REPLACE (next AS next_contact_at) FROM _next)"
     # Only `zones`' tenants: a stale tenant's differences wait in `contact_moves`.
     tenants = ", ".join(q.literal(t) for t in sorted(zones))
+    outside = (
+        f" AND NOT EXISTS (SELECT 1 FROM {rollup.touched} k WHERE k.tenant_id = c.tenant_id"
+        f" AND k.slot = {_slot_of_row(rollup, zones)})"
+        if touched
+        else ""
+    )
     select = (
         f"SELECT {_delta_keys(rollup, zones)}, {parts} FROM {rows} c"
-        f" WHERE c.created_at IS NOT NULL AND c.tenant_id IN ({tenants})"
-        f" AND NOT EXISTS (SELECT 1 FROM {rollup.touched} k WHERE k.tenant_id = c.tenant_id"
-        f" AND k.slot = {_slot_of_row(rollup, zones)}) GROUP BY ALL"
+        f" WHERE c.created_at IS NOT NULL AND c.tenant_id IN ({tenants}){outside} GROUP BY ALL"
     )
     if sign < 0:
         return [f"CREATE OR REPLACE TEMP TABLE {delta} AS {select}"]
@@ -264,7 +273,7 @@ def contact_delta_sql(
 
 def apply_delta_sql(rollup: Rollup, measures: Sequence[Measure]) -> list[str]:
     """Add the FCR differences to the rollup rows (which exist: their conversations do)."""
-    follows = [m for m in measures if _follows_contacts(m)]
+    follows = [m for m in measures if follows_contacts(m)]
     if not follows:
         return []
     delta = f"_delta_{rollup.table}"
@@ -369,7 +378,11 @@ def moves_sql(
         " AND m.created_at = c.created_at WHERE c.tenant_id = ? AND m.rollup = ?"
     )
     zones = {tenant_id: zone}
-    deltas = [sql for sign in (-1, 1) for sql in contact_delta_sql(rollup, measures, zones, sign)]
+    deltas = [
+        sql
+        for sign in (-1, 1)
+        for sql in contact_delta_sql(rollup, measures, zones, sign, touched=True)
+    ]
     if not deltas:
         return []
     return [(rows, [tenant_id, rollup.table]), *((sql, []) for sql in deltas)]
