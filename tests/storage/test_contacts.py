@@ -185,6 +185,7 @@ def test_upserts_defer_next_contacts_to_the_first_read_that_needs_them() -> None
     window = (T0, T0 + 5 * DAY)
     count = AggregateRequest("a", *window, (get_metric("conversations"),))  # type: ignore[arg-type]
     assert store.aggregate(count).rows == [(2,)]
+    store.settle_contacts([])  # no tenant named: nothing settled
     assert store._fetch("SELECT * FROM pending_contacts") == [("a", "x")]
     # The upsert wrote 20:00-21:00 only; checking kept answers settles, and c1 (0:00-2:00),
     # whose next contact moved, counts as changed.

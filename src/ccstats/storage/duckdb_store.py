@@ -475,7 +475,7 @@ class DuckDBStore(Store):
         a read of an FCR measure and before a check of kept answers; the server's background
         task calls it every few seconds."""
         with self._write_lock:
-            tenants = sorted(self._pending & set(tenant_ids or self._pending))
+            tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
             if not tenants or self.read_only:
                 return
             zones = self._zones_of(tenants)
