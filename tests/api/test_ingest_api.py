@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_TOKEN, add_tenant, credential
 
-from ccstats.storage import Store
+from ccstats.api import app as app_module
+from ccstats.api.app import create_app
+from ccstats.config import Settings
+from ccstats.storage import DuckDBStore, Store
 
 ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -135,3 +142,27 @@ def test_admin_ingest_writes_any_existing_tenant(app_client: TestClient, store: 
     )
     assert answer.json()["accepted"] == 1
     assert "unknown tenant 'zz'" in answer.json()["rejected"][0]["reason"]
+
+
+def test_the_background_task_settles_what_ingest_deferred(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """c1 (customer x) then c2 (x, the same day): the second POST leaves x pending; the server's
+    background task settles it without any read (c1's next contact becomes c2's start)."""
+    monkeypatch.setattr(app_module, "SETTLE_INTERVAL_S", 0.05)
+    add_tenant(store, "t1")
+    app = create_app(Settings(db=":memory:", admin_token=ADMIN_TOKEN), store)
+    assert isinstance(store, DuckDBStore)
+    with TestClient(app) as client:
+        headers = token_headers(store, "t1")
+        first = rec("c1", customer_id="x", ended_at="2024-05-01T10:05:00Z")
+        assert client.post("/v1/conversations", json=[first], headers=headers).status_code == 200
+        store.settle_contacts()
+        later = rec("c2", customer_id="x", created_at="2024-05-01T12:00:00Z")
+        assert client.post("/v1/conversations", json=[later], headers=headers).status_code == 200
+        deadline = time.monotonic() + 10
+        while store._fetch("SELECT * FROM pending_contacts") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store._fetch("SELECT * FROM pending_contacts") == []
+        found = store._fetch("SELECT next_contact_at FROM conversations WHERE id = 'c1'")
+        assert found == [(datetime(2024, 5, 1, 12, 0),)]

@@ -79,7 +79,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store: Store = app.state.store
 
     def upkeep() -> None:
-        rounds = round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S)
+        rounds = max(1, round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S))
         done = 0
         while not stop.wait(SETTLE_INTERVAL_S):
             done += 1
