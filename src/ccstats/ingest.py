@@ -239,8 +239,8 @@ def arrow_rows(table: Any) -> list[dict[str, Any]]:
 
 IMPORT_CHUNK = 50_000
 """Records per upsert of a file imported into a store in process. Each upsert scans the
-tenant's customers and keys once: at 10M conversations, chunks of 50 000 NDJSON records import
-at 33k/s, of 10 000 at 18k/s (bench/NOTES.md)."""
+tenant's keys: at 10M conversations, chunks of 50 000 NDJSON records imported at 33k/s, of
+10 000 at 18k/s (bench/NOTES.md, measured when each upsert also scanned its customers)."""
 
 
 def read_records(path: Path, chunk_size: int = 10_000) -> Iterator[list[Any]]:
