@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ccstats.records import Agent, Bot, NamedOption, TenantSettings
-from ccstats.storage import DuckDBStore
-from ccstats.storage.schema import (
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     conversation_schema,
     empty_messages,
 )
+from ccstats.storage import DuckDBStore
 
 __all__ = [
     "DATA_DIR",

@@ -34,10 +34,10 @@ from bench.run import _credentials, _export_start, _run_sql
 from bench.server import ServerProcess
 from bench.timing import measure
 from ccstats.derive import derive_facts
-from ccstats.ingest import _validate
+from ccstats.ingest import validate as _validate
 from ccstats.records import Conversation
+from ccstats.schema import conversations_to_arrow, empty_messages
 from ccstats.storage import DuckDBStore
-from ccstats.storage.schema import conversations_to_arrow, empty_messages
 
 __all__ = ["main"]
 

@@ -52,10 +52,15 @@ from bench.server import ServerProcess, reset_peak_rss, rss_mb
 from bench.timing import measure, once
 from ccstats.api.conversations import file_chunks
 from ccstats.auth import create_credential
-from ccstats.ingest import IMPORT_CHUNK, ingest_conversations, read_records
-from ccstats.ingest_arrow import ingest_table, parquet_tables
+from ccstats.ingest import (
+    IMPORT_CHUNK,
+    ingest_conversations,
+    ingest_table,
+    parquet_tables,
+    read_records,
+)
+from ccstats.schema import empty_messages
 from ccstats.storage import DuckDBStore, SearchRequest, Store
-from ccstats.storage.schema import empty_messages
 
 __all__ = ["main", "run_size"]
 

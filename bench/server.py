@@ -125,7 +125,7 @@ def main() -> None:
     """Serve the app over a database file until terminated."""
     import uvicorn
 
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
     from ccstats.config import Settings
     from ccstats.storage import DuckDBStore
 

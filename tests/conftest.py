@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.auth import create_credential
 from ccstats.config import Settings
 from ccstats.ingest import ingest_conversations, ingest_intervals

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.auth import check_secret, create_credential, tenant_for_api_token
 from ccstats.cli import app as cli_app
 from ccstats.config import Settings

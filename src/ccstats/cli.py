@@ -23,9 +23,10 @@ from ccstats.ingest import (
     detect_format,
     ingest_conversations,
     ingest_intervals,
+    ingest_table,
+    parquet_tables,
     read_records,
 )
-from ccstats.ingest_arrow import ingest_table, parquet_tables
 from ccstats.records import TenantSettings, describe_validation_error
 from ccstats.storage import StorageError, Store, StoreLockedError, open_store
 
@@ -87,7 +88,7 @@ def serve(
     """Run the HTTP server: dashboard, native API and every vendor API."""
     import uvicorn
 
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
 
     path = db or default_db()
     store = _open(path)

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_TOKEN, add_tenant, credential
 
-from ccstats.api import app as app_module
-from ccstats.api.app import create_app
+from ccstats import app as app_module
+from ccstats.app import create_app
 from ccstats.config import Settings
 from ccstats.storage import DuckDBStore, Store
 

@@ -27,7 +27,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils import Utils
 from alibabacloud_tea_openapi.utils_models import Config
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.auth import create_credential
 from ccstats.config import Settings
 from ccstats.dialects.aliyun import NonceCache, canonical_request_v3, signature_v3

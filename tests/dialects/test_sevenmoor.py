@@ -550,7 +550,7 @@ def test_the_replay_cache_is_thread_safe_and_pruned() -> None:
 
 def test_replay_memory_is_per_app(app_client: TestClient, bank: Store) -> None:
     # Tests stay independent: a second app over the same store has its own replay memory.
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
     from ccstats.config import Settings
 
     headers = signed()

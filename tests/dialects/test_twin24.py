@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from tests.conftest import add_tenant, load
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.config import Settings
 from ccstats.dialects import twin24
 from ccstats.storage import Store

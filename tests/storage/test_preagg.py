@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from ccstats.metrics import CATALOG, get_metric
 from ccstats.records import TenantSettings
+from ccstats.schema import conversation_schema, empty_messages
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage import preagg
 from ccstats.storage.base import AggregateRequest
 from ccstats.storage.duckdb_store import DuckDBStore
 from ccstats.storage.preagg import rollup_measures
-from ccstats.storage.schema import conversation_schema, empty_messages
 from ccstats.timebuckets import bucket_starts, local_midnight
 
 ZONES = (

@@ -24,7 +24,6 @@ from ccstats import answers
 from ccstats.api.deps import StoreDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import data_as_of_iso
-from ccstats.api.responses import UTCJSON
 from ccstats.api.timeparams import parse_request_time
 from ccstats.export import (
     batch_rows,
@@ -38,13 +37,14 @@ from ccstats.export import (
 from ccstats.metrics import UnknownNameError
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
-from ccstats.storage import SearchPage, SearchRequest, Store
-from ccstats.storage.schema import (
+from ccstats.responses import UTCJSON
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     TIME_COLUMNS,
     column_type,
     conversation_schema,
 )
+from ccstats.storage import SearchPage, SearchRequest, Store
 
 __all__ = [
     "router",

@@ -32,10 +32,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.records import TenantSettings, parse_time
+from ccstats.responses import JSON
 from ccstats.storage import SearchRequest, Store
-from ccstats.web import dashboard_response
 
 __all__ = [
     "NAME",
@@ -642,16 +641,11 @@ def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
     return hotline_session_query(store, tenant_id, values)
 
 
-# One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
-@router.get(
-    "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
-)
+# `GET /` is shared with the dashboard: the app routes it here when the request carries an action.
 @router.post("/", summary="Alibaba AICCS RPC endpoint", operation_id="rpc_post")
 async def rpc(request: Request) -> Response:
-    """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery; plain `GET /`: dashboard."""
+    """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery."""
     if not matches(request):
-        if request.method == "GET":
-            return dashboard_response(request)  # dialects.md: `GET /` without an action
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )

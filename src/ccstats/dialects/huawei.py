@@ -23,11 +23,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted
 from ccstats.numbers import rate_string
 from ccstats.records import TenantSettings
+from ccstats.responses import JSON
 from ccstats.storage import Store
 from ccstats.timebuckets import local_date_of, local_midnight
 

@@ -29,11 +29,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
 from ccstats.numbers import average_int, percent, round_half_up
 from ccstats.records import TenantSettings
+from ccstats.responses import JSON
 from ccstats.storage import Store
 
 __all__ = [

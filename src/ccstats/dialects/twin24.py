@@ -28,10 +28,10 @@ from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
 from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.records import TenantSettings, parse_time
+from ccstats.responses import JSON
 from ccstats.storage import SearchPage, SearchRequest, StorageError, Store
 from ccstats.timebuckets import local_midnight, parse_local
 

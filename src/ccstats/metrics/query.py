@@ -16,8 +16,8 @@ from ccstats.metrics import UnknownNameError, get_metric
 from ccstats.metrics.catalog import resolve_parametric
 from ccstats.metrics.definitions import Measure, Metric, Ratio
 from ccstats.numbers import ratio as divide
+from ccstats.schema import CONVERSATION_COLUMNS
 from ccstats.storage import AggregateRequest, Store
-from ccstats.storage.schema import CONVERSATION_COLUMNS
 from ccstats.timebuckets import GRANULARITIES, bucket_starts
 
 T = TypeVar("T")

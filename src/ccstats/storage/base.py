@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
-from ccstats.storage.schema import CONVERSATION_COLUMNS
+from ccstats.schema import CONVERSATION_COLUMNS
 
 __all__ = [
     "AggregateRequest",

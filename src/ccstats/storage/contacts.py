@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ccstats.schema import TIME_COLUMNS
 from ccstats.storage.duckdb_sql import literal
-from ccstats.storage.schema import TIME_COLUMNS
 
 __all__ = [
     "all_customers_sql",

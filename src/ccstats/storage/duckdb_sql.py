@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccstats.metrics.definitions import Measure
-from ccstats.storage.base import AggregateRequest, Filters, SearchRequest
-from ccstats.storage.schema import (
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
@@ -20,6 +19,7 @@ from ccstats.storage.schema import (
     TIME_COLUMNS,
     LogicalType,
 )
+from ccstats.storage.base import AggregateRequest, Filters, SearchRequest
 
 __all__ = ["ddl", "aggregate_sql", "search_sql", "count_sql", "quote"]
 

@@ -22,6 +22,12 @@ import pyarrow.compute as pc
 from ccstats.absent import refuse_if_absent
 from ccstats.metrics.definitions import Measure
 from ccstats.records import TenantSettings
+from ccstats.schema import (
+    CONVERSATION_COLUMNS,
+    INTERVAL_COLUMNS,
+    MESSAGE_COLUMNS,
+    STORE_COLUMNS,
+)
 from ccstats.storage import compaction, contacts, paging, preagg
 from ccstats.storage import duckdb_sql as q
 from ccstats.storage.base import (
@@ -33,12 +39,6 @@ from ccstats.storage.base import (
     StorageError,
     Store,
     Table,
-)
-from ccstats.storage.schema import (
-    CONVERSATION_COLUMNS,
-    INTERVAL_COLUMNS,
-    MESSAGE_COLUMNS,
-    STORE_COLUMNS,
 )
 
 __all__ = ["DuckDBStore", "StoreLockedError"]

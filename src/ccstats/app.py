@@ -16,8 +16,9 @@ from ccstats import __version__
 from ccstats.api import admin, conversations, native
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
-from ccstats.dialects import DIALECTS
+from ccstats.dialects import DIALECTS, aliyun
 from ccstats.storage import Store, open_store
+from ccstats.web import dashboard_response
 
 __all__ = ["create_app"]
 
@@ -122,4 +123,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(admin.router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
+    app.add_api_route(
+        "/",
+        _root,
+        methods=["GET"],
+        summary="The dashboard, or an Alibaba AICCS RPC call (GET with an action)",
+        operation_id="rpc_get",
+    )
     return app
+
+
+async def _root(request: Request) -> Response:
+    """`GET /`: an Alibaba RPC call when it names an action (`x-acs-action` or `Action`), else
+    the dashboard (the Alibaba endpoint is the server's root: seed 004)."""
+    if aliyun.matches(request):
+        return await aliyun.rpc(request)
+    return dashboard_response(request)
