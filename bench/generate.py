@@ -549,7 +549,7 @@ def ensure_store(
     store = DuckDBStore(str(partial))
     specs = tenant_specs(size)
     for spec in specs:
-        store.put_tenant(tenant_settings(spec))
+        store.registry.put_tenant(tenant_settings(spec))
     upsert = 0.0
     batches = 0
     for table in conversation_batches(size, seed):

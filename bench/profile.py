@@ -174,7 +174,7 @@ def profile_ingest(path: Path, rows: int) -> None:
                 record[key] = value.replace(tzinfo=UTC)
     store = DuckDBStore(str(work))
     t0 = time.perf_counter()
-    valid, _ = _validate(Conversation, records, None, {t.id for t in store.list_tenants()})
+    valid, _ = _validate(Conversation, records, None, {t.id for t in store.registry.list_tenants()})
     t1 = time.perf_counter()
     convs = [r for _, r in valid]
     for conv in convs:
@@ -318,7 +318,7 @@ _LAYERS = (
     ),
     (
         "storage: DuckDB execute + fetch + row dicts (C frames not sampled)",
-        ("storage/duckdb_store.py", "storage/duckdb_sql.py", "storage/base.py"),
+        ("storage/duckdb/store.py", "storage/duckdb/sql.py", "storage/base.py"),
     ),
     ("auth and tenant lookup", ("auth.py", "deps.py", "hashlib", "hmac")),
     ("pydantic", ("pydantic",)),

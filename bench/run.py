@@ -78,10 +78,12 @@ def log(message: str) -> None:
 def _credentials(store: Store) -> Secrets:
     secrets = Secrets()
     for tenant in (DEMO_BANK, DEMO_RETAIL, ACME):
-        secrets.api[tenant] = create_credential(store, tenant, "api")["token"]
-    huawei = create_credential(store, DEMO_BANK, "huawei", secret="bench-huawei-secret")
+        secrets.api[tenant] = create_credential(store.registry, tenant, "api")["token"]
+    huawei = create_credential(store.registry, DEMO_BANK, "huawei", secret="bench-huawei-secret")
     secrets.huawei = (huawei["appKey"], huawei["appSecret"])
-    moor = create_credential(store, DEMO_BANK, "7moor", key="2000103", secret="bench-7moor-secret")
+    moor = create_credential(
+        store.registry, DEMO_BANK, "7moor", key="2000103", secret="bench-7moor-secret"
+    )
     secrets.sevenmoor = (moor["appkey"], moor["secret"])
     twin = create_credential(
         store, DEMO_RETAIL, "twin24", key="bench@twin24.local", secret="bench-pass"

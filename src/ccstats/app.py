@@ -17,6 +17,7 @@ from ccstats.api import admin, conversations, native
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS, aliyun
+from ccstats.service import Service
 from ccstats.storage import Store, open_store
 from ccstats.web import dashboard_response
 
@@ -70,14 +71,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 MAINTENANCE_INTERVAL_S = 30.0
 SETTLE_INTERVAL_S = 2.0
-"""How often the background task settles what ingest deferred (`Store.settle_contacts`)."""
+"""How often the background task finishes what ingest deferred (`Service.flush`); every
+`MAINTENANCE_INTERVAL_S` it also runs the store's upkeep (`Service.maintain`)."""
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the store's background upkeep (compaction) while the app serves."""
+    """Run the store's background upkeep (deferred work, compaction) while the app serves."""
     stop = threading.Event()
-    store: Store = app.state.store
+    service: Service = app.state.service
 
     def upkeep() -> None:
         rounds = max(1, round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S))
@@ -86,9 +88,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             done += 1
             try:
                 if done % rounds == 0:
-                    store.maintain()
+                    service.maintain()
                 else:
-                    store.settle_contacts()
+                    service.flush()
             except Exception:  # upkeep must never take the server down; the next round retries
                 log.exception("store maintenance failed")
 
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
+    app.state.service = Service(app.state.store)
     _install_error_handlers(app)
     app.include_router(native.router)
     app.include_router(conversations.router)

@@ -28,6 +28,7 @@ from ccstats.ingest import (
     read_records,
 )
 from ccstats.records import TenantSettings, describe_validation_error
+from ccstats.service import Service
 from ccstats.storage import StorageError, Store, StoreLockedError, open_store
 
 __all__ = ["app"]
@@ -238,13 +239,13 @@ def tenant_add(
 ) -> None:
     """Create a tenant."""
     store = _open(db)
-    if store.get_tenant(tenant_id) is not None:
+    if store.registry.get_tenant(tenant_id) is not None:
         raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
     try:
         tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
     except ValidationError as error:
         raise fail(describe_validation_error(error)) from None
-    store.put_tenant(tenant)
+    Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -262,7 +263,7 @@ def tenant_set(
 ) -> None:
     """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
     store = _open(db)
-    current = store.get_tenant(tenant_id)
+    current = store.registry.get_tenant(tenant_id)
     if current is None:
         raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
     try:
@@ -275,7 +276,7 @@ def tenant_set(
         tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
     except ValidationError as error:
         raise fail(f"{file}: {describe_validation_error(error)}") from None
-    store.put_tenant(tenant)
+    Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -293,7 +294,7 @@ def credentials_add(
     """Create a credential; the secret is printed once and stored hashed where it can be."""
     store = _open(db)
     try:
-        shown = create_credential(store, tenant_id, kind, key)
+        shown = create_credential(store.registry, tenant_id, kind, key)
     except CredentialError as error:
         raise fail(str(error)) from None
     if as_json:

@@ -174,12 +174,12 @@ def _walled_calls() -> list[dict[str, Any]]:
 
 
 def _fill(store: Store) -> None:
-    store.put_tenant(
+    store.registry.put_tenant(
         TenantSettings(id=BANK, timezone="Asia/Shanghai", instances=[SETTINGS_ONLY_INSTANCE])
     )
-    store.put_tenant(TenantSettings(id=OTHER, timezone="UTC"))
-    create_credential(store, BANK, "aliyun", KEY, SECRET)
-    create_credential(store, OTHER, "aliyun", OTHER_KEY, OTHER_SECRET)
+    store.registry.put_tenant(TenantSettings(id=OTHER, timezone="UTC"))
+    create_credential(store.registry, BANK, "aliyun", KEY, SECRET)
+    create_credential(store.registry, OTHER, "aliyun", OTHER_KEY, OTHER_SECRET)
     records = [_golden_conversation(), *_older_calls(), *_filter_calls(), *_walled_calls()]
     result = ingest_conversations(store, records)
     assert not result.rejected, result.rejected

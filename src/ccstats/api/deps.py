@@ -1,4 +1,4 @@
-"""Request dependencies: the store, the caller's tenant (API token), the admin token."""
+"""Request dependencies: the service, the caller's tenant (API token), the admin token."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ from fastapi import Depends, Request
 from ccstats.api.errors import ApiError
 from ccstats.auth import tenant_for_api_token
 from ccstats.records import TenantSettings
-from ccstats.storage import Store
+from ccstats.service import Service
 
-__all__ = ["get_store", "StoreDep", "TenantDep", "AdminDep", "bearer"]
-
-
-def get_store(request: Request) -> Store:
-    """The app's store."""
-    store: Store = request.app.state.store
-    return store
+__all__ = ["get_service", "ServiceDep", "TenantDep", "AdminDep", "bearer"]
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+def get_service(request: Request) -> Service:
+    """The app's service (`ccstats.service`)."""
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def bearer(request: Request) -> str | None:
@@ -31,13 +31,13 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_tenant(request: Request, store: StoreDep) -> TenantSettings:
+def current_tenant(request: Request, service: ServiceDep) -> TenantSettings:
     """The tenant of the request's API token (401 without a valid one)."""
     token = bearer(request)
     if token is None:
         raise ApiError(401, "unauthorized", "send an API token: Authorization: Bearer <token>")
-    tenant_id = tenant_for_api_token(store, token)
-    tenant = store.get_tenant(tenant_id) if tenant_id else None
+    tenant_id = tenant_for_api_token(service.registry, token)
+    tenant = service.tenant(tenant_id) if tenant_id else None
     if tenant is None:
         raise ApiError(401, "unauthorized", "the API token is not valid")
     return tenant
@@ -52,7 +52,7 @@ def require_admin(request: Request) -> None:
     token = bearer(request)
     if expected and token is not None and hmac.compare_digest(token, expected):
         return
-    if token is not None and tenant_for_api_token(request.app.state.store, token):
+    if token is not None and tenant_for_api_token(request.app.state.service.registry, token):
         raise ApiError(403, "forbidden", "an API token reaches only its own tenant's data")
     raise ApiError(401, "unauthorized", "this needs the admin token (CCSTATS_ADMIN_TOKEN)")
 

@@ -417,8 +417,8 @@ def _store(
     slow = [(positions[i], record) for i, record in slow_valid]
     stored_at = datetime.now(UTC)
     conversations, messages = _last_of_each_key(batch, slow, stored_at)
-    store.upsert_conversations(conversations, messages)
-    return IngestResult(batch.num_rows + len(slow), rejected)
+    changes = store.upsert_conversations(conversations, messages)
+    return IngestResult(batch.num_rows + len(slow), rejected, changes)
 
 
 def _last_of_each_key(

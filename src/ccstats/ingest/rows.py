@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ccstats.records import AgentInterval, Conversation, describe_validation_error
 from ccstats.schema import conversations_to_arrow, intervals_to_arrow
-from ccstats.storage import Store
+from ccstats.storage import Changes, Store
 
 __all__ = [
     "IngestResult",
@@ -51,6 +51,8 @@ class IngestResult:
 
     accepted: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes)
+    """The times the stored records changed, per tenant (for kept answers: `service`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The `/v1` ingest answer: `{"accepted", "rejected": [{"index", "id", "reason"}]}`."""
@@ -62,6 +64,7 @@ class IngestResult:
     def merge(self, other: IngestResult, offset: int = 0) -> None:
         """Add another batch's result whose indexes start at `offset`."""
         self.accepted += other.accepted
+        self.changes = self.changes.merge(other.changes)
         self.rejected += [Rejection(r.index + offset, r.id, r.reason) for r in other.rejected]
 
 
@@ -130,7 +133,7 @@ def validate(
 
 def known_tenants(store: Store) -> set[str]:
     """The ids of every tenant (records of other tenants are rejected)."""
-    return {t.id for t in store.list_tenants()}
+    return {t.id for t in store.registry.list_tenants()}
 
 
 def ingest_rows(store: Store, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
@@ -140,8 +143,8 @@ def ingest_rows(store: Store, items: Sequence[Any], tenant_id: str | None = None
     for _, record in valid:
         latest[(record.tenant_id, record.id)] = record  # a key repeated in a batch: the last wins
     conversations, messages = conversations_to_arrow(list(latest.values()), datetime.now(UTC))
-    store.upsert_conversations(conversations, messages)
-    return IngestResult(len(valid), rejected)
+    changes = store.upsert_conversations(conversations, messages)
+    return IngestResult(len(valid), rejected, changes)
 
 
 def ingest_intervals(
@@ -149,8 +152,8 @@ def ingest_intervals(
 ) -> IngestResult:
     """Validate and upsert agent intervals."""
     valid, rejected = validate(AgentInterval, items, tenant_id, known_tenants(store))
-    store.upsert_intervals(intervals_to_arrow([r for _, r in valid], datetime.now(UTC)))
-    return IngestResult(len(valid), rejected)
+    changes = store.upsert_intervals(intervals_to_arrow([r for _, r in valid], datetime.now(UTC)))
+    return IngestResult(len(valid), rejected, changes)
 
 
 def ndjson_items(lines: Iterable[bytes]) -> Iterator[Any]:

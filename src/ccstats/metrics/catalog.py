@@ -33,7 +33,7 @@ _FINISHED_WITH_CUSTOMER = f"({_FINISHED} AND customer_id IS NOT NULL)"
 def _no_repeat_within(hours: int) -> str:
     # reports.md, 7moor quality: the customer opened no other conversation of the tenant within
     # `hours` after this one ended. `next_contact_at` is the first such opening, kept by the
-    # store (storage/contacts.py), so the measure reads only its own row.
+    # store (storage/duckdb/contacts.py), so the measure reads only its own row.
     return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccstats.metrics.definitions import Measure
+from ccstats.metrics.plan import AggregateRequest, Filters
 from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
@@ -19,7 +20,7 @@ from ccstats.schema import (
     TIME_COLUMNS,
     LogicalType,
 )
-from ccstats.storage.base import AggregateRequest, Filters, SearchRequest
+from ccstats.storage.requests import SearchRequest
 
 __all__ = ["ddl", "aggregate_sql", "search_sql", "count_sql", "quote"]
 

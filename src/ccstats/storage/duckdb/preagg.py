@@ -20,9 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccstats.metrics.definitions import Measure
+from ccstats.metrics.plan import AggregateRequest
 from ccstats.schema import CONVERSATION_COLUMNS, STORE_COLUMNS
-from ccstats.storage import duckdb_sql as q
-from ccstats.storage.base import AggregateRequest
+from ccstats.storage.duckdb import sql as q
 from ccstats.timebuckets import local_midnight
 
 __all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "fill_sql", "rollup_measures"]

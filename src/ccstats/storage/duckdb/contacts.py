@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ccstats.schema import TIME_COLUMNS
-from ccstats.storage.duckdb_sql import literal
+from ccstats.storage.duckdb.sql import literal
 
 __all__ = [
     "all_customers_sql",
