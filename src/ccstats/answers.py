@@ -55,7 +55,15 @@ class AnswerCache:
         self.budget = budget
         self._stores: WeakKeyDictionary[Store, OrderedDict[Hashable, Entry]] = WeakKeyDictionary()
         self._weights: WeakKeyDictionary[Store, int] = WeakKeyDictionary()
+        self._counts: WeakKeyDictionary[Store, list[int]] = WeakKeyDictionary()
+        """Per store: [answers served kept, answers computed] (the server's metrics)."""
         self._lock = threading.Lock()
+
+    def counts(self, store: Store) -> tuple[int, int]:
+        """How many answers for `store` were served kept (hits) and computed (misses)."""
+        with self._lock:
+            hits, misses = self._counts.get(store, (0, 0))
+        return hits, misses
 
     def entry(
         self,
@@ -78,6 +86,7 @@ class AnswerCache:
             )
         ):
             with self._lock:
+                self._counts.setdefault(store, [0, 0])[0] += 1
                 hit.generation = generation  # still valid at this generation
                 if key not in entries:  # another thread evicted it meanwhile
                     entries[key] = hit
@@ -87,6 +96,7 @@ class AnswerCache:
         value = compute()
         entry = Entry(generation, value, weight=self.weigh(value) if self.weigh else 0)
         with self._lock:
+            self._counts.setdefault(store, [0, 0])[1] += 1
             replaced = entries.pop(key, None)
             entries[key] = entry
             weight = self._weights.get(store, 0) + entry.weight

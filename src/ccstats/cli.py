@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,20 +85,35 @@ def serve(
     db: DbOption = "",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines as `text` or `json` (one object a line).")
+    ] = "text",
 ) -> None:
     """Run the HTTP server: dashboard, native API and every vendor API."""
     import uvicorn
 
     from ccstats.api.app import create_app
+    from ccstats.observability import LOG_FORMATS, log_config
+
+    if log_format not in LOG_FORMATS:
+        raise fail(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
 
     path = db or default_db()
     store = _open(path)
     token = load_or_create_admin_token(path)
-    settings = Settings(db=path, host=host, port=port, admin_token=token)
-    err.print(
-        f"ccstats serving {path} on http://{host}:{port} (admin token in {path}.admin-token or $CCSTATS_ADMIN_TOKEN)"
+    settings = Settings(db=path, host=host, port=port, admin_token=token, log_format=log_format)
+    logging.config.dictConfig(log_config(log_format))
+    logging.getLogger("ccstats").info(
+        "ccstats serving %s on http://%s:%d (admin token in %s.admin-token or $CCSTATS_ADMIN_TOKEN)",
+        path,
+        host,
+        port,
+        path,
     )
-    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+    # Our request log (`RequestObserver`) replaces uvicorn's access log: it redacts secrets.
+    uvicorn.run(
+        create_app(settings, store), host=host, port=port, log_config=None, access_log=False
+    )
 
 
 @app.command()

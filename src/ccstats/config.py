@@ -42,3 +42,4 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     admin_token: str | None = None
+    log_format: str = "text"

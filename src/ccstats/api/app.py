@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccstats import __version__
-from ccstats.api import admin, conversations, native
+from ccstats.api import admin, conversations, health, native
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
+from ccstats.observability import RequestObserver, Telemetry
 from ccstats.storage import Store, open_store
 
 __all__ = ["create_app"]
@@ -77,6 +78,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the store's background upkeep (compaction) while the app serves."""
     stop = threading.Event()
     store: Store = app.state.store
+    telemetry: Telemetry = app.state.telemetry
 
     def upkeep() -> None:
         rounds = max(1, round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S))
@@ -85,9 +87,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             done += 1
             try:
                 if done % rounds == 0:
-                    store.maintain()
+                    with telemetry.upkeep("maintain"):
+                        store.maintain()
                 else:
-                    store.settle_contacts()
+                    with telemetry.upkeep("settle"):
+                        store.settle_contacts()
             except Exception:  # upkeep must never take the server down; the next round retries
                 log.exception("store maintenance failed")
 
@@ -116,7 +120,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
+    app.state.telemetry = Telemetry(app.state.store, settings.db)
+    app.add_middleware(RequestObserver, telemetry=app.state.telemetry)
     _install_error_handlers(app)
+    app.include_router(health.router)
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)

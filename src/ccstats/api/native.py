@@ -21,6 +21,7 @@ from ccstats.ingest import (
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
 from ccstats.metrics.query import MetricQuery, QueryError, RatioValue, run_query
 from ccstats.numbers import round_half_up
+from ccstats.observability import telemetry_of
 from ccstats.records import TenantSettings
 from ccstats.storage import StorageError, Store
 
@@ -30,9 +31,15 @@ router = APIRouter(prefix="/v1", tags=["native"])
 
 
 def ingest_body(
-    store: Store, body: bytes, content_type: str, kind: str, tenant_id: str | None
+    store: Store,
+    body: bytes,
+    content_type: str,
+    kind: str,
+    tenant_id: str | None,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    """Parse and ingest a request body; errors become ApiErrors."""
+    """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
+    are counted in the app's metrics."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
@@ -42,6 +49,9 @@ def ingest_body(
         result: IngestResult = ingest(store, items, tenant_id)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    telemetry = telemetry_of(request.app) if request is not None else None
+    if telemetry is not None:
+        telemetry.count_ingest(kind, result.accepted, len(result.rejected))
     return result.as_dict()
 
 
@@ -55,7 +65,7 @@ async def post_conversations(
     """Upsert conversations of the token's tenant; answers accepted and rejected records."""
     body = await request.body()
     return ingest_body(
-        store, body, request.headers.get("content-type", ""), "conversations", tenant.id
+        store, body, request.headers.get("content-type", ""), "conversations", tenant.id, request
     )
 
 
@@ -63,7 +73,8 @@ async def post_conversations(
 async def post_intervals(request: Request, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
     """Upsert agent login/status intervals of the token's tenant."""
     body = await request.body()
-    return ingest_body(store, body, request.headers.get("content-type", ""), "intervals", tenant.id)
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(store, body, content_type, "intervals", tenant.id, request)
 
 
 def describe_metric(metric: Metric) -> dict[str, Any]:
