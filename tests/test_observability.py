@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import add_tenant, credential
+from tests.serving import free_port, serving
 
 from ccstats.api.app import create_app
 from ccstats.config import Settings
@@ -29,7 +25,6 @@ from ccstats.observability import (
 )
 from ccstats.storage import DuckDBStore, Store
 
-ROOT = Path(__file__).resolve().parents[1]
 EMAIL, PASSWORD = "ops@example.com", "pass-word-never-logged"
 
 
@@ -192,42 +187,23 @@ def test_log_config_refuses_an_unknown_format() -> None:
         log_config("xml")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_serve_with_json_logs_writes_one_json_line_per_request(tmp_path: Path) -> None:
     db = str(tmp_path / "ccstats.duckdb")
     with DuckDBStore(db) as store:
         add_tenant(store, "t1")
         _twin24_password(store)
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CCSTATS_ADMIN_TOKEN": "adm_json_logs"}
-    command = [sys.executable, "-m", "ccstats", "serve", "--db", db, "--port", str(port),
-               "--log-format", "json"]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.1)
+    args = ["--db", db, "--port", str(free_port()), "--log-format", "json"]
+    with serving(args, {"CCSTATS_ADMIN_TOKEN": "adm_json_logs"}) as server:
         login = httpx.post(
-            base + "/api/v1/auth/login", json={"email": "pw@example.com", "password": PASSWORD}
+            server.base + "/api/v1/auth/login",
+            json={"email": "pw@example.com", "password": PASSWORD},
         )
         refresh_token = login.json()["refreshToken"]
-        refreshed = httpx.get(base + "/api/v1/auth/refresh", params={"refreshToken": refresh_token})
+        refreshed = httpx.get(
+            server.base + "/api/v1/auth/refresh", params={"refreshToken": refresh_token}
+        )
         assert refreshed.status_code == 200
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
+    stderr = server.stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert len(records) == len(lines), stderr  # every log line is JSON
@@ -237,6 +213,6 @@ def test_serve_with_json_logs_writes_one_json_line_per_request(tmp_path: Path) -
     assert refresh_line["path"] == "/api/v1/auth/refresh?refreshToken=***"
     assert refresh_line["status"] == 200 and refresh_line["dialect"] == "twin24"
     assert refresh_line["level"] == "info" and isinstance(refresh_line["duration_ms"], float)
-    for secret in (PASSWORD, refresh_token, login.json()["token"]):
+    for secret in (PASSWORD, refresh_token, login.json()["token"], "adm_json_logs"):
         assert secret not in stderr
     assert not [r for r in records if r["logger"] == "uvicorn.access"]

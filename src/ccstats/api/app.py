@@ -13,11 +13,11 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccstats import __version__
-from ccstats.api import admin, conversations, health, native
+from ccstats.api import admin, conversations, native, operations
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
-from ccstats.observability import RequestObserver, Telemetry
+from ccstats.observability import Telemetry, dialect_of
 from ccstats.storage import Store, open_store
 
 __all__ = ["create_app"]
@@ -39,9 +39,9 @@ def _native_error(request: Request, status: int, message: str) -> Response:
 def _render(request: Request, status: int, message: str) -> Response:
     # A framework-level error (404, 405, a bad body, a crash) on a vendor path still reaches the
     # vendor's client in its vendor's error shape.
-    for dialect in DIALECTS.values():
-        if dialect.matches(request):
-            return dialect.render_error(request, status, message)
+    dialect = DIALECTS.get(dialect_of(request.scope))  # (paths below the root path)
+    if dialect is not None:
+        return dialect.render_error(request, status, message)
     return _native_error(request, status, message)
 
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         >>> app.title
         'ccstats'
     """
-    settings = settings or Settings()
+    settings = settings or Settings(db=":memory:")
     app = FastAPI(
         title="ccstats",
         version=__version__,
@@ -120,10 +120,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
-    app.state.telemetry = Telemetry(app.state.store, settings.db)
-    app.add_middleware(RequestObserver, telemetry=app.state.telemetry)
+    operations.install(app, settings)
     _install_error_handlers(app)
-    app.include_router(health.router)
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
