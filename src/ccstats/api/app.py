@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccstats import __version__
-from ccstats.api import admin, conversations, native, operations
+from ccstats.api import admin, apidocs, conversations, native, operations
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
         lifespan=_lifespan,
+        docs_url=None,  # served from the package's assets (`apidocs`)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
@@ -127,4 +129,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(admin.router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
+    apidocs.install(app)
     return app
