@@ -1,4 +1,4 @@
-"""The command line: serve, demo, import, tenant, credentials (`spec/data-model.md`, CLI)."""
+"""The command line: serve, demo, import, tenant, credentials (README, The CLI; docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import logging
 import logging.config
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,8 +50,10 @@ tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=T
 credentials_app = typer.Typer(
     help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
 )
+docs_app = typer.Typer(help="Write the project's generated docs.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
@@ -370,6 +373,14 @@ def credentials_add(
     else:
         for name, value in shown.items():
             print(f"{name}: {value}")
+
+
+@docs_app.command("metrics")
+def docs_metrics() -> None:
+    """Print docs/metrics.md from the metric catalogue (`ccstats docs metrics > docs/metrics.md`)."""
+    from ccstats.metrics.docs import catalogue_markdown
+
+    sys.stdout.write(catalogue_markdown())
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ The row path (`ingest._validate`: one `Conversation.model_validate` per record) 
 This path accepts a record without it only when the vectorised checks are sure the model would
 accept it and store the same values; every other record (wrong type, out of range, unknown field,
 a transcript to derive facts from) goes through the row path, so its rejection reason and position
-are exactly the row path's. Checks follow `records.Conversation` (`spec/data-model.md`).
+are exactly the row path's. Checks follow `records.Conversation` (`docs/data-model.md`).
 """
 
 from __future__ import annotations

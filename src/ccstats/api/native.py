@@ -101,7 +101,7 @@ def get_metrics() -> dict[str, Any]:
 
 
 class QueryBody(BaseModel):
-    """A metric query (`spec/dialects.md`, Native /v1)."""
+    """A metric query (`docs/native.md`)."""
 
     metrics: list[str]
     from_: str | int = Field(alias="from")
