@@ -1,4 +1,4 @@
-"""Credentials of every kind (`spec/dialects.md`): creation, hashing, lookup.
+"""Credentials of every kind (`docs/dialects.md`): creation, hashing, lookup.
 
 Secrets that only need checking (API tokens, Huawei appSecrets, Twin24 passwords) are stored hashed;
 HMAC secrets (7moor, Alibaba) are needed to verify signatures and are stored as given.

@@ -1,5 +1,5 @@
 """Detail search: `GET /v1/conversations` (keyset pages, or the whole result as a file) and
-`GET /v1/conversations/{id}` with its transcript (`spec/dialects.md`, Native /v1).
+`GET /v1/conversations/{id}` with its transcript (`docs/native.md`).
 
 Query parameters are the controls in `CONTROLS`; any other parameter is an equality filter on a
 conversation field (`agent_id=a1`, repeated for a list; an empty value matches null).

@@ -15,6 +15,7 @@ from ccstats.ingest import IngestResult, PayloadError, parse_payload
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
 from ccstats.metrics.query import MetricQuery, QueryError, RatioValue
 from ccstats.numbers import round_half_up
+from ccstats.observability import telemetry_of
 from ccstats.records import TenantSettings
 from ccstats.service import Service
 from ccstats.storage import StorageError
@@ -25,9 +26,15 @@ router = APIRouter(prefix="/v1", tags=["native"])
 
 
 def ingest_body(
-    service: Service, body: bytes, content_type: str, kind: str, tenant_id: str | None
+    service: Service,
+    body: bytes,
+    content_type: str,
+    kind: str,
+    tenant_id: str | None,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    """Parse and ingest a request body; errors become ApiErrors."""
+    """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
+    are counted in the app's metrics."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
@@ -37,6 +44,9 @@ def ingest_body(
         result: IngestResult = ingest(items, tenant_id)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    telemetry = telemetry_of(request.app) if request is not None else None
+    if telemetry is not None:
+        telemetry.count_ingest(kind, result.accepted, len(result.rejected))
     return result.as_dict()
 
 
@@ -50,7 +60,7 @@ async def post_conversations(
     """Upsert conversations of the token's tenant; answers accepted and rejected records."""
     body = await request.body()
     return ingest_body(
-        service, body, request.headers.get("content-type", ""), "conversations", tenant.id
+        service, body, request.headers.get("content-type", ""), "conversations", tenant.id, request
     )
 
 
@@ -60,9 +70,8 @@ async def post_intervals(
 ) -> dict[str, Any]:
     """Upsert agent login/status intervals of the token's tenant."""
     body = await request.body()
-    return ingest_body(
-        service, body, request.headers.get("content-type", ""), "intervals", tenant.id
-    )
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(service, body, content_type, "intervals", tenant.id, request)
 
 
 def describe_metric(metric: Metric) -> dict[str, Any]:
@@ -89,7 +98,7 @@ def get_metrics() -> dict[str, Any]:
 
 
 class QueryBody(BaseModel):
-    """A metric query (`spec/dialects.md`, Native /v1)."""
+    """A metric query (`docs/native.md`)."""
 
     metrics: list[str]
     from_: str | int = Field(alias="from")

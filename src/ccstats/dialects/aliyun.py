@@ -1,12 +1,12 @@
 """The Alibaba Cloud AICCS dialect: `HotlineSessionQuery` (seed 004), callable by the official SDK.
 
-Wire protocol (`spec/dialects.md`, Alibaba AICCS; `spec/vendor-protocols-research.md` section 4): RPC
+Wire protocol (`docs/dialects.md`, Alibaba AICCS; Alibaba's OpenAPI signature documentation): RPC
 style, `POST /` (also `GET /`) with every parameter in the query string, lists flattened as
 `AcidList.1=..&AcidList.2=..`. Requests are signed with ACS3-HMAC-SHA256 (the SDK default) or the
 legacy HMAC-SHA1 query signature (`Config(signature_algorithm='v2')`). Errors are the POP JSON shape
 `{RequestId, HostId, Code, Message, Recommend}`: the SDK turns a 4xx into `ClientException(code=Code)`.
 
-One module by design (a dialect is one module, `DESIGN.md`), in sections: errors, signatures (V3, V2,
+One module by design (a dialect is one module), in sections: errors, signatures (V3, V2,
 nonce cache), request parameters, the record, the endpoint.
 """
 

@@ -1,7 +1,7 @@
 """The Huawei Cloud AICC OIFDE dialect: `gettoken` and the two bot reports (seeds 000 and 001).
 
-Wire protocol and error codes: `spec/dialects.md` (Huawei OIFDE) and
-`spec/vendor-protocols-research.md` §1; what each number means: `spec/reports.md`. This module parses,
+Wire protocol and error codes: `docs/dialects.md` (Huawei OIFDE) and Huawei's OIAP documentation;
+what each number means: `docs/reports.md`. This module parses,
 authenticates, maps a request to one `MetricQuery` and renames the catalogue metrics to Huawei's
 fields; every count comes from `metrics/catalog.py`, every rate string from `numbers.rate_string`.
 """
@@ -49,14 +49,14 @@ NAME = "huawei"
 router = APIRouter(prefix="/oifde/rest/api", tags=["huawei"])
 
 TOKEN_TTL_S = 3600
-"""Token lifetime in seconds: the vendor's default `expireTime` (research §1, C6 gettoken)."""
+"""Token lifetime in seconds: the vendor's default `expireTime` (Huawei OIAP gettoken documentation)."""
 MAX_TOKENS = 100_000
 """Live tokens kept in memory at most; the oldest go first (they also expire first)."""
 DAY_WINDOW = 30
 """`type=day` covers the 30 local dates ending with the query date (seed 000: 三十日内)."""
 MEDIA_TYPE = "application/json;charset=UTF-8"
 
-# spec/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
+# docs/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
 UNKNOWN_APP_KEY = 200800001
 WRONG_SECRET = 200800002
 NO_TOKEN = 900001
@@ -86,7 +86,7 @@ def matches(request: Request) -> bool:
 
 
 def _code_for_status(status: int) -> int:
-    # The OIAP code table (research §1) has no "not found" / "method not allowed" code: an unknown
+    # The OIAP code table (Huawei's OIAP documentation) has no "not found" / "method not allowed" code: an unknown
     # path or method is a bad request parameter (10000002), a crash the internal error (10000001).
     if status == 401:
         return NO_TOKEN

@@ -1,7 +1,7 @@
 """The 7moor (七陌) v7 IM reports dialect: session report, agent workload, agent quality (seed 002).
 
-Wire protocol, auth and error codes: `spec/dialects.md` (7moor) and
-`spec/vendor-protocols-research.md` §2; what each number means: `spec/reports.md`. This module
+Wire protocol, auth and error codes: `docs/dialects.md` (7moor) and 7moor's open-API signing
+documentation; what each number means: `docs/reports.md`. This module
 parses, authenticates, maps a request to `MetricQuery`s and renames catalogue metrics to 7moor's
 fields; every count comes from `metrics/catalog.py`, every rounding from `numbers.py`.
 """
@@ -59,7 +59,7 @@ router = APIRouter(prefix=PREFIX, tags=["7moor"])
 clock: Callable[[], float] = time.time
 """The server clock the timestamp check uses (tests set it to check the doc's test vector)."""
 CLOCK_WINDOW_S = 300
-"""Allowed distance between `m7-timestamp` and the server clock (research §2: 时间差>5min 拒绝)."""
+"""Allowed distance between `m7-timestamp` and the server clock (7moor's signing documentation: 时间差>5min 拒绝)."""
 DIMENSIONS = ("half_hour", "hour", "day", "month", "year")
 _LINKS = ("agent_id", "message_handled_by", "transfer_from_agent_id", "transfer_to_agent_id")
 _AUTH_HEADERS = ("m7-appkey", "m7-nonce", "m7-timestamp", "m7-sign")
@@ -244,7 +244,7 @@ def _secret_matches(
 def authenticate(
     service: Service, headers: Mapping[str, str], replay: ReplayCache, now: float
 ) -> TenantSettings:
-    """The tenant of a signed request (research §2: clock first, then key, sign, replay)."""
+    """The tenant of a signed request (7moor's signing documentation: clock first, then key, sign, replay)."""
     values = {name: headers.get(name, "").strip() for name in _AUTH_HEADERS}
     if not all(values.values()):
         raise SevenMoorError(401, "missingAuthHeader")

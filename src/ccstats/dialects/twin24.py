@@ -1,6 +1,6 @@
 """The Twin24 dialect (seed 003): JWT login and refresh, and the call statistics search with exports.
 
-Paths and behaviour are fixed by `spec/dialects.md` (Twin24) and `spec/reports.md` (field mapping).
+Paths and behaviour are fixed by `docs/dialects.md` (Twin24) and `docs/reports.md` (field mapping).
 The search maps every Twin24 field to one data-model column and asks the store for the rows
 (`Store.search` for a JSON page, `Store.iter_search` for a streamed file); it computes nothing.
 """
@@ -183,7 +183,7 @@ def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, 
 
 def _token_response(tokens: dict[str, str], ttl: int) -> Response:
     response = JSON(tokens)
-    # Third-party Twin24 scripts read these cookies after login (vendor-protocols-research.md §3).
+    # Third-party Twin24 scripts read these cookies after login (public third-party Twin24 client scripts).
     response.set_cookie("token", tokens["token"], max_age=ttl, httponly=True, samesite="lax")
     response.set_cookie(
         "refresh_token", tokens["refreshToken"], max_age=REFRESH_TTL, httponly=True, samesite="lax"
@@ -274,7 +274,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
             options={"require": ["exp", "sub", "tenant"]},
         )
     except jwt.ExpiredSignatureError:
-        # Exact text: the Twin24 SDK refreshes and retries on it (vendor-protocols-research.md §3).
+        # Exact text: the Twin24 SDK refreshes and retries on it (the official PHP SDK, `HttpClient::processResponse`).
         raise Twin24Error(401, "Token is expired.") from None
     except jwt.InvalidTokenError:
         raise Twin24Error(401, "Unauthorized.") from None

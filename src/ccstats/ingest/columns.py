@@ -4,7 +4,7 @@ The row path (`rows.validate`: one `Conversation.model_validate` per record) is 
 This path accepts a record without it only when the vectorised checks are sure the model would
 accept it and store the same values; every other record (wrong type, out of range, unknown field,
 a transcript to derive facts from) goes through the row path, so its rejection reason and position
-are exactly the row path's. Checks follow `records.Conversation` (`spec/data-model.md`).
+are exactly the row path's. Checks follow `records.Conversation` (`docs/data-model.md`).
 """
 
 from __future__ import annotations
@@ -532,7 +532,7 @@ def ingest_conversations(
     Example:
         >>> from ccstats.storage import open_store
         >>> from ccstats.records import TenantSettings
-        >>> store = open_store(); store.put_tenant(TenantSettings(id="t1"))
+        >>> store = open_store(); store.registry.put_tenant(TenantSettings(id="t1"))
         >>> r = ingest_conversations(store, [{"id": "a", "tenant_id": "t1", "channel": "chat",
         ...     "created_at": 0}, {"id": "b"}])
         >>> r.accepted, r.rejected[0].index

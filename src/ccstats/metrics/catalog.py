@@ -1,6 +1,6 @@
 """Every metric, defined once. Reports are presets over these names; dialects only rename them.
 
-Conditions follow `spec/reports.md` ("a missing count field counts as 0, a missing bool as false").
+Conditions follow `docs/reports.md` ("a missing count field counts as 0, a missing bool as false").
 Expressions are portable SQL over the conversation columns (alias `c`); `storage/` compiles them.
 """
 

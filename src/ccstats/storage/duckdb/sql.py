@@ -1,6 +1,6 @@
 """SQL text for the DuckDB store: DDL from the schema, and aggregate/search statements.
 
-Functions here only build (sql, params); `duckdb_store.py` runs them.
+Functions here only build (sql, params); `store.py` runs them.
 """
 
 from __future__ import annotations
