@@ -85,6 +85,8 @@ def describe_metric(metric: Metric) -> dict[str, Any]:
         out.update(kind="ratio", numerator=metric.numerator, denominator=metric.denominator)
     else:
         out.update(kind=metric.kind, expression=metric.expr, condition=metric.where)
+        if metric.within_hours is not None:
+            out["within_hours"] = metric.within_hours  # no other contact within that many hours
     return out
 
 

@@ -41,9 +41,12 @@ def catalogue_markdown() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for m in measures:
-        adds = _cell(m.expr) if m.kind != "count" else ""
+        adds = _cell(m.expr) if m.kind not in ("count", "no_repeat_within") else ""
+        condition = _cell(m.where)
+        if m.within_hours is not None:
+            condition += f" and no other contact of the customer within {m.within_hours} h"
         lines.append(
-            f"| `{m.name}` | {m.kind} | {m.unit} | {m.description} | {adds} | {_cell(m.where)} |"
+            f"| `{m.name}` | {m.kind} | {m.unit} | {m.description} | {adds} | {condition} |"
         )
     lines += ["", "## Ratios", ""]
     lines += [
