@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ccstats import __version__
-from ccstats.api import admin, conversations, native
+from ccstats import __version__, web
+from ccstats.api import admin, agents, conversations, exports, native, session, summary
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
         lifespan=_lifespan,
+        docs_url=None,  # served by `ccstats.web` from vendored files, under its CSP
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
@@ -120,6 +122,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
+    for router in (session.router, summary.router, agents.router, exports.router, web.router):
+        app.include_router(router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
     return app

@@ -35,7 +35,7 @@ from ccstats.export import (
     parquet_chunks,
     xlsx_chunks,
 )
-from ccstats.metrics import UnknownNameError
+from ccstats.metrics import Measure, UnknownNameError, get_metric
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
 from ccstats.storage import SearchPage, SearchRequest, Store
@@ -59,7 +59,7 @@ __all__ = [
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
-CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields")
+CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields", "metric")
 """Query parameters that are not field filters."""
 FILTERABLE = GROUPABLE
 SORTABLE = tuple(CONVERSATION_COLUMNS)
@@ -209,6 +209,22 @@ def _range(request: Request, tenant: TenantSettings) -> tuple[datetime | None, d
     return start, end
 
 
+def _condition(name: str | None) -> str | None:
+    """The row condition of `metric=`: the conversations a count or sum measure reads."""
+    if name is None:
+        return None
+    metric = get_metric(name)
+    if not isinstance(metric, Measure):
+        raise _bad(
+            "invalid_metric",
+            f"metric: {name} is a ratio; name its numerator ({metric.numerator}) "
+            f"or its denominator ({metric.denominator})",
+        )
+    if metric.kind == "max":
+        raise _bad("invalid_metric", f"metric: {name} is a maximum, not a set of conversations")
+    return metric.where
+
+
 def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
     """Validate every query parameter of a detail search; errors are 400s naming the problem."""
     start, end = _range(request, tenant)
@@ -229,6 +245,13 @@ def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
         after=decode_cursor(cursor, sort) if cursor else None,
         columns=(*fields, *needed),
     )
+    try:
+        condition = _condition(_single(request, "metric"))
+    except UnknownNameError as error:
+        raise ApiError(
+            400, "unknown_name", str(error), {"name": error.name, "did_you_mean": error.suggestion}
+        ) from None
+    search = replace(search, condition=condition)
     limit = _limit(_single(request, "limit"))
     return SearchParams(search, _format(_single(request, "format")), fields, limit)
 
@@ -425,6 +448,8 @@ def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> UTCJSON
 def search_conversations(request: Request, store: StoreDep, tenant: TenantDep) -> Any:
     """A page of matching conversations with `next_cursor`, or every match as a file (`format`)."""
     params = parse_search(request, tenant)
+    if params.request.condition and "next_contact_at" in params.request.condition:
+        store.settle_contacts([tenant.id])  # the FCR measures read next contacts: make them current
     if params.format == "json":
         return _page(store, tenant, params)
     return _file_response(store, tenant, params)

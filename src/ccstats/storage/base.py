@@ -89,6 +89,8 @@ class SearchRequest:
     offset: int = 0
     after: tuple[Any, ...] | None = None
     columns: tuple[str, ...] | None = None
+    condition: str | None = None
+    """A catalogue measure's row condition (`Measure.where`, portable SQL): the rows it counts."""
 
 
 @dataclass(frozen=True)

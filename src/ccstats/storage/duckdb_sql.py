@@ -290,6 +290,8 @@ def _search_where(request: SearchRequest, params: list[Any]) -> str:
     if request.end is not None:
         where += f" AND c.{tf} {'<=' if request.end_inclusive else '<'} ?"
         params.append(_naive(request.end))
+    if request.condition:
+        where += f" AND ({request.condition})"
     return where + filters_sql(request.filters, params)
 
 
