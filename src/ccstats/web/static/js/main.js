@@ -241,6 +241,7 @@ function render() {
     return;
   }
   main.dataset.view = route.view;
+  main.dataset.route = location.hash;
   replace(main, panels.map((p) => p.el));
   for (const p of panels) p.load();
 }

@@ -35,13 +35,14 @@ function changeClass(kpi, change) {
   return up === (kpi.better === "up") ? "good" : "bad";
 }
 
-function parts(kpi, info, answer, params) {
+function parts(info, answer, params) {
+  // A ratio's parts: each opens its conversations; an average shows its total over its count.
   if (!answer || typeof answer !== "object") return null;
-  const num = drillLink(String(answer.numerator === null ? 0 : formatMetric(info.unit === "seconds" ? "seconds" : "conversations", answer.numerator)), params, {}, info.numerator);
   const den = drillLink(formatMetric("conversations", answer.denominator), params, {}, info.denominator);
   if (info.unit === "seconds") {
     return h("span", { class: "tile-parts" }, t("total_over", { total: formatDuration(answer.numerator) }), " ", den);
   }
+  const num = drillLink(formatMetric("conversations", answer.numerator), params, {}, info.numerator);
   return h("span", { class: "tile-parts" }, num, " / ", den);
 }
 
@@ -67,7 +68,7 @@ function tile(kpi, summary, params) {
     },
     h("span", { class: "tile-label", text: t(`kpi.${kpi.key}`) }),
     value,
-    parts(kpi, info, now, params),
+    parts(info, now, params),
     h(
       "span",
       { class: "tile-prev" },
@@ -108,22 +109,31 @@ function addDaysText(iso, days) {
 
 function seriesChooser(params, chosen, granularity) {
   const names = [...app.catalogue.keys()].filter((n) => metricInfo(n).kind !== "max" && metricInfo(n).unit !== "epoch_ms");
-  const select = h(
-    "select",
-    {
-      multiple: true,
-      size: 6,
-      class: "metric-select",
-      "aria-label": t("metrics"),
-      onchange: (event) => {
-        const picked = [...event.target.selectedOptions].map((o) => o.value).slice(0, 8);
-        if (!picked.length) return;
-        const next = new URLSearchParams(params);
-        next.set("series", picked.join(","));
-        location.hash = routeHref("overview", next);
-      },
-    },
-    names.map((n) => h("option", { value: n, selected: chosen.includes(n), title: metricInfo(n).description }, `${metricLabel(n)} (${n})`)),
+  const boxes = names.map((n) => h("input", { type: "checkbox", value: n, checked: chosen.includes(n) }));
+  const apply = () => {
+    const picked = boxes.filter((b) => b.checked).map((b) => b.value).slice(0, 8);
+    if (!picked.length) return;
+    const next = new URLSearchParams(params);
+    next.set("series", picked.join(","));
+    location.hash = routeHref("overview", next);
+  };
+  const picker = h(
+    "details",
+    { class: "picker", id: "series-picker" },
+    h("summary", {}, t("metrics_chosen", { n: chosen.length })),
+    h(
+      "div",
+      { class: "picker-body" },
+      h(
+        "div",
+        { class: "picker-list" },
+        names.map((n, i) =>
+          h("label", { title: metricInfo(n).description }, boxes[i], h("span", { text: metricLabel(n) }), h("code", { class: "muted", text: n })),
+        ),
+      ),
+      h("p", { class: "muted", text: t("metrics_limit") }),
+      h("button", { type: "button", class: "small", id: "series-apply", text: t("apply"), onclick: apply }),
+    ),
   );
   const grain = h(
     "select",
@@ -142,7 +152,7 @@ function seriesChooser(params, chosen, granularity) {
     "div",
     { class: "series-controls" },
     h("label", {}, h("span", { text: t("granularity") }), grain),
-    h("label", {}, h("span", { text: t("metrics_hint") }), select),
+    h("label", {}, h("span", { text: t("metrics") }), picker),
   );
 }
 
