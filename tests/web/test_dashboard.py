@@ -199,7 +199,9 @@ def server(demo_dates: dict[str, Any]) -> Iterator[LiveServer]:
     """The demo (2 000 conversations), the hand-made tenant and an empty one, served."""
     with DuckDBStore(":memory:") as store:
         summary = create_demo(store, 2000, seed=7, today=date.today())
-        demo_dates.update(first=date.fromisoformat(summary["from"]), last=date.fromisoformat(summary["to"]))
+        demo_dates.update(
+            first=date.fromisoformat(summary["from"]), last=date.fromisoformat(summary["to"])
+        )
         store.put_tenant(hand_tenant())
         store.put_tenant(TenantSettings(id=EMPTY, name="Empty Co", timezone="UTC"))
         create_credential(store, HAND, "api", "hand", "web-test")
@@ -286,7 +288,12 @@ def query(server: LiveServer, token: str, start: date, end: date, **filters: Any
         "POST",
         "/v1/query",
         token,
-        {"metrics": list(UNITS), "from": start.isoformat(), "to": end.isoformat(), "filters": filters},
+        {
+            "metrics": list(UNITS),
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "filters": filters,
+        },
     )
     assert status == 200, answer
     row: dict[str, Any] = answer["rows"][0]
@@ -364,7 +371,9 @@ def test_overview_tiles_equal_the_native_api(
 ) -> None:
     start, end = week(demo_dates)
     sign_in(browser, server, BANK_TOKEN)
-    fragment = f"overview?p=custom&from={start}&to={end}" + (f"&channel={channel}" if channel else "")
+    fragment = f"overview?p=custom&from={start}&to={end}" + (
+        f"&channel={channel}" if channel else ""
+    )
     show(browser, server, fragment, "kpis", "series")
     filters = {"channel": channel} if channel else {}
     now = query(server, BANK_TOKEN, start, end, **filters)
@@ -447,7 +456,9 @@ def test_injected_names_stay_text(browser: WebDriver, server: LiveServer) -> Non
     wait_ready(browser, "conversations")
     assert browser.find_element(By.CSS_SELECTOR, "#conversations .count").text == "2 conversations"
     assert_text_only(browser, "agent-name", "customer-name", "queue-name")
-    browser.find_element(By.XPATH, "//tr[td[@data-key='customer'][contains(., 'customer-name')]]//a").click()
+    browser.find_element(
+        By.XPATH, "//tr[td[@data-key='customer'][contains(., 'customer-name')]]//a"
+    ).click()
     wait_ready(browser, "conversation")
     fields = ("customer-message", "bot-message", "agent-message", "dialog-result", "queue-id")
     assert_text_only(browser, "agent-name", "campaign-id", "access-code", "bot-id", *fields)
@@ -476,7 +487,10 @@ def test_drill_down_reaches_a_transcript_and_exports(
     expected = tile.get_attribute("data-value")
     tile.find_element(By.CSS_SELECTOR, ".tile-value").click()
     wait_ready(browser, "conversations")
-    assert browser.find_element(By.CSS_SELECTOR, "#conversations .count").get_attribute("data-count") == expected
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#conversations .count").get_attribute("data-count")
+        == expected
+    )
     channels = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "td[data-key=channel]")}
     assert channels == {"chat"}
     screenshot(browser, "drill-down")
@@ -503,7 +517,9 @@ def test_drill_down_reaches_a_transcript_and_exports(
     conversation_id = browser.find_element(By.CSS_SELECTOR, "dd[data-field=id]").text
     _, detail = server.call("GET", f"/v1/conversations/{conversation_id}", BANK_TOKEN)
     messages = browser.find_elements(By.CSS_SELECTOR, ".transcript li.msg .msg-text")
-    assert [m.text for m in messages] == [m["text"] or "" for m in detail["conversation"]["messages"]]
+    assert [m.text for m in messages] == [
+        m["text"] or "" for m in detail["conversation"]["messages"]
+    ]
     assert messages
     screenshot(browser, "conversation")
 
@@ -514,10 +530,14 @@ def test_agents_table_sorts_and_exports(
     start, end = week(demo_dates)
     sign_in(browser, server, BANK_TOKEN)
     show(browser, server, f"agents?p=custom&from={start}&to={end}", "agents")
-    sessions = [int(td.text) for td in browser.find_elements(By.CSS_SELECTOR, "td[data-key=agent_sessions]")]
+    sessions = [
+        int(td.text) for td in browser.find_elements(By.CSS_SELECTOR, "td[data-key=agent_sessions]")
+    ]
     assert sessions == sorted(sessions, reverse=True) and sessions
     browser.find_element(By.CSS_SELECTOR, "th[data-key=agent_sessions] button").click()
-    ascending = [int(td.text) for td in browser.find_elements(By.CSS_SELECTOR, "td[data-key=agent_sessions]")]
+    ascending = [
+        int(td.text) for td in browser.find_elements(By.CSS_SELECTOR, "td[data-key=agent_sessions]")
+    ]
     assert ascending == sorted(sessions)
     screenshot(browser, "agents")
 
@@ -544,7 +564,10 @@ PANELS = {"overview": ("kpis", "series")}
     [
         (RETAIL_TOKEN, {"campaigns": "Напоминание о заказе"}),  # voice bot campaigns only
         (ACME_TOKEN, {"agents": "[", "bots": "Acme"}),
-        (EMPTY_TOKEN, {"overview": "No conversations in this period.", "agents": "No agent activity"}),
+        (
+            EMPTY_TOKEN,
+            {"overview": "No conversations in this period.", "agents": "No agent activity"},
+        ),
     ],
 )
 def test_every_view_works_for_every_tenant(
@@ -568,12 +591,18 @@ def test_failed_refresh_marks_the_figures_stale(browser: WebDriver, server: Live
     # The network goes away: the next refresh fails, the last figures stay, marked stale.
     browser.execute_script("window.fetch = () => Promise.reject(new TypeError('network is down'))")
     browser.find_element(By.ID, "refresh").click()
-    wait(browser, lambda d: d.find_element(By.ID, "kpis").get_attribute("data-state") == "error", "the error")
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "kpis").get_attribute("data-state") == "error",
+        "the error",
+    )
     status = browser.find_element(By.CSS_SELECTOR, "#kpis .panel-status").text
     assert "network is down" in status and "out of date" in status
     body = browser.find_element(By.CSS_SELECTOR, "#kpis .panel-body")
     assert "stale" in body.get_attribute("class").split()
-    assert browser.find_element(By.CSS_SELECTOR, "[data-metric=conversations] .tile-value").text == "4"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "[data-metric=conversations] .tile-value").text == "4"
+    )
     # Auto-refresh offers off, 30 s and 5 min.
     options = browser.find_elements(By.CSS_SELECTOR, "#auto-refresh option")
     assert [o.get_attribute("value") for o in options] == ["0", "30", "300"]
@@ -620,7 +649,9 @@ def test_no_inner_html_in_the_page_scripts() -> None:
     static = ROOT / "src" / "ccstats" / "web" / "static"
     own = [p for p in static.rglob("*") if p.is_file() and "vendor" not in p.parts]
     pattern = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write")
-    assert [str(p) for p in own if pattern.search(p.read_text(encoding="utf-8", errors="ignore"))] == []
+    assert [
+        str(p) for p in own if pattern.search(p.read_text(encoding="utf-8", errors="ignore"))
+    ] == []
 
 
 # -- the docs' examples ---------------------------------------------------------------------------------
@@ -636,6 +667,10 @@ def test_dashboard_docs_examples_run(server: LiveServer, demo_dates: dict[str, A
     env = {**os.environ, "B": server.url, "TOKEN": BANK_TOKEN}
     for block in blocks:
         done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", block], capture_output=True, text=True, env=env, timeout=60
+            ["bash", "-euo", "pipefail", "-c", block],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
         assert done.returncode == 0, (block, done.stdout, done.stderr)
