@@ -25,12 +25,6 @@ import openpyxl
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-
-from ccstats.auth import create_credential
-from ccstats.demo import create_demo
-from ccstats.ingest import ingest_conversations, ingest_intervals
-from ccstats.records import Agent, Bot, NamedOption, TenantSettings
-from ccstats.storage import DuckDBStore
 from tests.web.conftest import (
     WAIT_S,
     LiveServer,
@@ -41,6 +35,12 @@ from tests.web.conftest import (
     wait,
     wait_ready,
 )
+
+from ccstats.auth import create_credential
+from ccstats.demo import create_demo
+from ccstats.ingest import ingest_conversations, ingest_intervals
+from ccstats.records import Agent, Bot, NamedOption, TenantSettings
+from ccstats.storage import DuckDBStore
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK, RETAIL, ACME = "202104237142", "twin24-demo", "acme-us"

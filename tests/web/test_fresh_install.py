@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from tests.web.conftest import LiveServer, console_problems, serve, wait
 
 from ccstats.storage import DuckDBStore
-from tests.web.conftest import LiveServer, console_problems, serve, wait
 
 
 @pytest.fixture(scope="module")
