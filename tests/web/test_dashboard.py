@@ -23,6 +23,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from tests.web.conftest import (
@@ -316,8 +317,15 @@ def tiles(browser: WebDriver) -> dict[str, Any]:
 
 def screenshot(browser: WebDriver, name: str) -> None:
     """With CCSTATS_SCREENSHOTS=1, keep a screenshot for the docs (docs/screenshots/)."""
-    if os.environ.get("CCSTATS_SCREENSHOTS"):
-        browser.save_screenshot(str(ROOT / "docs" / "screenshots" / f"{name}.png"))
+    if not os.environ.get("CCSTATS_SCREENSHOTS"):
+        return
+    # The whole page, no pointer over it.
+    ActionChains(browser).move_to_element(browser.find_element(By.CLASS_NAME, "brand")).perform()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(height + 140, 2400))
+    time.sleep(0.5)  # charts redraw after the resize; a pause for the picture, no assertion
+    browser.save_screenshot(str(ROOT / "docs" / "screenshots" / f"{name}.png"))
+    browser.set_window_size(1400, 1000)
 
 
 def week(demo_dates: dict[str, Any]) -> tuple[date, date]:

@@ -8,7 +8,7 @@ import { t } from "../i18n.js";
 import { noteAnswer, panel } from "../panel.js";
 import { metricInfo, resolvePeriod, routeHref, sharedParams } from "../state.js";
 import { sortableTable } from "../table.js";
-import { agentName, emptyNote, exportButtons, metricLabel } from "./common.js";
+import { agentName, botName, emptyNote, exportButtons, metricLabel } from "./common.js";
 
 const CONTROLS = new Set(["p", "from", "to", "channel", "metric", "sort"]);
 const FIELDS = [
@@ -56,7 +56,7 @@ function who(row) {
 }
 
 function where(row) {
-  return row.queue_name || row.campaign_name || row.bot_name || row.access_code || "–";
+  return row.queue_name || row.campaign_name || row.bot_name || (row.access_code ? botName(row.access_code) : "–");
 }
 
 function listColumns(params) {
@@ -174,6 +174,28 @@ export function conversations(params) {
 // -- one conversation -------------------------------------------------------------------------
 
 const TIME = /_at$/;
+// What a supervisor looks for first; every other field with a value follows.
+const FIRST_FACTS = [
+  "id",
+  "channel",
+  "direction",
+  "created_at",
+  "answered_at",
+  "ended_at",
+  "duration_s",
+  "queue_duration_s",
+  "agent_id",
+  "customer_name",
+  "customer_phone",
+  "customer_id",
+  "queue_name",
+  "access_code",
+  "bot_name",
+  "campaign_name",
+  "dial_status",
+  "end_reason",
+  "csat_score",
+];
 const SECONDS = /_s$/;
 
 function factValue(key, value) {
@@ -213,7 +235,10 @@ export function conversation(params, id) {
     const answer = await get(`/v1/conversations/${encodeURIComponent(id)}`);
     noteAnswer(answer);
     const record = answer.conversation;
-    const facts = Object.entries(record).filter(([key, value]) => key !== "messages" && value !== null && value !== "");
+    const first = new Set(FIRST_FACTS);
+    const facts = [...FIRST_FACTS.filter((key) => key in record).map((key) => [key, record[key]]), ...Object.entries(record).filter(([key]) => !first.has(key))].filter(
+      ([key, value]) => key !== "messages" && value !== null && value !== "",
+    );
     return h(
       "div",
       { class: "detail" },
