@@ -665,7 +665,7 @@ def test_no_inner_html_in_the_page_scripts() -> None:
 # -- the docs' examples ---------------------------------------------------------------------------------
 
 
-def test_dashboard_docs_examples_run(server: LiveServer, demo_dates: dict[str, Any]) -> None:
+def test_dashboard_docs_examples_run(server: LiveServer, tmp_path: Path) -> None:
     """Every shell example of docs/dashboard.md, run with curl against this server."""
     if shutil.which("curl") is None:
         pytest.fail("curl is needed to run the docs' examples")
@@ -679,6 +679,7 @@ def test_dashboard_docs_examples_run(server: LiveServer, demo_dates: dict[str, A
             capture_output=True,
             text=True,
             env=env,
+            cwd=tmp_path,
             timeout=60,
         )
         assert done.returncode == 0, (block, done.stdout, done.stderr)
