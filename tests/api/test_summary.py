@@ -128,6 +128,16 @@ def test_filters_apply_to_both_periods(app_client: TestClient, headers: dict[str
             "unknown_name",
         ),
         ({"metrics": [], "from": "2024-05-02", "to": "2024-05-03"}, "invalid_request"),
+        ({"metrics": ["csat"] * 51, "from": "2024-05-02", "to": "2024-05-03"}, "invalid_request"),
+        (
+            {
+                "metrics": ["csat"],
+                "from": "2024-05-02",
+                "to": "2024-05-03",
+                "filters": {f"f{i}": 1 for i in range(51)},
+            },
+            "invalid_request",
+        ),
         ({"metrics": ["csat"], "from": "yesterday", "to": "2024-05-03"}, "invalid_time"),
     ],
 )

@@ -23,6 +23,7 @@ from ccstats.api.errors import ApiError
 from ccstats.api.exports import cell, table_file, table_format
 from ccstats.api.native import _json_value as json_value  # one JSON shape for metric values
 from ccstats.api.native import data_as_of_iso
+from ccstats.api.summary import MAX_FILTERS, MAX_METRICS
 from ccstats.api.timeparams import parse_request_time
 from ccstats.metrics import Ratio, UnknownNameError, get_metric
 from ccstats.metrics.query import MetricQuery, QueryError, RatioValue, run_query
@@ -43,8 +44,8 @@ class AgentSummaryBody(BaseModel):
 
     from_: str | int = Field(alias="from")
     to: str | int
-    filters: dict[str, Any] = Field(default_factory=dict)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), max_length=50)
+    filters: dict[str, Any] = Field(default_factory=dict, max_length=MAX_FILTERS)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), max_length=MAX_METRICS)
 
 
 def _metric_rows(

@@ -33,6 +33,8 @@ __all__ = ["router", "SummaryBody", "previous_range", "change"]
 
 router = APIRouter(prefix="/v1", tags=["native"])
 MAX_METRICS = 50
+MAX_FILTERS = 50
+"""Bounds of a request: metrics named, fields filtered on."""
 
 
 class SummaryBody(BaseModel):
@@ -41,7 +43,7 @@ class SummaryBody(BaseModel):
     metrics: list[str] = Field(min_length=1, max_length=MAX_METRICS)
     from_: str | int = Field(alias="from")
     to: str | int
-    filters: dict[str, Any] = Field(default_factory=dict)
+    filters: dict[str, Any] = Field(default_factory=dict, max_length=MAX_FILTERS)
     time_basis: str = "created_at"
 
 

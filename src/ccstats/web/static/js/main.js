@@ -195,7 +195,7 @@ function renderToolbar(route) {
     h("label", {}, h("span", { text: t("auto_refresh") }), refresh),
     h("button", { type: "button", id: "refresh", class: "small", text: t("refresh_now"), onclick: () => refreshNow() }),
     h("span", { class: "spacer" }),
-    h("span", { id: "asof", class: "asof", role: "status" }),
+    h("span", { id: "asof", class: "asof" }),
   );
   bar.hidden = false;
   updateAsOf();
