@@ -12,8 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ccstats import __version__
-from ccstats.api import admin, apidocs, conversations, native, operations
+from ccstats import __version__, web
+from ccstats.api import (
+    admin,
+    agents,
+    apidocs,
+    conversations,
+    exports,
+    native,
+    operations,
+    session,
+    summary,
+)
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS, aliyun
@@ -120,7 +130,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
         lifespan=_lifespan,
-        docs_url=None,  # served from the package's assets (`apidocs`)
+        docs_url=None,  # served by `ccstats.web` from vendored files, under its CSP
         redoc_url=None,
     )
     app.state.settings = settings
@@ -131,6 +141,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
+    for router in (session.router, summary.router, agents.router, exports.router, web.router):
+        app.include_router(router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
     app.add_api_route(

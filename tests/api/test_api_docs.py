@@ -50,22 +50,23 @@ def test_docs_pages_load_only_assets_of_the_package(app_client: TestClient, page
     html = app_client.get(page).text
     assert "http://" not in html and "https://" not in html  # no CDN, no web fonts
     links = _local_links(html)
-    assert links and all(link.startswith("/docs-assets/") for link in links), links
+    assert links and all(
+        link.startswith(("/docs-assets/", "/static/", "static/")) for link in links
+    ), links
     for link in links:
-        asset = app_client.get(link)
+        asset = app_client.get(link if link.startswith("/") else "/" + link)
         assert asset.status_code == 200, link
-        assert len(asset.content) > 500
-    assert "'/openapi.json'" in html or '"/openapi.json"' in html
+        assert len(asset.content) > 200  # a file, not an error page
+    if page == "/redoc":
+        assert "'/openapi.json'" in html or '"/openapi.json"' in html
 
 
 def test_docs_pages_under_a_root_path(app_client: TestClient, store: Store) -> None:
     client = TestClient(app_client.app, root_path="/ccstats")
-    html = client.get("/docs").text
-    assert _local_links(html) == [
-        "/ccstats/docs-assets/swagger-ui/swagger-ui.css",
-        "/ccstats/docs-assets/swagger-ui/favicon-32x32.png",
-        "/ccstats/docs-assets/swagger-ui/swagger-ui-bundle.js",
-    ]
+    # Swagger UI's page links its files relative to itself, so it works under any root path.
+    assert all(not link.startswith("/") for link in _local_links(client.get("/docs").text))
+    html = client.get("/redoc").text
+    assert "/ccstats/docs-assets/redoc/redoc.standalone.js" in html
     assert "/ccstats/openapi.json" in html
 
 
@@ -78,9 +79,8 @@ def test_vendored_assets_are_the_recorded_files_with_their_licences() -> None:
     assert set(sums) == on_disk
     for name, digest in sums.items():
         assert hashlib.sha256((ASSETS / name).read_bytes()).hexdigest() == digest, name
-    assert "Apache License" in (ASSETS / "swagger-ui" / "LICENSE").read_text()
     assert "MIT License" in (ASSETS / "redoc" / "LICENSE").read_text()
-    assert "swagger-ui-dist` | 5.35.0" in record and "redoc` | 2.5.4" in record
+    assert "redoc` | 2.5.4" in record
 
 
 # -- the schema -----------------------------------------------------------------------------------
@@ -98,8 +98,8 @@ def test_security_schemes_for_the_authorize_button(openapi: dict[str, Any]) -> N
     assert schemes["adminToken"]["type"] == "http" and schemes["adminToken"]["scheme"] == "bearer"
     for (method, path), doc in ROUTE_DOCS.items():
         security = openapi["paths"][path][method].get("security")
-        if path == "/v1/metrics":
-            assert security is None  # the catalogue is public
+        if path in ("/v1/metrics", "/v1/session"):
+            assert security is None  # the catalogue is public; sign-in takes a token in its body
         else:
             assert security == [{"adminToken" if doc.admin else "apiToken": []}], path
 
@@ -114,8 +114,9 @@ def test_every_v1_operation_is_documented(openapi: dict[str, Any]) -> None:
     assert served == set(ROUTE_DOCS)
     for (method, path), doc in ROUTE_DOCS.items():
         responses = openapi["paths"][path][method]["responses"]
-        ok = responses["200"]["content"]["application/json"]["schema"]
-        assert ok == {"$ref": f"#/components/schemas/{doc.answer.__name__}"}  # type: ignore[union-attr]
+        if doc.answer is not None:  # else a file (`/v1/query/export`)
+            ok = responses["200"]["content"]["application/json"]["schema"]
+            assert ok == {"$ref": f"#/components/schemas/{doc.answer.__name__}"}
         errors = {status for status in responses if status.startswith(("4", "5"))}
         assert errors == {str(s) for s in doc.errors}, path
         for status in errors:

@@ -33,7 +33,7 @@ from ccstats.export import (
     parquet_chunks,
     xlsx_chunks,
 )
-from ccstats.metrics import UnknownNameError
+from ccstats.metrics import Measure, UnknownNameError, get_metric
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
 from ccstats.responses import UTCJSON
@@ -59,7 +59,7 @@ __all__ = [
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
-CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields")
+CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields", "metric")
 """Query parameters that are not field filters."""
 FILTERABLE = GROUPABLE
 SORTABLE = tuple(CONVERSATION_COLUMNS)
@@ -209,6 +209,22 @@ def _range(request: Request, tenant: TenantSettings) -> tuple[datetime | None, d
     return start, end
 
 
+def _counted_by(name: str | None) -> Measure | None:
+    """The measure of `metric=`: the conversations a count or sum measure reads."""
+    if name is None:
+        return None
+    metric = get_metric(name)
+    if not isinstance(metric, Measure):
+        raise _bad(
+            "invalid_metric",
+            f"metric: {name} is a ratio; name its numerator ({metric.numerator}) "
+            f"or its denominator ({metric.denominator})",
+        )
+    if metric.kind == "max":
+        raise _bad("invalid_metric", f"metric: {name} is a maximum, not a set of conversations")
+    return metric
+
+
 def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
     """Validate every query parameter of a detail search; errors are 400s naming the problem."""
     start, end = _range(request, tenant)
@@ -229,6 +245,13 @@ def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
         after=decode_cursor(cursor, sort) if cursor else None,
         columns=(*fields, *needed),
     )
+    try:
+        counted_by = _counted_by(_single(request, "metric"))
+    except UnknownNameError as error:
+        raise ApiError(
+            400, "unknown_name", str(error), {"name": error.name, "did_you_mean": error.suggestion}
+        ) from None
+    search = replace(search, counted_by=counted_by)
     limit = _limit(_single(request, "limit"))
     return SearchParams(search, _format(_single(request, "format")), fields, limit)
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ccstats.api.errors import ApiError
+from ccstats.api.session_cookie import session_token
 from ccstats.auth import tenant_for_api_token
 from ccstats.records import TenantSettings
 from ccstats.service import Service
@@ -58,8 +59,9 @@ def bearer(request: Request) -> str | None:
 
 
 def current_tenant(request: Request, service: ServiceDep, _: _ApiScheme = None) -> TenantSettings:
-    """The tenant of the request's API token (401 without a valid one)."""
-    token = bearer(request)
+    """The tenant of the request's API token, or of the dashboard's sign-in cookie (401 without a
+    valid one)."""
+    token = bearer(request) or session_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "send an API token: Authorization: Bearer <token>")
     tenant_id = tenant_for_api_token(service.registry, token)

@@ -62,6 +62,9 @@ ERROR_CODES: dict[str, str] = {
     "suggests the closest name.",
     "invalid_settings": "Tenant settings that do not validate (e.g. an unknown time zone).",
     "invalid_credential": "An unknown credential kind or tenant, or a key id already taken.",
+    "invalid_metric": "`metric=` names a ratio or a maximum, not a set of conversations.",
+    "missing_header": "A dashboard sign-in request without the dashboard's `X-CCStats-Client` "
+    "header (a page of another site cannot add it).",
     "unauthorized": "No token, or a token that is not valid (401).",
     "forbidden": "A tenant's API token on an admin route (403).",
     "not_found": "No such tenant, conversation or path (404).",
@@ -88,6 +91,8 @@ ERROR_STATUSES: dict[int, tuple[str, ...]] = {
         "unknown_name",
         "invalid_settings",
         "invalid_credential",
+        "invalid_metric",
+        "missing_header",
     ),
     401: ("unauthorized",),
     403: ("forbidden",),
@@ -236,6 +241,44 @@ class CreatedCredential(BaseModel):
     tenant_id: str
 
 
+class SessionAnswer(BaseModel):
+    """Who is signed in to the dashboard (`/v1/session`)."""
+
+    signed_in: bool
+    fresh_install: bool | None = Field(None, description="No tenant exists yet (signed out only).")
+    tenant: TenantSettings | None = None
+    data_as_of: str | None = None
+
+
+class PeriodValues(BaseModel):
+    """One period of a summary: its bounds (tenant-local ISO) and each metric's value."""
+
+    from_: str = Field(alias="from")
+    to: str
+    values: dict[str, Any]
+
+
+class SummaryAnswer(BaseModel):
+    """Metric totals of a period beside the previous period of the same length."""
+
+    metrics: list[str]
+    current: PeriodValues
+    previous: PeriodValues
+    change: dict[str, dict[str, float | None]] = Field(
+        description="Per metric: `difference` and `relative` change (None when not defined)."
+    )
+    data_as_of: str | None
+
+
+class AgentSummaryAnswer(BaseModel):
+    """Per agent: the metrics asked for, time logged in and in each status, occupancy."""
+
+    metrics: list[str]
+    statuses: list[Any]
+    rows: list[dict[str, Any]]
+    data_as_of: str | None
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """What the schema says of one operation: its answer, its error statuses, its body."""
@@ -282,6 +325,13 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("post", "/v1/admin/agent-intervals"): RouteDoc(
         IngestAnswer, (*_ADMIN_ERRORS, 503), AgentInterval, body_many=True, admin=True
     ),
+    # The dashboard's (`docs/dashboard.md`); public API like the rest.
+    ("get", "/v1/session"): RouteDoc(SessionAnswer, (400,)),
+    ("post", "/v1/session"): RouteDoc(SessionAnswer, (400, 401)),
+    ("delete", "/v1/session"): RouteDoc(SessionAnswer, (400,)),
+    ("post", "/v1/summary"): RouteDoc(SummaryAnswer, _TENANT_ERRORS),
+    ("post", "/v1/agent-summary"): RouteDoc(AgentSummaryAnswer, _TENANT_ERRORS),
+    ("post", "/v1/query/export"): RouteDoc(None, _TENANT_ERRORS),
 }
 """Every `/v1` operation (a test checks that none is missing)."""
 
@@ -297,6 +347,7 @@ _SEARCH_PARAMETERS = [
         "`json` (a page, default), or the whole result as `ndjson`, `csv`, `xlsx`, `parquet`.",
     ),  # fmt: skip
     ("fields", "The fields to return, comma-separated (default: all)."),
+    ("metric", "Only the conversations a count or sum measure of the catalogue counts."),
 ]
 
 CONTROLS_DOCUMENTED = tuple(name for name, _ in _SEARCH_PARAMETERS)

@@ -200,6 +200,13 @@ _MEASURES: list[Measure] = [
     _count(
         "transferred_to_agent", "The bot handed over to a human.", _true("transferred_to_agent")
     ),
+    # Outbound dialing (Twin24 seed 003: call status)
+    _count("dialed", "Calls with a dial result (status).", "dial_status IS NOT NULL"),
+    _count(
+        "dial_answered",
+        "Calls the callee picked up (status ANSWERED, or ANSWER, its older spelling).",
+        "dial_status IN ('ANSWERED', 'ANSWER')",
+    ),
 ]
 
 _RATIOS: list[Ratio] = [
@@ -304,6 +311,12 @@ _RATIOS: list[Ratio] = [
         "agent_handle_time",
         "agent_sessions",
         "seconds",
+    ),
+    Ratio(
+        "dial_answer_rate",
+        "Answered share of calls with a dial result.",
+        "dial_answered",
+        "dialed",
     ),
     Ratio(
         "csat",

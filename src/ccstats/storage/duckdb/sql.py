@@ -310,6 +310,9 @@ def _search_where(request: SearchRequest, params: list[Any]) -> str:
     if request.end is not None:
         where += f" AND c.{tf} {'<=' if request.end_inclusive else '<'} ?"
         params.append(_naive(request.end))
+    condition = condition_sql(request.counted_by) if request.counted_by else None
+    if condition:
+        where += f" AND ({condition})"
     return where + filters_sql(request.filters, params)
 
 
