@@ -345,7 +345,7 @@ def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path)
         before = {r.table: store._fetch(rowids.format(r.table)) for r in preagg.ROLLUPS}
         later = _table([_record("t1", 100 + k, (40 + k) * day, k, 1) for k in range(6)])
         store.upsert_conversations(later, empty_messages())  # six days: bulk, rollups stale
-        marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%' ORDER BY key")
+        marks = store._fetch("SELECT value FROM engine_state WHERE key LIKE 'stale:%' ORDER BY key")
         lo, hi = (_BASE + timedelta(days=40)), (_BASE + timedelta(days=45))
         span = f"{lo:%Y-%m-%d %H:%M:%S}.000000|{hi:%Y-%m-%d %H:%M:%S}.000000"
         assert marks == [(span,), (span,)]

@@ -329,17 +329,17 @@ _SPAN_TIME = "'%Y-%m-%d %H:%M:%S.%f'"
 
 
 def stale_span_sql() -> str:
-    """Mark a tenant's rollup stale (params: the meta key, the tenant, the key again), keeping
+    """Mark a tenant's rollup stale (params: the `engine_state` key, the tenant, the key again), keeping
     in the mark the `created_at` span of what the upsert changed (`contacts._span`) joined with
     the span already marked: `lo|hi`. A mark without a span (`1`, older files) stays whole."""
     old = "TRY_CAST(split_part(m.value, '|', {}) AS TIMESTAMP)"
     return (
-        "INSERT OR REPLACE INTO meta SELECT ?, CASE WHEN m.key IS NOT NULL"
+        "INSERT OR REPLACE INTO engine_state SELECT ?, CASE WHEN m.key IS NOT NULL"
         " AND m.value NOT LIKE '%|%' THEN m.value"
         f" ELSE strftime(least(s.lo, {old.format(1)}), {_SPAN_TIME}) || '|'"
         f" || strftime(greatest(s.hi, {old.format(2)}), {_SPAN_TIME}) END"
         " FROM (SELECT min(created_at) AS lo, max(created_at) AS hi FROM _span"
-        " WHERE tenant_id = ?) s LEFT JOIN meta m ON m.key = ?"
+        " WHERE tenant_id = ?) s LEFT JOIN engine_state m ON m.key = ?"
     )
 
 

@@ -49,6 +49,19 @@ def _create(table: str, columns: dict[str, LogicalType]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
 
 
+ENGINE_KEY_PREFIXES = ("stale:", "rollup:", "compaction:", "contacts:")
+"""Keys of `engine_state`; files written before it kept them in `meta` (`engine_state_sql`)."""
+
+
+def engine_state_sql() -> list[str]:
+    """Move the engine's keys out of `meta` into `engine_state` (idempotent)."""
+    where = " OR ".join(f"key LIKE '{prefix}%'" for prefix in ENGINE_KEY_PREFIXES)
+    return [
+        f"INSERT OR REPLACE INTO engine_state SELECT key, value FROM meta WHERE {where}",
+        f"DELETE FROM meta WHERE {where}",
+    ]
+
+
 def ddl() -> list[str]:
     """Statements that create every table (idempotent)."""
     return [
@@ -59,6 +72,9 @@ def ddl() -> list[str]:
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # The engine's own bookkeeping (rollup signatures, stale marks, unsorted months, the
+        # next-contact fill), apart from the registry's `meta`.
+        "CREATE TABLE IF NOT EXISTS engine_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
         # Customers whose conversations' next contacts wait for `contacts.pending_sql`.
         "CREATE TABLE IF NOT EXISTS pending_contacts (tenant_id VARCHAR NOT NULL,"
         " customer_id VARCHAR NOT NULL)",
