@@ -94,11 +94,9 @@ FIELDS: dict[str, FieldSpec] = {
     "operatorDuration": FieldSpec("agent_duration_s", "int"),
 }
 
-# Seed 003 status filter list; the seed's sample rows say ANSWERED, so both name one value.
-STATUSES = (
-    "CANCEL", "ANSWER", "ANSWERED", "NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "FAILED",
-    "BLACKLIST", "DIAL", "INPROGRESS", "FZ230", "INVALID", "UNAVAILABLE",
-)  # fmt: skip
+# Seed 003 lists the statuses "for the old telephony" (CANCEL, ANSWER, NOANSWER, BUSY, ...); the
+# new telephony has others, so any status is stored and filtered as it is. The seed's sample rows
+# say ANSWERED where its list says ANSWER: both name one value.
 _ANSWERED = ("ANSWER", "ANSWERED")
 RESPONDERS = {"human": "Human", "machine": "AnsweringMachine"}
 AUTHORS = {"bot": "robot", "customer": "user", "agent": "operator"}
@@ -109,6 +107,9 @@ CONTROL_PARAMS = (
     "fields", "from", "to", "filterPeriodBy", "limit", "offset", "page", "sort", "output",
     "filename", "archive",
 )  # fmt: skip
+IGNORED_HEADER = "X-Ignored-Parameters"
+"""Names the query parameters a search ignored: neither a control parameter nor a field."""
+MAX_IGNORED_LISTED = 50
 
 
 class Twin24Error(Exception):
@@ -295,6 +296,7 @@ class CallSearch:
     output: str | None
     archive: bool
     filename: str
+    ignored: tuple[str, ...] = ()
 
 
 def _int(params: QueryParams, name: str, default: int, low: int, high: int | None = None) -> int:
@@ -366,12 +368,36 @@ def _sort(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(keys.items()) or (("created_at", True),)
 
 
+FREE_TEXT = frozenset(
+    {
+        "additional",
+        "dialogResults",
+        "nps",
+        "botName",
+        "taskName",
+        "externalId",
+        "recordPath",
+        "linkToLog",
+    }
+)
+"""Fields of free text (names, notes, links): a comma there is part of the value."""
+
+
+def _filter_texts(name: str, texts: list[str]) -> list[str]:
+    """The single values of a filter's query values: `status=NOANSWER,BUSY` is either status
+    (ids, phones, numbers, statuses never hold a comma); free text is taken whole. Blank values
+    filter nothing."""
+    if name in FREE_TEXT:
+        return [text for text in texts if text.strip()]
+    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+
+
 def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
     """The stored values that a filter's query values stand for."""
+    if spec.kind in ("messages", "messages_text"):
+        raise _bad(name, "the transcript cannot be filtered by")
     values: list[Any] = []
-    for text in texts:
-        if spec.kind in ("messages", "messages_text"):
-            raise _bad(name, "the transcript cannot be filtered by")
+    for text in _filter_texts(name, texts):
         if spec.kind == "int":
             try:
                 values.append(int(text))
@@ -383,10 +409,9 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
         elif spec.kind == "time":
             values.append(_time(name, text, zone))
         elif spec.kind == "status":
-            status = text.strip().upper()
-            if status not in STATUSES:
-                raise _bad(name, f"unknown status {text!r}", STATUSES)
-            values += _ANSWERED if status in _ANSWERED else [status]
+            # Any status (see _ANSWERED), as sent and upper-cased.
+            status = text.strip()
+            values += _ANSWERED if status.upper() in _ANSWERED else [status, status.upper()]
         elif spec.kind == "responder":
             wanted = {v.lower(): k for k, v in RESPONDERS.items()}.get(text.strip().lower())
             if wanted is None:
@@ -397,19 +422,27 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
     return tuple(dict.fromkeys(values))
 
 
-def _filters(params: QueryParams, zone: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """Equality on any response field given as a parameter (empty values filter nothing)."""
+Filters = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+def _filters(params: QueryParams, zone: Any) -> tuple[Filters, tuple[str, ...]]:
+    """Equality on any response field given as a parameter (empty values filter nothing), and
+    the parameters that are neither a field nor a control parameter: a Twin24 client may send
+    parameters ccstats does not know (`withoutCount=true`), and keeps working when they are
+    ignored rather than refused."""
     filters: list[tuple[str, tuple[Any, ...]]] = [("channel", ("voice",))]
+    ignored: list[str] = []
     for name in dict.fromkeys(params.keys()):
         if name in CONTROL_PARAMS:
             continue
         spec = FIELDS.get(name)
         if spec is None:
-            raise _bad(name, "unknown parameter", [*CONTROL_PARAMS, *FIELDS])
-        texts = [t for t in params.getlist(name) if t.strip()]
-        if texts:
-            filters.append((str(spec.column), _filter_values(name, spec, texts, zone)))
-    return tuple(filters)
+            ignored.append(name)
+            continue
+        values = _filter_values(name, spec, params.getlist(name), zone)
+        if values:
+            filters.append((str(spec.column), values))
+    return tuple(filters), tuple(ignored)
 
 
 def _period(params: QueryParams, zone: Any) -> tuple[datetime | None, datetime | None, str]:
@@ -439,12 +472,13 @@ def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     first_row = _int(params, "offset", 0, 0) + _int(params, "page", 0, 0) * limit
     columns = {"id": None} | {FIELDS[f].column: None for f in fields if FIELDS[f].column}
+    filters, ignored = _filters(params, zone)
     request = SearchRequest(
         tenant_id=tenant_id,
         start=start,
         end=end,
         time_field=time_field,
-        filters=_filters(params, zone),
+        filters=filters,
         sort=_sort(params),
         limit=limit,
         # Rows past the window are never returned, so no offset needs to reach further.
@@ -453,7 +487,7 @@ def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     )
     archive = _bool("archive", params["archive"]) if params.get("archive", "").strip() else False
     return CallSearch(
-        fields, request, first_row, _output(params), archive, params.get("filename", "")
+        fields, request, first_row, _output(params), archive, params.get("filename", ""), ignored
     )
 
 
@@ -601,6 +635,15 @@ def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
         yield from batch_rows(batch)
 
 
+def ignored_header(names: Sequence[str]) -> str:
+    """`X-Ignored-Parameters`: the names URL-encoded (a header is latin-1), comma-separated, at
+    most `MAX_IGNORED_LISTED` of them."""
+    listed = [quote(name, safe="") for name in names[:MAX_IGNORED_LISTED]]
+    if len(names) > MAX_IGNORED_LISTED:
+        listed.append(f"... ({len(names) - MAX_IGNORED_LISTED} more)")
+    return ", ".join(listed)
+
+
 def _file_stem(filename: str) -> str:
     """The `filename` parameter made safe for a header and a zip entry; `calls` by default."""
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", filename).strip(" .")[:120] or "calls"
@@ -648,7 +691,10 @@ def search_calls(request: Request) -> Response:
     try:
         tenant = _caller_tenant(request)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
-        return _file(store, search) if search.output else _page(store, search)
+        response = _file(store, search) if search.output else _page(store, search)
+        if search.ignored:
+            response.headers[IGNORED_HEADER] = ignored_header(search.ignored)
+        return response
     except Twin24Error as error:
         return _error_response(error)
     except StorageError as error:
