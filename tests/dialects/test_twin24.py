@@ -789,19 +789,45 @@ def test_the_50000_window(
 ) -> None:
     assert twin24.WINDOW == 50_000
     monkeypatch.setattr(twin24, "WINDOW", 20)  # the same rule on a window of 20 of the 55 calls
-    assert ids(search(client, many, limit=10, offset=10, fields="id")) == _expected_order()[10:20]
-    for params in ({"limit": 10, "offset": 11}, {"limit": 10, "page": 2}, {"offset": 60}):
-        response = client.get(CALLS, params=params, headers=many)
-        assert response.status_code == 422
-        assert "narrow the period" in response.json()["error"]
-        assert response.json()["details"]["window"] == 20
+    expected = _expected_order()
+    within = client.get(CALLS, params={"limit": 10, "offset": 10, "fields": "id"}, headers=many)
+    assert ids(within.json()) == expected[10:20]
+    assert "x-truncated-at" not in within.headers
+    # Seed 003: at most the window can be read. A page reaching past it stops there; a page
+    # starting at or past it is empty; `count` stays the true number of matches.
+    for params, items in (
+        ({"limit": 10, "offset": 11}, expected[11:20]),
+        ({"limit": 10, "page": 2}, []),
+        ({"offset": 20}, []),
+        ({"offset": 60}, []),
+    ):
+        response = client.get(CALLS, params={**params, "fields": "id"}, headers=many)
+        assert response.status_code == 200, response.text
+        assert (ids(response.json()), response.json()["count"]) == (items, 55)
+        assert response.headers["x-truncated-at"] == "20"
     # a narrower period (minutes 5, 6, 7: 3 x 6 calls) fits the window: its last page is served
     # although offset + limit reaches past 20, since no row past position 20 exists
     narrow = {"from": "2024-05-01T00:05:00Z", "limit": 10, "offset": 10, "fields": "id"}
-    body = search(client, many, **narrow)
-    assert (body["count"], len(body["items"])) == (18, 8)
-    # and the count is the true number of matches, beyond the window too
-    assert search(client, many, limit=1)["count"] == 55
+    response = client.get(CALLS, params=narrow, headers=many)
+    assert (response.json()["count"], len(response.json()["items"])) == (18, 8)
+    assert "x-truncated-at" not in response.headers
+
+
+@pytest.mark.parametrize("limit", [10, 7, 100])
+def test_paging_as_the_seed_describes_ends_at_the_window(
+    client: TestClient, many: dict[str, str], monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Seed 003's loop: repeat with the offset moved by what came back until fewer than `limit`
+    come back. With the window at 20 of 55 calls it reads the first 20 and stops."""
+    monkeypatch.setattr(twin24, "WINDOW", 20)
+    seen: list[str] = []
+    for _ in range(10):
+        body = search(client, many, fields="id", limit=limit, offset=len(seen))
+        assert body["count"] == 55
+        seen += ids(body)
+        if len(body["items"]) < limit:
+            break
+    assert seen == _expected_order()[:20]
 
 
 # -- exports ----------------------------------------------------------------------------------------
@@ -903,16 +929,30 @@ def test_archive_wraps_the_file_in_a_zip(
         assert [r[0] for r in sheet.iter_rows(values_only=True)] == ["id", "call-002", "call-001"]
 
 
-def test_an_export_past_the_window_is_422(
+def test_an_export_past_the_window_holds_its_first_rows_and_says_so(
     client: TestClient, many: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(twin24, "WINDOW", 20)
-    response = client.get(CALLS, params={"output": "CSV"}, headers=many)
-    assert response.status_code == 422 and "narrow the period" in response.json()["error"]
+    response = client.get(CALLS, params={"output": "CSV", "fields": "id"}, headers=many)
+    assert response.status_code == 200, response.text
+    assert _csv_rows(response.content) == [["id"], *([i] for i in _expected_order()[:20])]
+    assert (response.headers["x-total-count"], response.headers["x-truncated-at"]) == ("55", "20")
+    # the first 20 in the requested sort: duration 0 (m-00, m-03, ... m-51: 18 calls, by id),
+    # then duration 1 (m-01, m-04)
+    by_duration = {"output": "CSV", "fields": "id", "sort": "duration"}
+    response = client.get(CALLS, params=by_duration, headers=many)
+    first = [f"m-{i:02d}" for i in range(0, 53, 3)] + ["m-01", "m-04"]
+    assert _csv_rows(response.content) == [["id"], *([i] for i in first)]
+    excel = client.get(CALLS, params={**by_duration, "output": "EXCEL"}, headers=many)
+    sheet = load_workbook(io.BytesIO(excel.content), read_only=True).active
+    assert sheet is not None
+    assert [r[0] for r in sheet.iter_rows(values_only=True)] == ["id", *first]
+    assert excel.headers["x-truncated-at"] == "20"
     narrow = client.get(
         CALLS, params={"output": "CSV", "from": "2024-05-01T00:05:00Z"}, headers=many
     )
     assert len(_csv_rows(narrow.content)) == 1 + 18
+    assert narrow.headers["x-total-count"] == "18" and "x-truncated-at" not in narrow.headers
 
 
 def test_export_needs_a_token(client: TestClient) -> None:
@@ -937,3 +977,34 @@ def test_framework_errors_in_twin24_shape(
     response = client.request(method, path)
     assert response.status_code == status
     assert set(response.json()) == {"error", "details"}
+
+
+def test_a_period_of_50010_calls(client: TestClient, retail: Store) -> None:
+    """The issue's case at full size: 50 010 calls in one period, read as seed 003 says."""
+    base = datetime(2024, 6, 1, tzinfo=UTC)
+    load(
+        retail,
+        [
+            {
+                "id": f"w-{i:05d}",
+                "tenant_id": "retail",
+                "channel": "voice",
+                "created_at": (base + timedelta(seconds=i)).isoformat(),
+            }
+            for i in range(50_010)
+        ],
+    )
+    headers = bearer(client)
+    june = {"from": "2024-06-01T00:00:00Z", "fields": "id", "sort": "createdAt"}
+    body = search(client, headers, limit=1000, offset=49_000, **june)
+    assert (body["count"], len(body["items"])) == (50_010, 1000)
+    assert body["items"][-1]["id"] == "w-49999"
+    last = client.get(CALLS, params={**june, "limit": 1000, "offset": 50_000}, headers=headers)
+    assert (last.status_code, last.json()) == (200, {"count": 50_010, "items": []})
+    export = client.get(CALLS, params={**june, "output": "CSV"}, headers=headers)
+    rows = _csv_rows(export.content)
+    assert len(rows) == 1 + 50_000 and rows[-1] == ["w-49999"]
+    assert (export.headers["x-total-count"], export.headers["x-truncated-at"]) == (
+        "50010",
+        "50000",
+    )

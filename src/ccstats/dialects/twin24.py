@@ -41,7 +41,13 @@ NAME = "twin24"
 router = APIRouter(tags=["twin24"])
 
 WINDOW = 50_000
-"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned."""
+"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned: a page
+starting at or past it is empty (with the true `count`, so a client's paging loop ends), a file
+holds the first `WINDOW` rows."""
+TRUNCATED_HEADER = "X-Truncated-At"
+"""Set to `WINDOW` on an answer that would have held rows past the window."""
+TOTAL_HEADER = "X-Total-Count"
+"""A file's true number of matching calls (a JSON page has it as `count`)."""
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_TTL, MAX_TTL = 604_800, 30 * 86_400
 REFRESH_TTL = MAX_TTL
@@ -293,6 +299,7 @@ class CallSearch:
     fields: tuple[str, ...]
     request: SearchRequest
     first_row: int
+    limit: int
     output: str | None
     archive: bool
     filename: str
@@ -480,14 +487,21 @@ def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
         time_field=time_field,
         filters=filters,
         sort=_sort(params),
-        limit=limit,
-        # Rows past the window are never returned, so no offset needs to reach further.
+        # Rows past the window are never returned (seed 003): the page stops at it.
+        limit=max(0, min(limit, WINDOW - first_row)),
         offset=min(first_row, WINDOW),
         columns=tuple(str(c) for c in columns),
     )
     archive = _bool("archive", params["archive"]) if params.get("archive", "").strip() else False
     return CallSearch(
-        fields, request, first_row, _output(params), archive, params.get("filename", ""), ignored
+        fields,
+        request,
+        first_row,
+        limit,
+        _output(params),
+        archive,
+        params.get("filename", ""),
+        ignored,
     )
 
 
@@ -568,14 +582,6 @@ def _needs_transcript(fields: Sequence[str]) -> bool:
 # -- the search endpoint -----------------------------------------------------------------------
 
 
-def _window_error() -> Twin24Error:
-    return Twin24Error(
-        422,
-        f"At most {WINDOW} records can be read for one period; narrow the period (from/to) or add filters.",
-        {"parameter": "offset", "window": WINDOW},
-    )
-
-
 def _page(store: Store, search: CallSearch) -> Response:
     def page_items(page: SearchPage) -> list[dict[str, Any]]:
         transcripts: dict[str, list[dict[str, Any]]] = {}
@@ -588,9 +594,10 @@ def _page(store: Store, search: CallSearch) -> Response:
         store, search.request, True, ("twin24", search.fields), page_items
     )
     total = page.total or 0
-    if min(search.first_row + (search.request.limit or 0), total) > WINDOW:
-        raise _window_error()
-    return JSON({"count": total, "items": built})
+    response = JSON({"count": total, "items": built})
+    if min(search.first_row + search.limit, total) > WINDOW:
+        response.headers[TRUNCATED_HEADER] = str(WINDOW)
+    return response
 
 
 _RESPONDER_CODES = pa.array(list(RESPONDERS))
@@ -667,10 +674,10 @@ _MEDIA = {
 
 
 def _file(store: Store, search: CallSearch) -> Response:
-    """The whole result (up to the window) as a streamed CSV or XLSX file, zipped on request."""
+    """The whole result as a streamed CSV or XLSX file, zipped on request: its first `WINDOW`
+    rows in the requested sort (seed 003), the headers saying how many matched and where the
+    file was cut."""
     total = store.search(replace(search.request, limit=0, offset=0), count=True).total or 0
-    if total > WINDOW:
-        raise _window_error()
     extension = "csv" if search.output == "CSV" else "xlsx"
     chunks = (
         csv_batch_chunks(search.fields, _file_batches(store, search))
@@ -680,7 +687,9 @@ def _file(store: Store, search: CallSearch) -> Response:
     stem = _file_stem(search.filename)
     if search.archive:
         chunks, extension = zip_chunks(f"{stem}.{extension}", chunks), "zip"
-    headers = {"Content-Disposition": _disposition(stem, extension)}
+    headers = {"Content-Disposition": _disposition(stem, extension), TOTAL_HEADER: str(total)}
+    if total > WINDOW:
+        headers[TRUNCATED_HEADER] = str(WINDOW)
     return StreamingResponse(chunks, media_type=_MEDIA[extension], headers=headers)
 
 
