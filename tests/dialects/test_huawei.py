@@ -627,3 +627,35 @@ def test_the_token_store_drops_expired_and_oldest_tokens(monkeypatch: pytest.Mon
     assert [tokens.tenant_of(t) for t in (*first, fourth)] == [None, "t", "t", "t"]
     now[0] = 10.0
     assert tokens.tenant_of(fourth) is None
+
+
+# --- a trailing slash (issue 20) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slash", ["/", "//"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (CALLS, {"tenantId": BANK, "accessCode": IVR, "timestamp": 1628784000000, "type": "hour"}),
+        (CHATBOT, {"tenantId": BANK, "accessCode": IVR, "timestamp": 1628784000000, "type": "day"}),
+        (CALLS, {"tenantId": BANK, "accessCode": IVR, "type": "week"}),  # 400 10000002
+        (f"{API}/gettoken", {"appKey": BANK, "appSecret": "wrong"}),  # 401 200800002
+        (f"{API}/queryNothing", {}),  # 404 in Huawei's shape
+    ],
+)
+def test_a_trailing_slash_answers_as_without_it(
+    store: Store,
+    app_client: TestClient,
+    bank: str,
+    path: str,
+    body: dict[str, Any],
+    slash: str,
+) -> None:
+    load(store, [conv("t1", "2021-08-13T10:01:00+08:00", bot_turns=2, ended_in_bot=True)])
+    if path != f"{API}/gettoken":
+        body = {**body, "authToken": bank}
+    plain = app_client.post(path, json=body, follow_redirects=False)
+    slashed = app_client.post(path + slash, json=body, follow_redirects=False)
+    assert (slashed.status_code, slashed.json()) == (plain.status_code, plain.json())
+    assert plain.status_code in (200, 400, 401, 404)
+    assert slashed.headers["content-type"] == "application/json;charset=UTF-8"

@@ -623,6 +623,33 @@ def test_framework_errors_keep_the_envelope(app_client: TestClient, bank: Store)
     assert payload["requestInfo"]["url"] == "/openapi/im-report/agent/nothing"
 
 
+@pytest.mark.parametrize("slash", ["/", "//"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (SESSION, day_body("2021-08-05", dimension="day")),
+        (WORKLOAD, day_body()),
+        (QUALITY, day_body(agentList=[PANG])),
+        (SESSION, day_body("2021-08-05", dimension="week")),  # 400 paramError
+        ("/openapi/im-report/agent/nothing", {}),  # 404 in the envelope
+    ],
+)
+def test_a_trailing_slash_answers_as_without_it(
+    app_client: TestClient, bank: Store, path: str, body: dict[str, Any], slash: str
+) -> None:
+    """Never a bare 307: the same answer, `url` and `proxyUrl` being the path without it."""
+    load(bank, quality_golden_records())
+    plain = app_client.post(path, json=body, headers=signed(), follow_redirects=False)
+    slashed = app_client.post(path + slash, json=body, headers=signed(), follow_redirects=False)
+    assert slashed.status_code == plain.status_code == int(plain.json()["code"])
+    mine, theirs = slashed.json(), plain.json()
+    assert {k: mine[k] for k in ("success", "code", "message", "data")} == {
+        k: theirs[k] for k in ("success", "code", "message", "data")
+    }
+    assert mine["requestInfo"]["url"] == path
+    assert mine["requestInfo"]["proxyUrl"] == f"http://testserver{path}"
+
+
 # --- session report: dimensions, zones, filters --------------------------------------------------
 
 

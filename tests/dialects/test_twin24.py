@@ -960,6 +960,47 @@ def test_export_needs_a_token(client: TestClient) -> None:
     assert (response.status_code, response.json()["error"]) == (401, "Unauthorized.")
 
 
+# -- a trailing slash (issue 20) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slash", ["/", "//"])
+@pytest.mark.parametrize(
+    "query",
+    ["fields=id,status&status=ANSWER", "status=BUSY,NOANSWER&withoutCount=1", "limit=5000"],
+)
+def test_a_trailing_slash_on_the_search_answers_as_without_it(
+    client: TestClient, varied: dict[str, str], query: str, slash: str
+) -> None:
+    plain = client.get(f"{CALLS}?{query}", headers=varied, follow_redirects=False)
+    slashed = client.get(f"{CALLS}{slash}?{query}", headers=varied, follow_redirects=False)
+    assert (slashed.status_code, slashed.json()) == (plain.status_code, plain.json())
+    assert plain.status_code in (200, 422)
+    assert slashed.headers.get("x-ignored-parameters") == plain.headers.get("x-ignored-parameters")
+
+
+@pytest.mark.parametrize("slash", ["/", "//"])
+def test_a_trailing_slash_on_login_and_refresh(client: TestClient, slash: str) -> None:
+    login = client.post(
+        f"/api/v1/auth/login{slash}",
+        json={"email": EMAIL, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert login.status_code == 200, login.text
+    refreshed = client.get(
+        f"/api/v1/auth/refresh{slash}",
+        params={"refreshToken": login.json()["refreshToken"]},
+        follow_redirects=False,
+    )
+    assert refreshed.status_code == 200 and set(refreshed.json()) == {"token", "refreshToken"}
+    wrong = client.post(
+        f"/api/v1/auth/login{slash}", json={"email": EMAIL, "password": "x"}, follow_redirects=False
+    )
+    assert (wrong.status_code, wrong.json()) == (
+        401,
+        {"error": "Invalid credentials.", "details": None},
+    )
+
+
 # -- framework errors in Twin24's shape ----------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from ccstats.api import admin, conversations, native
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
+from ccstats.dialects.paths import TrailingSlashes
 from ccstats.storage import Store, open_store
 
 __all__ = ["create_app"]
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
     _install_error_handlers(app)
+    app.add_middleware(TrailingSlashes)  # a vendor path with a trailing slash: never a bare 307
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
