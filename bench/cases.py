@@ -9,6 +9,7 @@ SQL is a plain GROUP BY with the same filters, using the fixed UTC offsets of th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,9 +28,10 @@ from bench.generate import (
     IVR_CODE,
     utc_day_start,
 )
-from ccstats.metrics.query import MetricQuery, compile_query, compute_query, run_query
+from ccstats.metrics.query import MetricQuery, compile_query
+from ccstats.service import Service
 from ccstats.storage import SearchRequest, Store
-from ccstats.storage import duckdb_sql as q
+from ccstats.storage.duckdb import sql as q
 
 __all__ = ["Case", "Window", "cases", "window"]
 
@@ -81,7 +83,7 @@ class Case:
     http: Callable[[Clients], httpx.Response] | None = None
     ok: Callable[[httpx.Response], bool] = field(default=lambda r: r.status_code == 200)
     cached: Callable[[Store], Any] | None = None
-    """The same through `run_query`, which answers repeats from its cache (metric reports only)."""
+    """The same through `Service.run_query`, which answers repeats from its cache (metric reports only)."""
 
 
 def _naive(value: datetime) -> datetime:
@@ -331,13 +333,19 @@ def _metric_case(
         name,
         title,
         target,
-        lambda store: run(store, compute_query),
+        lambda store: run(store, lambda s, query: Service(s).compute_query(query)),
         [_metric_sql(x) for x in queries],
         raw,
         http,
         ok,
-        cached=lambda store: run(store, run_query),
+        cached=lambda store: run(store, lambda s, query: service_of(s).run_query(query)),
     )
+
+
+@functools.cache
+def service_of(store: Store) -> Service:
+    """One service per store, so that its kept answers outlive a run."""
+    return Service(store)
 
 
 def _is_list(response: httpx.Response) -> bool:

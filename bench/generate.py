@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ccstats.records import Agent, Bot, NamedOption, TenantSettings
-from ccstats.storage import DuckDBStore
-from ccstats.storage.schema import (
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     conversation_schema,
     empty_messages,
 )
+from ccstats.storage import DuckDBStore
 
 __all__ = [
     "DATA_DIR",
@@ -549,7 +549,7 @@ def ensure_store(
     store = DuckDBStore(str(partial))
     specs = tenant_specs(size)
     for spec in specs:
-        store.put_tenant(tenant_settings(spec))
+        store.registry.put_tenant(tenant_settings(spec))
     upsert = 0.0
     batches = 0
     for table in conversation_batches(size, seed):

@@ -34,10 +34,10 @@ from bench.run import _credentials, _export_start, _run_sql
 from bench.server import ServerProcess
 from bench.timing import measure
 from ccstats.derive import derive_facts
-from ccstats.ingest import _validate
+from ccstats.ingest import validate as _validate
 from ccstats.records import Conversation
+from ccstats.schema import conversations_to_arrow, empty_messages
 from ccstats.storage import DuckDBStore
-from ccstats.storage.schema import conversations_to_arrow, empty_messages
 
 __all__ = ["main"]
 
@@ -174,7 +174,7 @@ def profile_ingest(path: Path, rows: int) -> None:
                 record[key] = value.replace(tzinfo=UTC)
     store = DuckDBStore(str(work))
     t0 = time.perf_counter()
-    valid, _ = _validate(Conversation, records, None, {t.id for t in store.list_tenants()})
+    valid, _ = _validate(Conversation, records, None, {t.id for t in store.registry.list_tenants()})
     t1 = time.perf_counter()
     convs = [r for _, r in valid]
     for conv in convs:
@@ -318,7 +318,7 @@ _LAYERS = (
     ),
     (
         "storage: DuckDB execute + fetch + row dicts (C frames not sampled)",
-        ("storage/duckdb_store.py", "storage/duckdb_sql.py", "storage/base.py"),
+        ("storage/duckdb/store.py", "storage/duckdb/sql.py", "storage/base.py"),
     ),
     ("auth and tenant lookup", ("auth.py", "deps.py", "hashlib", "hmac")),
     ("pydantic", ("pydantic",)),

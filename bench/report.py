@@ -189,7 +189,7 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
 
 def len_columns() -> int:
     """Columns of an export (every conversation column)."""
-    from ccstats.storage.schema import CONVERSATION_COLUMNS
+    from ccstats.schema import CONVERSATION_COLUMNS
 
     return len(CONVERSATION_COLUMNS)
 

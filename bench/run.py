@@ -52,10 +52,15 @@ from bench.server import ServerProcess, reset_peak_rss, rss_mb
 from bench.timing import measure, once
 from ccstats.api.conversations import file_chunks
 from ccstats.auth import create_credential
-from ccstats.ingest import IMPORT_CHUNK, ingest_conversations, read_records
-from ccstats.ingest_arrow import ingest_table, parquet_tables
+from ccstats.ingest import (
+    IMPORT_CHUNK,
+    ingest_conversations,
+    ingest_table,
+    parquet_tables,
+    read_records,
+)
+from ccstats.schema import empty_messages
 from ccstats.storage import DuckDBStore, SearchRequest, Store
-from ccstats.storage.schema import empty_messages
 
 __all__ = ["main", "run_size"]
 
@@ -73,10 +78,12 @@ def log(message: str) -> None:
 def _credentials(store: Store) -> Secrets:
     secrets = Secrets()
     for tenant in (DEMO_BANK, DEMO_RETAIL, ACME):
-        secrets.api[tenant] = create_credential(store, tenant, "api")["token"]
-    huawei = create_credential(store, DEMO_BANK, "huawei", secret="bench-huawei-secret")
+        secrets.api[tenant] = create_credential(store.registry, tenant, "api")["token"]
+    huawei = create_credential(store.registry, DEMO_BANK, "huawei", secret="bench-huawei-secret")
     secrets.huawei = (huawei["appKey"], huawei["appSecret"])
-    moor = create_credential(store, DEMO_BANK, "7moor", key="2000103", secret="bench-7moor-secret")
+    moor = create_credential(
+        store.registry, DEMO_BANK, "7moor", key="2000103", secret="bench-7moor-secret"
+    )
     secrets.sevenmoor = (moor["appkey"], moor["secret"])
     twin = create_credential(
         store, DEMO_RETAIL, "twin24", key="bench@twin24.local", secret="bench-pass"

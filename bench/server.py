@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -107,16 +108,10 @@ def rss_mb(pid: int | str = "self") -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def _disable_answer_cache() -> None:
+def _disable_answer_cache(service: Any) -> None:
     # Measures what a report or page costs when computed: a cache of size 0 drops each answer
     # as soon as it is stored (`ccstats.answers`).
-    from ccstats import answers
-    from ccstats.metrics import query
-
-    kept = [
-        query.ANSWERS,
-        *(v for v in vars(answers).values() if isinstance(v, answers.AnswerCache)),
-    ]
+    kept = (service.metric_answers, service.pages, service.intervals, service.reports)
     for cache in kept:  # metric answers, pages, interval totals, whole reports
         cache.size = 0
 
@@ -125,7 +120,7 @@ def main() -> None:
     """Serve the app over a database file until terminated."""
     import uvicorn
 
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
     from ccstats.config import Settings
     from ccstats.storage import DuckDBStore
 
@@ -138,10 +133,10 @@ def main() -> None:
         help="turn off every kept answer (reports, pages, interval totals)",
     )
     args = parser.parse_args()
-    if args.no_cache:
-        _disable_answer_cache()
     store = DuckDBStore(args.db)
     app = create_app(Settings(db=args.db, admin_token=ADMIN_TOKEN), store)
+    if args.no_cache:
+        _disable_answer_cache(app.state.service)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

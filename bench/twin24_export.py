@@ -74,8 +74,8 @@ def _call(i: int, base: datetime) -> dict[str, Any]:
 def build(db: Path, rows: int) -> None:
     """A database with tenant `bench`, a Twin24 login and `rows` calls."""
     with DuckDBStore(str(db)) as store:
-        store.put_tenant(TenantSettings(id="bench", timezone="Europe/Moscow"))
-        create_credential(store, "bench", "twin24", EMAIL, PASSWORD)
+        store.registry.put_tenant(TenantSettings(id="bench", timezone="Europe/Moscow"))
+        create_credential(store.registry, "bench", "twin24", EMAIL, PASSWORD)
         base = datetime(2026, 1, 1, tzinfo=UTC)
         for start in range(0, rows, 10_000):
             batch = [_call(i, base) for i in range(start, min(rows, start + 10_000))]
@@ -133,7 +133,7 @@ def serve_and_measure(db: Path, exports: list[dict[str, str]]) -> list[dict[str,
 def python_heap_peak(db: Path, params: dict[str, str]) -> dict[str, Any]:
     """The Python heap's peak while the export's rows are rendered as CSV, in this process."""
     with DuckDBStore(str(db), read_only=True) as store:
-        tenant = store.get_tenant("bench")
+        tenant = store.registry.get_tenant("bench")
         assert tenant is not None
         search = twin24.parse_search(QueryParams(params), "bench", tenant.zone)
         tracemalloc.start()

@@ -1,4 +1,5 @@
-"""Kept search pages always equal a fresh search, whatever was ingested (`ccstats.answers`)."""
+"""Kept answers (`ccstats.answers`, through `ccstats.service`) always equal fresh ones, whatever
+was ingested."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccstats import answers
-from ccstats.ingest import ingest_conversations, ingest_intervals
 from ccstats.records import TenantSettings
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchPage, SearchRequest
 
 START, END = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
@@ -38,8 +39,8 @@ records = st.fixed_dictionaries(
 
 def _store() -> DuckDBStore:
     store = DuckDBStore(":memory:")
-    store.put_tenant(TenantSettings(id="t1"))
-    store.put_tenant(TenantSettings(id="t2"))
+    store.registry.put_tenant(TenantSettings(id="t1"))
+    store.registry.put_tenant(TenantSettings(id="t2"))
     return store
 
 
@@ -51,16 +52,18 @@ def _same(kept: SearchPage, fresh: SearchPage) -> bool:
 @given(st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=6))
 def test_kept_pages_equal_a_fresh_search(batches: list[list[dict[str, Any]]]) -> None:
     with _store() as store:
+        service = Service(store)
         for batch in batches:
-            assert not ingest_conversations(store, batch).rejected
+            assert not service.ingest_conversations(batch).rejected
             for request in REQUESTS:
                 for count in (False, True):
-                    kept = answers.search(store, request, count)
+                    kept = service.search(request, count)
                     assert _same(kept, store.search(request, count))
 
 
 def test_pages_and_their_formats_are_kept_until_ingest_touches_the_range() -> None:
     with _store() as store:
+        service = Service(store)
         searches: list[SearchRequest] = []
         search = store.search
         store.search = lambda r, count=False: searches.append(r) or search(r, count)  # type: ignore[method-assign]
@@ -73,40 +76,40 @@ def test_pages_and_their_formats_are_kept_until_ingest_touches_the_range() -> No
 
         def ingest(iso: str, cid: str, tenant: str = "t1") -> None:
             record = {"id": cid, "tenant_id": tenant, "channel": "voice", "created_at": iso}
-            assert not ingest_conversations(store, [record]).rejected
+            assert not service.ingest_conversations([record]).rejected
 
         ingest("2024-03-09T10:00:00Z", "a")
-        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["a"]
+        assert service.search_formatted(day, False, "ids", ids)[1] == ["a"]
         ingest("2024-03-11T10:00:00Z", "b")  # two days later
         ingest("2024-03-09T11:00:00Z", "c", tenant="t2")  # another tenant
-        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["a"]
+        assert service.search_formatted(day, False, "ids", ids)[1] == ["a"]
         assert (len(searches), built) == (1, [1])
         ingest("2024-03-09T11:00:00Z", "b")  # "b" moves into the day
-        assert answers.search_formatted(store, day, False, "ids", ids)[1] == ["b", "a"]
+        assert service.search_formatted(day, False, "ids", ids)[1] == ["b", "a"]
         assert (len(searches), built) == (2, [1, 2])
 
 
 def test_answers_leave_by_count_and_by_weight() -> None:
-    with _store() as store:
+    with _store():
         span = ("t1", START, END)
-        by_count = answers.AnswerCache(2)
+        by_count = answers.AnswerCache(answers.ChangeLog(), 2, 10**9)
         for key in "abc":
-            by_count.entry(store, key, span, lambda k=key: k)  # type: ignore[misc]
+            by_count.entry(key, span, lambda k=key: k)  # type: ignore[misc]
         computed: list[str] = []
-        by_count.entry(store, "a", span, lambda: computed.append("a") or "a")
-        by_count.entry(store, "c", span, lambda: computed.append("c") or "c")
+        by_count.entry("a", span, lambda: computed.append("a") or "a")
+        by_count.entry("c", span, lambda: computed.append("c") or "c")
         assert computed == ["a"]  # the oldest left; "c" was kept
 
-        by_weight = answers.AnswerCache(10, weigh=len, budget=5)
+        by_weight = answers.AnswerCache(answers.ChangeLog(), 10, 5, weigh=len)
         for key, value in (("x", "123"), ("y", "456"), ("z", "1234567890")):
-            by_weight.entry(store, key, span, lambda v=value: v)  # type: ignore[misc]
+            by_weight.entry(key, span, lambda v=value: v)  # type: ignore[misc]
         computed.clear()
         for key in "xyz":
-            by_weight.entry(store, key, span, lambda k=key: computed.append(k) or "1")
+            by_weight.entry(key, span, lambda k=key: computed.append(k) or "1")
         # "z" (10, over the budget) pushed out "x" and "y" and stayed alone; "x" came back
         # (now weighing 1) and pushed "z" out; the three new answers weigh 3 and all stay.
         assert computed == ["x", "y", "z"]
-        assert by_weight.entry(store, "z", span, lambda: "recomputed").value == "1"
+        assert by_weight.entry("z", span, lambda: "recomputed").value == "1"
 
 
 HOUR = timedelta(hours=1)
@@ -133,11 +136,12 @@ intervals = st.builds(
 def test_kept_interval_totals_equal_fresh_ones(batches: list[list[dict[str, Any]]]) -> None:
     """Replacing an interval moves its end: the ranges of its old and new end both change."""
     with _store() as store:
+        service = Service(store)
         for batch in batches:
-            assert not ingest_intervals(store, batch).rejected
+            assert not service.ingest_intervals(batch).rejected
             for start, end in RANGES:
                 for agents in (None, ["a"]):
-                    kept = answers.interval_totals(store, "t1", start, end, agents)
+                    kept = service.interval_totals("t1", start, end, agents)
                     assert list(kept) == store.interval_totals("t1", start, end, agents)
 
 
@@ -145,21 +149,23 @@ def test_interval_totals_are_kept_until_an_interval_reaches_their_range() -> Non
     login = {"tenant_id": "t1", "agent_id": "a", "kind": "login"}
     first_day = (START, START + DAY)
     with _store() as store:
-        ingest_intervals(store, [{**login, "started_at": START, "ended_at": START + HOUR}])
-        kept = answers.interval_totals(store, "t1", *first_day)
+        service = Service(store)
+        service.ingest_intervals([{**login, "started_at": START, "ended_at": START + HOUR}])
+        kept = service.interval_totals("t1", *first_day)
         assert [(t.agent_id, t.seconds) for t in kept] == [("a", 3600.0)]
         later = START + 2 * DAY
-        ingest_intervals(store, [{**login, "started_at": later, "ended_at": later + HOUR}])
-        assert answers.interval_totals(store, "t1", *first_day) is kept  # another day
+        service.ingest_intervals([{**login, "started_at": later, "ended_at": later + HOUR}])
+        assert service.interval_totals("t1", *first_day) is kept  # another day
         noon = START + 12 * HOUR
-        ingest_intervals(store, [{**login, "started_at": noon, "ended_at": noon + 2 * HOUR}])
-        fresh = answers.interval_totals(store, "t1", *first_day)
+        service.ingest_intervals([{**login, "started_at": noon, "ended_at": noon + 2 * HOUR}])
+        fresh = service.interval_totals("t1", *first_day)
         assert [(t.agent_id, t.seconds, t.intervals) for t in fresh] == [("a", 3 * 3600.0, 2)]
 
 
 def test_kept_answers_are_per_tenant() -> None:
     with _store() as store:
-        one = answers.kept(store, "same key", ("t1", START, END), lambda: "t1's answer")
-        two = answers.kept(store, "same key", ("t2", START, END), lambda: "t2's answer")
+        service = Service(store)
+        one = service.kept("same key", ("t1", START, END), lambda: "t1's answer")
+        two = service.kept("same key", ("t2", START, END), lambda: "t2's answer")
         assert (one, two) == ("t1's answer", "t2's answer")
-        assert answers.kept(store, "same key", ("t1", START, END), lambda: "again") == one
+        assert service.kept("same key", ("t1", START, END), lambda: "again") == one

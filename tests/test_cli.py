@@ -18,8 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ccstats.cli import app
-from ccstats.metrics.query import MetricQuery, run_query
+from ccstats.metrics.query import MetricQuery
 from ccstats.records import parse_time
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore
 
 runner = CliRunner()
@@ -38,7 +39,7 @@ def conversations(tmp_db: str) -> int:
             parse_time("2024-01-01T00:00:00Z"),
             parse_time("2025-01-01T00:00:00Z"),
         )
-        return int(run_query(store, q).rows[0]["conversations"])
+        return int(Service(store).run_query(q).rows[0]["conversations"])
 
 
 @pytest.fixture

@@ -16,13 +16,14 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.auth import check_secret, create_credential, tenant_for_api_token
 from ccstats.cli import app as cli_app
 from ccstats.config import Settings
 from ccstats.demo import DemoError, create_demo
-from ccstats.metrics.query import MetricQuery, run_query
+from ccstats.metrics.query import MetricQuery
 from ccstats.records import TenantSettings
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 
 TODAY = date(2026, 11, 21)
@@ -69,7 +70,7 @@ def demo() -> Iterator[tuple[Store, dict[str, Any]]]:
 def totals(store: Store, tenant: str, *metrics: str, **filters: Any) -> dict[str, Any]:
     """Metrics over all of a tenant's data."""
     query = MetricQuery(tenant, metrics, *EVER, filters={k: (v,) for k, v in filters.items()})
-    return run_query(store, query).rows[0]
+    return Service(store).run_query(query).rows[0]
 
 
 def all_rows(store: Store, tenant: str) -> list[dict[str, Any]]:
@@ -86,7 +87,7 @@ def interval_count(store: Store) -> int:
 
 def test_tenants_have_full_settings(demo: tuple[Store, dict[str, Any]]) -> None:
     store, _ = demo
-    tenants = {t.id: t for t in store.list_tenants()}
+    tenants = {t.id: t for t in store.registry.list_tenants()}
     assert {BANK: "Asia/Shanghai", RETAIL: "Europe/Moscow", ACME: "America/New_York"} == {
         i: t.timezone for i, t in tenants.items()
     }
@@ -117,15 +118,18 @@ def test_tenants_have_full_settings(demo: tuple[Store, dict[str, Any]]) -> None:
 def test_credentials_are_the_fixed_ones_and_work(demo: tuple[Store, dict[str, Any]]) -> None:
     store, summary = demo
     assert summary["credentials"] == EXPECTED_CREDENTIALS
-    assert tenant_for_api_token(store, "ccs_bank_demo-token") == BANK
-    assert tenant_for_api_token(store, "ccs_retail_demo-token") == RETAIL
-    assert tenant_for_api_token(store, "ccs_acme_demo-token") == ACME
-    assert check_secret(store, "huawei", BANK, "demo-huawei-secret") == (True, BANK)
-    assert check_secret(store, "twin24", "demo@twin24.local", "demo-password") == (True, RETAIL)
-    assert check_secret(store, "huawei", BANK, "wrong") == (True, None)
-    (moor,) = store.find_credentials("7moor", "2000103")
+    assert tenant_for_api_token(store.registry, "ccs_bank_demo-token") == BANK
+    assert tenant_for_api_token(store.registry, "ccs_retail_demo-token") == RETAIL
+    assert tenant_for_api_token(store.registry, "ccs_acme_demo-token") == ACME
+    assert check_secret(store.registry, "huawei", BANK, "demo-huawei-secret") == (True, BANK)
+    assert check_secret(store.registry, "twin24", "demo@twin24.local", "demo-password") == (
+        True,
+        RETAIL,
+    )
+    assert check_secret(store.registry, "huawei", BANK, "wrong") == (True, None)
+    (moor,) = store.registry.find_credentials("7moor", "2000103")
     assert (moor.tenant_id, moor.secret) == (BANK, "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3")
-    (ali,) = store.find_credentials("aliyun", "LTAIdemo0000000000000000")
+    (ali,) = store.registry.find_credentials("aliyun", "LTAIdemo0000000000000000")
     assert (ali.tenant_id, ali.secret) == (BANK, "demoAccessKeySecret0000000000")
 
 
@@ -152,7 +156,7 @@ def test_data_covers_the_60_days_before_today(demo: tuple[Store, dict[str, Any]]
     assert (summary["from"], summary["to"]) == ("2026-09-22", "2026-11-20")
     first, last = date(2026, 9, 22), date(2026, 11, 20)
     for tenant in (BANK, RETAIL):
-        zone = ZoneInfo(store.get_tenant(tenant).timezone)  # type: ignore[union-attr]
+        zone = ZoneInfo(store.registry.get_tenant(tenant).timezone)  # type: ignore[union-attr]
         days = {
             r["created_at"].replace(tzinfo=UTC).astimezone(zone).date()
             for r in all_rows(store, tenant)
@@ -252,7 +256,7 @@ def test_transcripts_are_in_time_order_within_the_conversation(
 
 def test_agent_intervals_use_the_tenant_statuses(demo: tuple[Store, dict[str, Any]]) -> None:
     store, summary = demo
-    bank = store.get_tenant(BANK)
+    bank = store.registry.get_tenant(BANK)
     assert bank is not None
     found = store.interval_totals(BANK, *EVER)
     assert sum(t.intervals for t in found) == summary["agent_intervals"] > 0
@@ -294,9 +298,9 @@ def test_rerun_replaces_and_never_duplicates(demo: tuple[Store, dict[str, Any]])
     assert create_demo(store, N, seed=SEED, today=TODAY) == summary
     assert {t: all_rows(store, t) for t in (BANK, RETAIL, ACME)} == before
     assert interval_count(store) == intervals
-    assert len(store.find_credentials("api", "bank")) == 1
-    assert len(store.find_credentials("huawei", BANK)) == 1
-    assert len(store.find_credentials("twin24", "demo@twin24.local")) == 1
+    assert len(store.registry.find_credentials("api", "bank")) == 1
+    assert len(store.registry.find_credentials("huawei", BANK)) == 1
+    assert len(store.registry.find_credentials("twin24", "demo@twin24.local")) == 1
 
 
 def test_progress_bar_counts_every_conversation() -> None:
@@ -315,8 +319,8 @@ def test_a_negative_size_is_refused() -> None:
 
 def test_a_clashing_credential_is_a_clear_error() -> None:
     with DuckDBStore(":memory:") as store:
-        store.put_tenant(TenantSettings(id="someone-else"))
-        create_credential(store, "someone-else", "7moor", key="2000103", secret="theirs")
+        store.registry.put_tenant(TenantSettings(id="someone-else"))
+        create_credential(store.registry, "someone-else", "7moor", key="2000103", secret="theirs")
         with pytest.raises(DemoError, match="7moor credential '2000103'"):
             create_demo(store, 0, today=TODAY)
 

@@ -16,9 +16,10 @@ from ccstats.ingest import (
     parse_payload,
     read_records,
 )
-from ccstats.metrics.query import MetricQuery, run_query
+from ccstats.metrics.query import MetricQuery
+from ccstats.service import Service
 from ccstats.storage import StorageError, Store
-from ccstats.storage.duckdb_store import DuckDBStore
+from ccstats.storage.duckdb.store import DuckDBStore
 
 DAY = (datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
 
@@ -34,7 +35,7 @@ def record(cid: str, tenant: str = "t1", **fields: object) -> dict[str, object]:
 
 
 def count(store: Store, tenant: str = "t1", metric: str = "conversations") -> object:
-    return run_query(store, MetricQuery(tenant, (metric,), *DAY)).rows[0][metric]
+    return Service(store).run_query(MetricQuery(tenant, (metric,), *DAY)).rows[0][metric]
 
 
 def test_same_batch_twice_counts_once(store: Store) -> None:

@@ -20,11 +20,12 @@ from ccstats.ingest import (
     PayloadError,
     ingest_conversations,
     ingest_rows,
+    ingest_table,
+    parquet_tables,
     read_records,
 )
-from ccstats.ingest_arrow import ingest_table, parquet_tables
+from ccstats.schema import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
 from ccstats.storage import DuckDBStore, Store
-from ccstats.storage.schema import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
 
 COLUMNS = [c for c in CONVERSATION_COLUMNS if c != "stored_at"]
 
@@ -267,16 +268,16 @@ def test_a_keys_tenant_refuses_other_tenants_records() -> None:
 
 
 def test_good_records_never_take_the_row_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ccstats.ingest as ingest
+    import ccstats.ingest.columns as ingest
 
     calls: list[int] = []
-    real = ingest._validate
+    real = ingest.validate
 
     def counting(model: Any, items: Any, *args: Any) -> Any:
         calls.append(len(items))
         return real(model, items, *args)
 
-    monkeypatch.setattr(ingest, "_validate", counting)
+    monkeypatch.setattr(ingest, "validate", counting)
     with fresh_store() as store:
         items = [rec(str(i), duration_s=i, agent_id="x", lost=True, price="1.5") for i in range(50)]
         items += [rec(str(i), created_at=i, customer_id=i, csat_level=4.0) for i in range(50, 60)]

@@ -1,11 +1,11 @@
-"""Answers kept until ingest touches their range: metric results, detail-search pages, agent
-interval totals, and whole reports made of them (`kept`).
+"""Answers kept until a change touches their range: the change log, and caches of answers with the
+wire formats built from them. Owned by the service (`service.Service`), one set per app.
 
-Every upsert bumps the tenant's store generation and records the times it changed
-(`Store.changed_since`). A kept answer carries the generation it was computed at and is served
-while no change since then touched a time in its range: ingest of today's calls leaves last
+Every upsert and flush returns the times it changed, per tenant (`storage.Changes`); the service
+records them in its `ChangeLog`. A kept answer carries the generation it was computed at and is
+served while no change since then touched a time in its range: ingest of today's calls leaves last
 month's reports and pages kept, and an answer is never served after the data behind it changed.
-A tenant's settings change (its zone) counts as a change of everything.
+A tenant's settings change counts as a change of everything.
 
 Each answer also keeps the wire formats built from it (`Entry.formatted`), so that a dialect
 renames and formats a kept answer once, not on every request.
@@ -14,22 +14,69 @@ renames and formats a kept answer once, not on every request.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from weakref import WeakKeyDictionary
 
-from ccstats.storage import IntervalTotal, SearchPage, SearchRequest, Store
+from ccstats.storage import Changes
 
-__all__ = ["Entry", "AnswerCache", "interval_totals", "kept", "search", "search_formatted"]
+__all__ = ["AnswerCache", "ChangeLog", "Entry"]
 
 T = TypeVar("T")
 
-# An open end of a search range: any change counts.
+_SPANS_KEPT = 256
+"""Change spans kept per tenant: a kept answer older than that many changes is recomputed."""
+
+# An open end of a range: any change counts.
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+class ChangeLog:
+    """Per tenant, a generation bumped by every change and the time spans of the last changes.
+
+    In process: right for an engine written by one process (DuckDB holds its file). An engine
+    with several writers needs a shared log read before a kept answer is served.
+    """
+
+    def __init__(self) -> None:
+        """An empty log: every tenant at generation 0."""
+        self._generations: dict[str, int] = {}
+        self._spans: dict[str, deque[tuple[int, datetime | None, datetime | None]]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, changes: Changes) -> None:
+        """Bump the generation of each changed tenant, keeping the span it changed."""
+        with self._lock:
+            for tenant_id, (lo, hi) in changes.spans.items():
+                generation = self._generations.get(tenant_id, 0) + 1
+                spans = self._spans.setdefault(tenant_id, deque(maxlen=_SPANS_KEPT))
+                spans.append((generation, lo, hi))
+                self._generations[tenant_id] = generation
+
+    def generation(self, tenant_id: str) -> int:
+        """A counter that changes whenever the tenant's data changes."""
+        return self._generations.get(tenant_id, 0)
+
+    def changed_since(
+        self, tenant_id: str, generation: int, start: datetime | None, end: datetime | None
+    ) -> bool:
+        """Whether a change after `generation` touched a time of the tenant in [start, end]
+        (None: open); changes older than the last `_SPANS_KEPT` count as touching it."""
+        with self._lock:
+            current = self._generations.get(tenant_id, 0)
+            if current == generation:
+                return False
+            spans = list(self._spans.get(tenant_id, ()))
+        if not spans or spans[0][0] > generation + 1:
+            return True
+        lo, hi = start or _EARLIEST, end or _LATEST
+        return any(
+            g > generation and (a is None or b is None or (a <= hi and b >= lo))
+            for g, a, b in spans
+        )
 
 
 @dataclass
@@ -42,24 +89,30 @@ class Entry:
     weight: int = 0
 
 
+def _one(value: Any) -> int:
+    return 1
+
+
 class AnswerCache:
-    """Answers of one kind, per store, least recently used first out."""
+    """Answers of one kind, least recently used first out, bounded in count and in weight."""
 
     def __init__(
-        self, size: int, weigh: Callable[[Any], int] | None = None, budget: int = 0
+        self, log: ChangeLog, size: int, budget: int, weigh: Callable[[Any], int] = _one
     ) -> None:
-        """Keep at most `size` answers per store and, with `weigh`, answers weighing at most
-        `budget` together (the newest answer stays, whatever it weighs)."""
+        """Keep at most `size` answers weighing at most `budget` together (the newest answer
+        stays, whatever it weighs), valid while `log` records no change of their span."""
+        self.log = log
         self.size = size
         self.weigh = weigh
         self.budget = budget
-        self._stores: WeakKeyDictionary[Store, OrderedDict[Hashable, Entry]] = WeakKeyDictionary()
-        self._weights: WeakKeyDictionary[Store, int] = WeakKeyDictionary()
+        self.weight = 0
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     def entry(
         self,
-        store: Store,
         key: Hashable,
         span: tuple[str, datetime | None, datetime | None],
         compute: Callable[[], Any],
@@ -67,33 +120,32 @@ class AnswerCache:
         """The kept answer for `key`, computed again when missing or when a change touched
         `span` (tenant, start, end; None: open) since it was computed."""
         tenant_id, start, end = span
-        generation = store.generation(tenant_id)
+        generation = self.log.generation(tenant_id)
         with self._lock:
-            entries = self._stores.setdefault(store, OrderedDict())
-            hit = entries.get(key)
+            hit = self._entries.get(key)
         if hit is not None and (
             hit.generation == generation
-            or not store.changed_since(
-                tenant_id, hit.generation, start or _EARLIEST, end or _LATEST
-            )
+            or not self.log.changed_since(tenant_id, hit.generation, start, end)
         ):
             with self._lock:
                 hit.generation = generation  # still valid at this generation
-                if key not in entries:  # another thread evicted it meanwhile
-                    entries[key] = hit
-                    self._weights[store] = self._weights.get(store, 0) + hit.weight
-                entries.move_to_end(key)
+                if key not in self._entries:  # another thread evicted it meanwhile
+                    self._entries[key] = hit
+                    self.weight += hit.weight
+                self._entries.move_to_end(key)
+                self.hits += 1
             return hit
         value = compute()
-        entry = Entry(generation, value, weight=self.weigh(value) if self.weigh else 0)
+        entry = Entry(generation, value, weight=self.weigh(value))
         with self._lock:
-            replaced = entries.pop(key, None)
-            entries[key] = entry
-            weight = self._weights.get(store, 0) + entry.weight
-            weight -= replaced.weight if replaced else 0
-            while len(entries) > self.size or (len(entries) > 1 and weight > self.budget):
-                weight -= entries.popitem(last=False)[1].weight
-            self._weights[store] = weight
+            self.misses += 1
+            replaced = self._entries.pop(key, None)
+            self._entries[key] = entry
+            self.weight += entry.weight - (replaced.weight if replaced else 0)
+            while len(self._entries) > self.size or (
+                len(self._entries) > 1 and self.weight > self.budget
+            ):
+                self.weight -= self._entries.popitem(last=False)[1].weight
         return entry
 
     def formatted(self, entry: Entry, key: Hashable, build: Callable[[], T]) -> T:
@@ -106,81 +158,5 @@ class AnswerCache:
             entry.formatted[key] = built
         return built
 
-
-def _cells(page: SearchPage) -> int:
-    # Kept twice over: the engine's rows and the wire format built from them.
-    return 2 * len(page.values) * len(page.columns)
-
-
-PAGES = AnswerCache(256, weigh=_cells, budget=4_000_000)
-"""Detail-search pages, by weight: 4M values (a few hundred MB of Python objects at most; a
-native page of 1000 rows of all 86 columns weighs 172 000)."""
-
-
-def _page_entry(store: Store, request: SearchRequest, count: bool) -> Entry:
-    span = (request.tenant_id, request.start, request.end)
-    return PAGES.entry(store, (request, count), span, lambda: store.search(request, count))
-
-
-def search(store: Store, request: SearchRequest, count: bool = False) -> SearchPage:
-    """`store.search`, kept while no change touched the request's range (of its time field:
-    changes are recorded with every time of the rows they touch). Not to be changed."""
-    page: SearchPage = _page_entry(store, request, count).value
-    return page
-
-
-def search_formatted(
-    store: Store,
-    request: SearchRequest,
-    count: bool,
-    key: Hashable,
-    build: Callable[[SearchPage], T],
-) -> tuple[SearchPage, T]:
-    """The page of `search` and `build(page)`, kept with it: `key` names the format and every
-    input of `build` besides the page. Callers must not change what they get."""
-    entry = _page_entry(store, request, count)
-    return entry.value, PAGES.formatted(entry, key, lambda: build(entry.value))
-
-
-INTERVALS = AnswerCache(256)
-"""Agent interval totals (the 7moor workload and quality reports)."""
-
-
-def interval_totals(
-    store: Store,
-    tenant_id: str,
-    start: datetime,
-    end: datetime,
-    agent_ids: Sequence[str] | None = None,
-) -> tuple[IntervalTotal, ...]:
-    """`store.interval_totals`, kept while no interval upsert touched [start, end)."""
-    agents = None if agent_ids is None else tuple(agent_ids)
-    key = (tenant_id, start, end, agents)
-    entry = INTERVALS.entry(
-        store,
-        key,
-        (tenant_id, start, end),
-        lambda: tuple(store.interval_totals(tenant_id, start, end, agents)),
-    )
-    totals: tuple[IntervalTotal, ...] = entry.value
-    return totals
-
-
-REPORTS = AnswerCache(256)
-"""Whole reports made of several kept answers of one range (the 7moor agent reports)."""
-
-
-def kept(
-    store: Store,
-    key: Hashable,
-    span: tuple[str, datetime | None, datetime | None],
-    compute: Callable[[], T],
-) -> T:
-    """`compute()`, kept while no change touched `span` (tenant, start, end).
-
-    Only for answers that read nothing but the tenant's settings (a change of which counts as a
-    change of everything) and its conversations and agent intervals in `span`. `key` is taken
-    per tenant (the span's): one tenant's answer is never another's. Callers must not change
-    what they get."""
-    value: T = REPORTS.entry(store, (span[0], key), span, compute).value
-    return value
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,4 +1,4 @@
-"""Credentials of every kind (`spec/dialects.md`): creation, hashing, lookup.
+"""Credentials of every kind (`docs/dialects.md`): creation, hashing, lookup.
 
 Secrets that only need checking (API tokens, Huawei appSecrets, Twin24 passwords) are stored hashed;
 HMAC secrets (7moor, Alibaba) are needed to verify signatures and are stored as given.
@@ -11,7 +11,7 @@ import hmac
 import secrets
 from typing import Any
 
-from ccstats.storage import Credential, Store
+from ccstats.storage import Credential, Registry
 
 __all__ = [
     "KINDS",
@@ -53,9 +53,11 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     return False
 
 
-def check_secret(store: Store, kind: str, key_id: str, secret: str) -> tuple[bool, str | None]:
+def check_secret(
+    registry: Registry, kind: str, key_id: str, secret: str
+) -> tuple[bool, str | None]:
     """(key known, tenant id if the secret matches) for hashed-secret kinds."""
-    found = store.find_credentials(kind, key_id)
+    found = registry.find_credentials(kind, key_id)
     for credential in found:
         if verify_secret(secret, credential.secret_hash):
             return True, credential.tenant_id
@@ -119,7 +121,11 @@ _MAKERS = {
 
 
 def create_credential(
-    store: Store, tenant_id: str, kind: str, key: str | None = None, secret: str | None = None
+    registry: Registry,
+    tenant_id: str,
+    kind: str,
+    key: str | None = None,
+    secret: str | None = None,
 ) -> dict[str, Any]:
     """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`).
 
@@ -128,21 +134,21 @@ def create_credential(
     """
     if kind not in _MAKERS:
         raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
-    if store.get_tenant(tenant_id) is None:
+    if registry.get_tenant(tenant_id) is None:
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
         )
-    if key and kind not in ("huawei", "api") and store.find_credentials(kind, key):
+    if key and kind not in ("huawei", "api") and registry.find_credentials(kind, key):
         raise CredentialError(f"{kind} key {key!r} already exists")
     credential, shown = _MAKERS[kind](tenant_id, key, secret)
-    store.add_credential(credential)
+    registry.add_credential(credential)
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
 
-def tenant_for_api_token(store: Store, token: str) -> str | None:
+def tenant_for_api_token(registry: Registry, token: str) -> str | None:
     """The tenant of a native API token (`ccs_<key id>_<secret>`), or None."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "ccs":
         return None
-    known, tenant = check_secret(store, "api", parts[1], token)
+    known, tenant = check_secret(registry, "api", parts[1], token)
     return tenant

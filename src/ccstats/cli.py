@@ -1,9 +1,12 @@
-"""The command line: serve, demo, import, tenant, credentials (`spec/data-model.md`, CLI)."""
+"""The command line: serve, demo, import, tenant, credentials (README, The CLI; docs/configuration.md)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +17,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ccstats.auth import KINDS, CredentialError, create_credential
-from ccstats.config import Settings, default_db, load_or_create_admin_token
+from ccstats.config import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    ConfigError,
+    Settings,
+    default_db,
+    load_or_create_admin_token,
+    load_settings,
+)
 from ccstats.ingest import (
     IMPORT_CHUNK,
     IngestResult,
@@ -23,10 +34,12 @@ from ccstats.ingest import (
     detect_format,
     ingest_conversations,
     ingest_intervals,
+    ingest_table,
+    parquet_tables,
     read_records,
 )
-from ccstats.ingest_arrow import ingest_table, parquet_tables
 from ccstats.records import TenantSettings, describe_validation_error
+from ccstats.service import Service
 from ccstats.storage import StorageError, Store, StoreLockedError, open_store
 
 __all__ = ["app"]
@@ -39,8 +52,10 @@ tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=T
 credentials_app = typer.Typer(
     help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
 )
+docs_app = typer.Typer(help="Write the project's generated docs.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
@@ -78,25 +93,85 @@ def progress_bar() -> Progress:
     )
 
 
+def _setting_help(name: str) -> str:
+    """A `serve` option's help: the setting's description, its variable and its default."""
+    field = Settings.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    shown = ", ".join(default) if isinstance(default, list) else default
+    return (
+        f"{field.description} (env {ENV_PREFIX}{name.upper()}; default: "
+        f"{shown if shown not in (None, '', []) else 'none'})"
+    )
+
+
+def _option(name: str, *flags: str) -> Any:
+    return typer.Option(*flags, help=_setting_help(name), show_default=False)
+
+
 @app.command()
 def serve(
-    db: DbOption = "",
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: Annotated[str | None, _option("db", "--db")] = None,
+    host: Annotated[str | None, _option("host", "--host")] = None,
+    port: Annotated[int | None, _option("port", "--port")] = None,
+    log_format: Annotated[str | None, _option("log_format", "--log-format")] = None,
+    log_level: Annotated[str | None, _option("log_level", "--log-level")] = None,
+    root_path: Annotated[str | None, _option("root_path", "--root-path")] = None,
+    cors_origin: Annotated[list[str] | None, _option("cors_origins", "--cors-origin")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None, _option("forwarded_allow_ips", "--forwarded-allow-ips")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help=f"A TOML settings file, keys as the settings' names (env {CONFIG_ENV}). "
+            "Command-line options win over variables, variables over the file.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP server: dashboard, native API and every vendor API."""
+    """Run the HTTP server: dashboard, native API and every vendor API (docs/configuration.md)."""
     import uvicorn
 
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
+    from ccstats.observability import log_config
 
-    path = db or default_db()
-    store = _open(path)
-    token = load_or_create_admin_token(path)
-    settings = Settings(db=path, host=host, port=port, admin_token=token)
-    err.print(
-        f"ccstats serving {path} on http://{host}:{port} (admin token in {path}.admin-token or $CCSTATS_ADMIN_TOKEN)"
+    try:
+        settings = load_settings(
+            config,
+            db=db,
+            host=host,
+            port=port,
+            log_format=log_format,
+            log_level=log_level,
+            root_path=root_path,
+            cors_origins=cors_origin or None,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    store = _open(settings.db)
+    if settings.admin_token is None:
+        token = load_or_create_admin_token(settings.db)
+        settings = settings.model_copy(update={"admin_token": token})
+    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
+    where = f"http://{settings.host}:{settings.port}{settings.root_path}"
+    logging.getLogger("ccstats").info(
+        "ccstats serving %s on %s (admin token in %s.admin-token or $CCSTATS_ADMIN_TOKEN)",
+        settings.db,
+        where,
+        settings.db,
     )
-    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+    # Our request log (`RequestObserver`) replaces uvicorn's access log: it redacts secrets.
+    uvicorn.run(
+        create_app(settings, store),
+        host=settings.host,
+        port=settings.port,
+        root_path=settings.root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -207,7 +282,7 @@ def _import_file(
 def _import_parquet(
     file: Path, store: Store, progress: Progress, task: Any, total: IngestResult
 ) -> int:
-    """A Parquet file straight as Arrow batches (`ingest_arrow`): no Python object per record."""
+    """A Parquet file straight as Arrow batches (`ingest.columns`): no Python object per record."""
     import pyarrow as pa
 
     try:
@@ -237,13 +312,13 @@ def tenant_add(
 ) -> None:
     """Create a tenant."""
     store = _open(db)
-    if store.get_tenant(tenant_id) is not None:
+    if store.registry.get_tenant(tenant_id) is not None:
         raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
     try:
         tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
     except ValidationError as error:
         raise fail(describe_validation_error(error)) from None
-    store.put_tenant(tenant)
+    Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -261,7 +336,7 @@ def tenant_set(
 ) -> None:
     """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
     store = _open(db)
-    current = store.get_tenant(tenant_id)
+    current = store.registry.get_tenant(tenant_id)
     if current is None:
         raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
     try:
@@ -274,7 +349,7 @@ def tenant_set(
         tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
     except ValidationError as error:
         raise fail(f"{file}: {describe_validation_error(error)}") from None
-    store.put_tenant(tenant)
+    Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -292,7 +367,7 @@ def credentials_add(
     """Create a credential; the secret is printed once and stored hashed where it can be."""
     store = _open(db)
     try:
-        shown = create_credential(store, tenant_id, kind, key)
+        shown = create_credential(store.registry, tenant_id, kind, key)
     except CredentialError as error:
         raise fail(str(error)) from None
     if as_json:
@@ -300,6 +375,14 @@ def credentials_add(
     else:
         for name, value in shown.items():
             print(f"{name}: {value}")
+
+
+@docs_app.command("metrics")
+def docs_metrics() -> None:
+    """Print docs/metrics.md from the metric catalogue (`ccstats docs metrics > docs/metrics.md`)."""
+    from ccstats.metrics.docs import catalogue_markdown
+
+    sys.stdout.write(catalogue_markdown())
 
 
 def main() -> None:

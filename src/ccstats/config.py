@@ -1,17 +1,47 @@
-"""Settings from the environment and the command line."""
+"""Settings of the server: from the command line, the environment (`CCSTATS_*`) and an optional
+TOML settings file, in that order of precedence (docs/configuration.md has the table)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
-from dataclasses import dataclass
+import tomllib
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-__all__ = ["Settings", "default_db", "admin_token_path", "load_or_create_admin_token"]
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "ConfigError",
+    "Settings",
+    "admin_token_path",
+    "default_db",
+    "load_or_create_admin_token",
+    "load_settings",
+]
+
+ENV_PREFIX = "CCSTATS_"
+CONFIG_ENV = "CCSTATS_CONFIG"
+"""The variable naming the settings file when `--config` is not given."""
+
+
+class ConfigError(ValueError):
+    """The settings cannot be read: a missing or malformed file, or an invalid value."""
 
 
 def default_db() -> str:
-    """`$CCSTATS_DB`, then `./ccstats.duckdb` (`spec/data-model.md`, CLI)."""
+    """`$CCSTATS_DB`, then `./ccstats.duckdb`."""
     return os.environ.get("CCSTATS_DB") or "ccstats.duckdb"
 
 
@@ -34,11 +64,126 @@ def load_or_create_admin_token(db: str) -> str:
     return token
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How the server runs."""
+_ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*")
 
-    db: str = ":memory:"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    admin_token: str | None = None
+
+class Settings(BaseSettings):
+    """How the server runs. Built in code (`Settings(db=":memory:")`), unset fields come from
+    `CCSTATS_<FIELD>` variables, then the defaults; `load_settings` adds a TOML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", validate_default=True
+    )
+
+    db: str = Field(
+        default="ccstats.duckdb",
+        description="The DuckDB database file (`:memory:`: a throwaway store).",
+    )
+    host: str = Field(
+        default="127.0.0.1", description="Address to listen on (`0.0.0.0`: every interface)."
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    admin_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="The admin API's Bearer token; unset: a token generated once and kept beside "
+        "the database (`<db>.admin-token`, mode 600).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as `text` or `json` (one object a line)."
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="The least severe level logged (`info` logs every request)."
+    )
+    root_path: str = Field(
+        default="",
+        description="The sub-path a reverse proxy serves ccstats under (`/ccstats`); the proxy "
+        "strips it before passing the request on.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins whose browser scripts may call the APIs (CORS), e.g. "
+        "`https://bi.example.com`; `*` for any. Empty: no cross-origin access. Variable: "
+        "comma-separated.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose `X-Forwarded-For`/`-Proto` headers are trusted (comma-"
+        "separated addresses, `*` for any): the request log then shows the real client.",
+    )
+
+    @field_validator("root_path")
+    @classmethod
+    def _check_root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not _ROOT_PATH.fullmatch(value):
+            raise ValueError(f"must be empty or a path like /ccstats, got {value!r}")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme and host, e.g. https://bi.example.com"
+                )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then `CCSTATS_*` variables, then the settings file (if any)."""
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "settings"
+        parts.append(f"{where}: {problem['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(config: str | Path | None = None, **given: Any) -> Settings:
+    """The server's settings: `given` values (the command line; None: not given), then
+    `CCSTATS_*` variables, then the TOML file `config` (default `$CCSTATS_CONFIG`; none when
+    neither is set), then the defaults. Raises ConfigError saying what is wrong.
+
+    Example:
+        >>> load_settings(db=":memory:", port=9000).port
+        9000
+    """
+    path = config or os.environ.get(CONFIG_ENV) or None
+    cls: type[Settings] = Settings
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"{file}: no such settings file")
+        try:
+            tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{file}: not a TOML file: {error}") from None
+        config_dict = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
+        cls = type("FileSettings", (Settings,), {"model_config": config_dict, "__doc__": None})
+    try:
+        return cls(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as error:
+        source = f" (settings file {path})" if path else ""
+        raise ConfigError(f"invalid settings{source}: {_describe(error)}") from None

@@ -1,4 +1,4 @@
-"""The records users send: the `spec/data-model.md` contract as typed, validated models.
+"""The records users send: the docs/data-model.md contract as typed, validated models.
 
 Times are accepted as ISO 8601 with an offset or as integer epoch milliseconds and are kept as
 timezone-aware UTC datetimes. Validation errors name the field and the problem.

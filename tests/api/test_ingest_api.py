@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_TOKEN, add_tenant, credential
 
-from ccstats.api import app as app_module
-from ccstats.api.app import create_app
+from ccstats import app as app_module
+from ccstats.app import create_app
 from ccstats.config import Settings
 from ccstats.storage import DuckDBStore, Store
 
@@ -157,7 +157,7 @@ def test_the_background_task_settles_what_ingest_deferred(
         headers = token_headers(store, "t1")
         first = rec("c1", customer_id="x", ended_at="2024-05-01T10:05:00Z")
         assert client.post("/v1/conversations", json=[first], headers=headers).status_code == 200
-        store.settle_contacts()
+        store.flush()
         later = rec("c2", customer_id="x", created_at="2024-05-01T12:00:00Z")
         assert client.post("/v1/conversations", json=[later], headers=headers).status_code == 200
         deadline = time.monotonic() + 10

@@ -27,7 +27,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils import Utils
 from alibabacloud_tea_openapi.utils_models import Config
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.auth import create_credential
 from ccstats.config import Settings
 from ccstats.dialects.aliyun import NonceCache, canonical_request_v3, signature_v3
@@ -217,12 +217,12 @@ def _walled_calls() -> list[dict[str, Any]]:
 
 
 def _fill(store: Store) -> None:
-    store.put_tenant(
+    store.registry.put_tenant(
         TenantSettings(id=BANK, timezone="Asia/Shanghai", instances=[SETTINGS_ONLY_INSTANCE])
     )
-    store.put_tenant(TenantSettings(id=OTHER, timezone="UTC"))
-    create_credential(store, BANK, "aliyun", KEY, SECRET)
-    create_credential(store, OTHER, "aliyun", OTHER_KEY, OTHER_SECRET)
+    store.registry.put_tenant(TenantSettings(id=OTHER, timezone="UTC"))
+    create_credential(store.registry, BANK, "aliyun", KEY, SECRET)
+    create_credential(store.registry, OTHER, "aliyun", OTHER_KEY, OTHER_SECRET)
     records = [
         _golden_conversation(),
         *_older_calls(),

@@ -163,9 +163,9 @@ def bank(store: Store) -> Store:
         satisfaction_options=OPTIONS,
         agents=AGENTS,
     )
-    create_credential(store, BANK, "7moor", key=APPKEY, secret=SECRET)
+    create_credential(store.registry, BANK, "7moor", key=APPKEY, secret=SECRET)
     add_tenant(store, OTHER, "Asia/Shanghai", agents=AGENTS)
-    create_credential(store, OTHER, "7moor", key=OTHER_APPKEY, secret=OTHER_SECRET)
+    create_credential(store.registry, OTHER, "7moor", key=OTHER_APPKEY, secret=OTHER_SECRET)
     return store
 
 
@@ -561,7 +561,7 @@ def test_the_replay_cache_is_thread_safe_and_pruned() -> None:
 
 def test_replay_memory_is_per_app(app_client: TestClient, bank: Store) -> None:
     # Tests stay independent: a second app over the same store has its own replay memory.
-    from ccstats.api.app import create_app
+    from ccstats.app import create_app
     from ccstats.config import Settings
 
     headers = signed()
@@ -692,7 +692,7 @@ def test_half_hours_and_access_ids(app_client: TestClient, bank: Store) -> None:
 def new_york_bank(store: Store) -> None:
     """A tenant in a zone with DST, with a 7moor key."""
     add_tenant(store, "ny", "America/New_York")
-    create_credential(store, "ny", "7moor", key="4000001", secret="ny-secret")
+    create_credential(store.registry, "ny", "7moor", key="4000001", secret="ny-secret")
 
 
 def test_hours_of_a_fall_back_day_in_new_york(app_client: TestClient, store: Store) -> None:

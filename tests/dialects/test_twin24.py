@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from tests.conftest import add_tenant, load
 
-from ccstats.api.app import create_app
+from ccstats.app import create_app
 from ccstats.config import Settings
 from ccstats.dialects import twin24
 from ccstats.storage import Store
@@ -193,7 +193,7 @@ def twin24_login(store: Store, tenant_id: str, email: str, password: str) -> Non
     """A Twin24 credential with a chosen password."""
     from ccstats.auth import create_credential
 
-    create_credential(store, tenant_id, "twin24", email, password)
+    create_credential(store.registry, tenant_id, "twin24", email, password)
 
 
 @pytest.fixture
@@ -296,7 +296,7 @@ def test_durations_operator_author_and_system_lines(client: TestClient, retail: 
 
 
 def _claims(store: Store, token: str) -> dict[str, Any]:
-    secret = store.get_meta("twin24.jwt_secret")
+    secret = store.registry.get_meta("twin24.jwt_secret")
     assert secret is not None
     return jwt.decode(token, secret, algorithms=["HS256"])
 
@@ -361,7 +361,7 @@ def test_non_json_login_is_422(client: TestClient) -> None:
 
 def test_expired_token_is_401_token_is_expired(client: TestClient, retail: Store) -> None:
     bearer(client)  # the first login creates the signing secret
-    secret = retail.get_meta("twin24.jwt_secret")
+    secret = retail.registry.get_meta("twin24.jwt_secret")
     assert secret is not None
     past = datetime.now(UTC) - timedelta(seconds=5)
     token = jwt.encode({"sub": EMAIL, "tenant": "retail", "exp": past}, secret, algorithm="HS256")
@@ -430,7 +430,7 @@ def test_refresh_errors(client: TestClient, retail: Store) -> None:
 def test_expired_refresh_token_is_refused(client: TestClient, retail: Store) -> None:
     refresh_token = login(client).json()["refreshToken"]
     key = twin24._refresh_key(refresh_token)
-    retail.put_meta(key, f'{{"sub": "{EMAIL}", "tenant": "retail", "exp": 1000}}')
+    retail.registry.put_meta(key, f'{{"sub": "{EMAIL}", "tenant": "retail", "exp": 1000}}')
     response = client.get("/api/v1/auth/refresh", params={"refreshToken": refresh_token})
     assert (response.status_code, response.json()["error"]) == (401, "Unauthorized.")
 

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccstats.ingest import ingest_conversations
-from ccstats.metrics.query import MetricQuery, compute_query, run_formatted, run_query
+from ccstats.metrics.query import MetricQuery
 from ccstats.records import TenantSettings
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore
 
 START, END = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
@@ -33,7 +33,7 @@ QUERIES = [
         group_by=("channel",),
     ),
     MetricQuery("t2", ("conversations", "agent_sessions"), START, END, "UTC", "total"),
-    # One day each: a batch elsewhere leaves them cached (`Store.changed_since`); FCR moves
+    # One day each: a batch elsewhere leaves them cached (`ChangeLog.changed_since`); FCR moves
     # with other days' conversations of the same customer.
     *(
         MetricQuery(
@@ -78,19 +78,21 @@ def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @given(st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=6))
 def test_cached_answers_equal_fresh_recomputation(batches: list[list[dict[str, Any]]]) -> None:
     with DuckDBStore(":memory:") as store:
-        store.put_tenant(TenantSettings(id="t1", timezone="America/New_York"))
-        store.put_tenant(TenantSettings(id="t2"))
+        service = Service(store)
+        service.put_tenant(TenantSettings(id="t1", timezone="America/New_York"))
+        service.put_tenant(TenantSettings(id="t2"))
         for batch in batches:
-            assert not ingest_conversations(store, batch).rejected
+            assert not service.ingest_conversations(batch).rejected
             for query in QUERIES:
-                assert plain(run_query(store, query).rows) == plain(
-                    compute_query(store, query).rows
+                assert plain(service.run_query(query).rows) == plain(
+                    service.compute_query(query).rows
                 )
 
 
 def test_ingest_elsewhere_keeps_answers_cached() -> None:
     with DuckDBStore(":memory:") as store:
-        store.put_tenant(TenantSettings(id="t1"))
+        service = Service(store)
+        service.put_tenant(TenantSettings(id="t1"))
         day = MetricQuery("t1", ("conversations",), START, START + timedelta(days=1))
         calls = []
         aggregate = store.aggregate
@@ -98,27 +100,30 @@ def test_ingest_elsewhere_keeps_answers_cached() -> None:
 
         def ingest(iso: str, cid: str, **extra: Any) -> None:
             record = {"id": cid, "tenant_id": "t1", "channel": "voice", "created_at": iso}
-            assert not ingest_conversations(store, [{**record, **extra}]).rejected
+            assert not service.ingest_conversations([{**record, **extra}]).rejected
 
         ingest("2024-03-09T10:00:00Z", "a")
-        assert run_query(store, day).rows == [{"conversations": 1}]
+        assert service.run_query(day).rows == [{"conversations": 1}]
         ingest("2024-03-11T10:00:00Z", "b")  # two days later: the answer stays
-        assert run_query(store, day).rows == [{"conversations": 1}]
+        assert service.run_query(day).rows == [{"conversations": 1}]
         assert len(calls) == 1
         # Moving "b" into the day, or a zone change, recomputes.
         ingest("2024-03-09T11:00:00Z", "b")
-        assert run_query(store, day).rows == [{"conversations": 2}]
-        store.put_tenant(TenantSettings(id="t1", timezone="Asia/Tokyo"))
-        assert run_query(store, day).rows == [{"conversations": 2}]
+        assert service.run_query(day).rows == [{"conversations": 2}]
+        service.put_tenant(TenantSettings(id="t1", timezone="Asia/Tokyo"))
+        assert service.run_query(day).rows == [{"conversations": 2}]
         assert len(calls) == 3
         # A row whose later times reach into the range (ended_at) counts as touching it.
         ingest("2024-03-08T22:00:00Z", "c", ended_at="2024-03-09T01:00:00Z")
-        assert store.changed_since("t1", store.generation("t1") - 1, START, START)
+        assert service.changes.changed_since(
+            "t1", service.changes.generation("t1") - 1, START, START
+        )
 
 
 def test_formatted_answers_follow_their_cached_answer() -> None:
     with DuckDBStore(":memory:") as store:
-        store.put_tenant(TenantSettings(id="t1"))
+        service = Service(store)
+        service.put_tenant(TenantSettings(id="t1"))
         day = MetricQuery("t1", ("conversations",), START, START + timedelta(days=1))
         built: list[str] = []
 
@@ -127,11 +132,11 @@ def test_formatted_answers_follow_their_cached_answer() -> None:
                 built.append(key)
                 return [key, result.rows[0]["conversations"]]
 
-            return run_formatted(store, day, key, rows)
+            return service.run_formatted(day, key, rows)
 
         def ingest(iso: str, cid: str) -> None:
             record = {"id": cid, "tenant_id": "t1", "channel": "voice", "created_at": iso}
-            assert not ingest_conversations(store, [record]).rejected
+            assert not service.ingest_conversations([record]).rejected
 
         ingest("2024-03-09T10:00:00Z", "a")
         assert build("x") == ["x", 1]

@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import add_tenant, load
 
 from ccstats.metrics import CATALOG, Ratio, get_metric
-from ccstats.metrics.query import MetricQuery, RatioValue, run_query
+from ccstats.metrics.query import MetricQuery, RatioValue
+from ccstats.service import Service
 from ccstats.storage import Store
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "catalog_conversations.json"
@@ -131,7 +132,7 @@ def fixture_store(store: Store) -> Store:
 
 
 def _run(store: Store, *metrics: str) -> dict[str, object]:
-    result = run_query(store, MetricQuery("t-cat", metrics, START, END))
+    result = Service(store).run_query(MetricQuery("t-cat", metrics, START, END))
     assert len(result.rows) == 1
     return result.rows[0]
 
@@ -179,7 +180,7 @@ def test_last_stored_at_is_when_the_batch_was_stored(fixture_store: Store) -> No
 
 def test_ratio_over_nothing_is_none(fixture_store: Store) -> None:
     query = MetricQuery("t-cat", ("csat", "avg_handle_time"), END, datetime(2024, 5, 4, tzinfo=UTC))
-    row = run_query(fixture_store, query).rows[0]
+    row = Service(fixture_store).run_query(query).rows[0]
     # Only C9 is in [05-03, 05-04): agent-connected, no CSAT score.
     assert row["csat"] == RatioValue(0, 0) and row["csat"].value is None
     assert row["avg_handle_time"].value == Decimal(999)

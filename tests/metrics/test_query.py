@@ -13,7 +13,8 @@ from tests.conftest import add_tenant, load
 
 from ccstats.ingest import ingest_conversations
 from ccstats.metrics import CATALOG, Measure, UnknownNameError
-from ccstats.metrics.query import MetricQuery, QueryError, run_query
+from ccstats.metrics.query import MetricQuery, QueryError
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore, Store
 from ccstats.timebuckets import local_midnight
 
@@ -51,7 +52,7 @@ def test_hour_buckets_across_dst(store: Store, day: date, hours: int) -> None:
     load(store, [conv(f"c{i}", t) for i, t in enumerate(instants)])
     start, end = local_midnight(day, NY), local_midnight(day + timedelta(days=1), NY)
     query = MetricQuery("ny", ("conversations",), start, end, "America/New_York", "hour")
-    rows = run_query(store, query).rows
+    rows = Service(store).run_query(query).rows
     assert len(rows) == hours
     assert [r["conversations"] for r in rows] == [2] * hours
     # Buckets are consecutive real hours.
@@ -59,8 +60,8 @@ def test_hour_buckets_across_dst(store: Store, day: date, hours: int) -> None:
         b["bucket"] - a["bucket"] == timedelta(hours=1)
         for a, b in zip(rows, rows[1:], strict=False)
     )
-    daily = run_query(
-        store, MetricQuery("ny", ("conversations",), start, end, "America/New_York", "day")
+    daily = Service(store).run_query(
+        MetricQuery("ny", ("conversations",), start, end, "America/New_York", "day")
     )
     assert daily.rows == [{"bucket": start, "conversations": 2 * hours}]
 
@@ -74,7 +75,7 @@ def test_fall_back_day_has_two_local_1am_buckets(store: Store) -> None:
     query = MetricQuery(
         "ny", ("conversations",), start, start + timedelta(hours=25), "America/New_York", "hour"
     )
-    rows = run_query(store, query).rows
+    rows = Service(store).run_query(query).rows
     assert [(r["bucket"], r["conversations"]) for r in rows] == [
         (datetime(2024, 11, 3, 5, tzinfo=UTC), 1),
         (datetime(2024, 11, 3, 6, tzinfo=UTC), 2),
@@ -97,7 +98,7 @@ def test_spring_forward_day_bucket_is_23_hours(store: Store) -> None:
     query = MetricQuery(
         "ny", ("conversations",), start, start + timedelta(days=3), "America/New_York", "day"
     )
-    rows = run_query(store, query).rows
+    rows = Service(store).run_query(query).rows
     assert [(r["bucket"], r["conversations"]) for r in rows] == [
         (datetime(2024, 3, 10, 5, tzinfo=UTC), 2),
         (datetime(2024, 3, 11, 4, tzinfo=UTC), 1),
@@ -123,7 +124,7 @@ def test_month_buckets_are_local_calendar_months(store: Store) -> None:
         "Asia/Shanghai",
         "month",
     )
-    rows = run_query(store, query).rows
+    rows = Service(store).run_query(query).rows
     assert [
         (r["bucket"].astimezone(ZoneInfo("Asia/Shanghai")).date(), r["conversations"]) for r in rows
     ] == [
@@ -153,7 +154,7 @@ def test_fill_empty_buckets_with_groups(store: Store) -> None:
         group_by=("agent_id",),
         fill_empty=True,
     )
-    rows = run_query(store, query).rows
+    rows = Service(store).run_query(query).rows
     assert len(rows) == 8  # 4 hours x 2 agents
     got = {(r["bucket"].hour, r["agent_id"]): r["conversations"] for r in rows}
     assert got == {
@@ -184,20 +185,21 @@ def test_group_by_and_list_filters(store: Store) -> None:
         ],
     )
     span = (t - timedelta(hours=1), t + timedelta(hours=1))
-    by_agent = run_query(store, MetricQuery("u", ("conversations",), *span, group_by=("agent_id",)))
+    by_agent = Service(store).run_query(
+        MetricQuery("u", ("conversations",), *span, group_by=("agent_id",))
+    )
     assert {r["agent_id"]: r["conversations"] for r in by_agent.rows} == {
         "x": 1,
         "y": 1,
         "z": 1,
         None: 1,
     }
-    filtered = run_query(
-        store,
+    filtered = Service(store).run_query(
         MetricQuery("u", ("conversations",), *span, filters={"agent_id": ("x", "y", None)}),
     )
     assert filtered.rows == [{"conversations": 3}]
-    voice = run_query(
-        store, MetricQuery("u", ("conversations",), *span, filters={"channel": ("voice",)})
+    voice = Service(store).run_query(
+        MetricQuery("u", ("conversations",), *span, filters={"channel": ("voice",)})
     )
     assert voice.rows == [{"conversations": 1}]
 
@@ -207,11 +209,11 @@ def test_time_basis_other_than_created_at(store: Store) -> None:
     created = datetime(2024, 5, 1, 23, 50, tzinfo=UTC)
     load(store, [conv("a", created, "u", ended_at="2024-05-02T00:20:00Z")])
     day2 = (datetime(2024, 5, 2, tzinfo=UTC), datetime(2024, 5, 3, tzinfo=UTC))
-    assert run_query(store, MetricQuery("u", ("conversations",), *day2)).rows == [
+    assert Service(store).run_query(MetricQuery("u", ("conversations",), *day2)).rows == [
         {"conversations": 0}
     ]
     by_end = MetricQuery("u", ("conversations",), *day2, time_field="ended_at")
-    assert run_query(store, by_end).rows == [{"conversations": 1}]
+    assert Service(store).run_query(by_end).rows == [{"conversations": 1}]
 
 
 @pytest.mark.parametrize(
@@ -237,7 +239,7 @@ def test_bad_queries_name_the_problem(
         **change,
     }
     with pytest.raises(error, match=text):
-        run_query(store, MetricQuery(**fields))  # type: ignore[arg-type]
+        Service(store).run_query(MetricQuery(**fields))  # type: ignore[arg-type]
 
 
 # -- property: hourly buckets add up to the daily bucket ----------------------------------------
@@ -323,11 +325,15 @@ def test_hourly_buckets_add_up_to_the_daily_bucket(records: list[dict[str, objec
             day = date(2024, 11, 2) + timedelta(days=offset)
             start, end = local_midnight(day, NY), local_midnight(day + timedelta(days=1), NY)
             tz = "America/New_York"
-            hourly = run_query(store, MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "hour"))
-            daily = run_query(
-                store, MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "day", fill_empty=True)
+            hourly = Service(store).run_query(
+                MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "hour")
             )
-            half = run_query(store, MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "half_hour"))
+            daily = Service(store).run_query(
+                MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "day", fill_empty=True)
+            )
+            half = Service(store).run_query(
+                MetricQuery("ny", tuple(SUMMABLE), start, end, tz, "half_hour")
+            )
             assert len(daily.rows) == 1
             for name in SUMMABLE:
                 total = daily.rows[0][name]

@@ -1,5 +1,5 @@
 """Detail search: `GET /v1/conversations` (keyset pages, or the whole result as a file) and
-`GET /v1/conversations/{id}` with its transcript (`spec/dialects.md`, Native /v1).
+`GET /v1/conversations/{id}` with its transcript (`docs/native.md`).
 
 Query parameters are the controls in `CONTROLS`; any other parameter is an equality filter on a
 conversation field (`agent_id=a1`, repeated for a list; an empty value matches null).
@@ -20,11 +20,9 @@ import pyarrow as pa
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ccstats import answers
-from ccstats.api.deps import StoreDep, TenantDep
+from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import data_as_of_iso
-from ccstats.api.responses import UTCJSON
 from ccstats.api.timeparams import parse_request_time
 from ccstats.export import (
     batch_rows,
@@ -38,13 +36,15 @@ from ccstats.export import (
 from ccstats.metrics import UnknownNameError
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
-from ccstats.storage import SearchPage, SearchRequest, Store
-from ccstats.storage.schema import (
+from ccstats.responses import UTCJSON
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     TIME_COLUMNS,
     column_type,
     conversation_schema,
 )
+from ccstats.service import Service
+from ccstats.storage import SearchPage, SearchRequest
 
 __all__ = [
     "router",
@@ -361,17 +361,17 @@ def _text_batches(
         yield pa.RecordBatch.from_arrays(arrays, names=list(fields))
 
 
-def _file_chunks(store: Store, params: SearchParams) -> Iterator[bytes]:
+def _file_chunks(service: Service, params: SearchParams) -> Iterator[bytes]:
     # Files carry the whole result (from the cursor on, if one was given), not one page.
     search = replace(params.request, limit=None, columns=params.fields)
-    return file_chunks(store, search, params.format)
+    return file_chunks(service, search, params.format)
 
 
-def file_chunks(store: Store, search: SearchRequest, fmt: str) -> Iterator[bytes]:
+def file_chunks(service: Service, search: SearchRequest, fmt: str) -> Iterator[bytes]:
     """The rows of `search` (its `columns`, every column when None) as a file: `csv`, `xlsx`,
     `ndjson` or `parquet`, streamed from the engine's Arrow batches."""
     fields = search.columns or tuple(CONVERSATION_COLUMNS)
-    batches = store.iter_search(replace(search, columns=fields))
+    batches = service.iter_search(replace(search, columns=fields))
     if fmt == "ndjson":
         return ndjson_chunks(_dict_rows(batches, fields))
     if fmt == "csv":
@@ -387,18 +387,20 @@ def file_chunks(store: Store, search: SearchRequest, fmt: str) -> Iterator[bytes
     return parquet_chunks(_utc_batches(batches, schema), schema)
 
 
-def _file_response(store: Store, tenant: TenantSettings, params: SearchParams) -> StreamingResponse:
+def _file_response(
+    service: Service, tenant: TenantSettings, params: SearchParams
+) -> StreamingResponse:
     safe_tenant = re.sub(r"[^A-Za-z0-9_.-]", "_", tenant.id)
     headers = {
         "content-disposition": f'attachment; filename="conversations-{safe_tenant}.{params.format}"',
-        "x-data-as-of": data_as_of_iso(store, tenant.id) or "",
+        "x-data-as-of": data_as_of_iso(service, tenant.id) or "",
     }
     return StreamingResponse(
-        _file_chunks(store, params), media_type=FORMATS[params.format], headers=headers
+        _file_chunks(service, params), media_type=FORMATS[params.format], headers=headers
     )
 
 
-def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> UTCJSON:
+def _page(service: Service, tenant: TenantSettings, params: SearchParams) -> UTCJSON:
     # One row more than asked tells whether another page exists, so the last page has no cursor.
     request = replace(params.request, limit=params.limit + 1)
     fields = params.fields
@@ -416,18 +418,18 @@ def _page(store: Store, tenant: TenantSettings, params: SearchParams) -> UTCJSON
 
     # Built once per kept page (`ccstats.answers`); other fields may select the same columns.
     key = ("native", fields)
-    _, (rows, cursor) = answers.search_formatted(store, request, False, key, rows_and_cursor)
-    body = {"rows": rows, "next_cursor": cursor, "data_as_of": data_as_of_iso(store, tenant.id)}
+    _, (rows, cursor) = service.search_formatted(request, False, key, rows_and_cursor)
+    body = {"rows": rows, "next_cursor": cursor, "data_as_of": data_as_of_iso(service, tenant.id)}
     return UTCJSON(body)
 
 
 @router.get("/conversations", summary="Search conversations (detail rows, cursor, exports)")
-def search_conversations(request: Request, store: StoreDep, tenant: TenantDep) -> Any:
+def search_conversations(request: Request, service: ServiceDep, tenant: TenantDep) -> Any:
     """A page of matching conversations with `next_cursor`, or every match as a file (`format`)."""
     params = parse_search(request, tenant)
     if params.format == "json":
-        return _page(store, tenant, params)
-    return _file_response(store, tenant, params)
+        return _page(service, tenant, params)
+    return _file_response(service, tenant, params)
 
 
 def _message_json(message: dict[str, Any]) -> dict[str, Any]:
@@ -435,9 +437,11 @@ def _message_json(message: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/conversations/{conversation_id}", summary="One conversation with its transcript")
-def get_conversation(conversation_id: str, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
+def get_conversation(
+    conversation_id: str, service: ServiceDep, tenant: TenantDep
+) -> dict[str, Any]:
     """The tenant's conversation with `messages`; 404 if the tenant has no such id."""
-    found = store.search(
+    found = service.search(
         SearchRequest(tenant_id=tenant.id, filters=(("id", (conversation_id,)),), limit=1)
     )
     if not found.rows:
@@ -445,6 +449,6 @@ def get_conversation(conversation_id: str, store: StoreDep, tenant: TenantDep) -
             404, "not_found", f"no conversation with id {conversation_id!r} in this tenant"
         )
     record = _json_row(found.rows[0], tuple(CONVERSATION_COLUMNS))
-    messages = store.messages_for(tenant.id, [conversation_id])[conversation_id]
+    messages = service.messages_for(tenant.id, [conversation_id])[conversation_id]
     record["messages"] = [_message_json(m) for m in messages]
-    return {"conversation": record, "data_as_of": data_as_of_iso(store, tenant.id)}
+    return {"conversation": record, "data_as_of": data_as_of_iso(service, tenant.id)}

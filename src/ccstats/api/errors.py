@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccstats.api.responses import JSON
+from ccstats.responses import JSON
 
 __all__ = ["ApiError", "error_response"]
 

@@ -8,21 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ccstats.api.deps import StoreDep, TenantDep
+from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.timeparams import local_iso, parse_request_time
-from ccstats.ingest import (
-    IngestResult,
-    PayloadError,
-    ingest_conversations,
-    ingest_intervals,
-    parse_payload,
-)
+from ccstats.ingest import IngestResult, PayloadError, parse_payload
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
-from ccstats.metrics.query import MetricQuery, QueryError, RatioValue, run_query
+from ccstats.metrics.query import MetricQuery, QueryError, RatioValue
 from ccstats.numbers import round_half_up
+from ccstats.observability import telemetry_of
 from ccstats.records import TenantSettings
-from ccstats.storage import StorageError, Store
+from ccstats.service import Service
+from ccstats.storage import StorageError
 
 __all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso"]
 
@@ -30,18 +26,27 @@ router = APIRouter(prefix="/v1", tags=["native"])
 
 
 def ingest_body(
-    store: Store, body: bytes, content_type: str, kind: str, tenant_id: str | None
+    service: Service,
+    body: bytes,
+    content_type: str,
+    kind: str,
+    tenant_id: str | None,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    """Parse and ingest a request body; errors become ApiErrors."""
+    """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
+    are counted in the app's metrics."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
         raise ApiError(400, "malformed_payload", str(error)) from None
-    ingest = ingest_conversations if kind == "conversations" else ingest_intervals
+    ingest = service.ingest_conversations if kind == "conversations" else service.ingest_intervals
     try:
-        result: IngestResult = ingest(store, items, tenant_id)
+        result: IngestResult = ingest(items, tenant_id)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    telemetry = telemetry_of(request.app) if request is not None else None
+    if telemetry is not None:
+        telemetry.count_ingest(kind, result.accepted, len(result.rejected))
     return result.as_dict()
 
 
@@ -50,20 +55,23 @@ _INGEST_DOC = "A JSON array, one object, or NDJSON (`application/x-ndjson`)."
 
 @router.post("/conversations", summary="Ingest conversations", description=_INGEST_DOC)
 async def post_conversations(
-    request: Request, store: StoreDep, tenant: TenantDep
+    request: Request, service: ServiceDep, tenant: TenantDep
 ) -> dict[str, Any]:
     """Upsert conversations of the token's tenant; answers accepted and rejected records."""
     body = await request.body()
     return ingest_body(
-        store, body, request.headers.get("content-type", ""), "conversations", tenant.id
+        service, body, request.headers.get("content-type", ""), "conversations", tenant.id, request
     )
 
 
 @router.post("/agent-intervals", summary="Ingest agent intervals", description=_INGEST_DOC)
-async def post_intervals(request: Request, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
+async def post_intervals(
+    request: Request, service: ServiceDep, tenant: TenantDep
+) -> dict[str, Any]:
     """Upsert agent login/status intervals of the token's tenant."""
     body = await request.body()
-    return ingest_body(store, body, request.headers.get("content-type", ""), "intervals", tenant.id)
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(service, body, content_type, "intervals", tenant.id, request)
 
 
 def describe_metric(metric: Metric) -> dict[str, Any]:
@@ -77,6 +85,8 @@ def describe_metric(metric: Metric) -> dict[str, Any]:
         out.update(kind="ratio", numerator=metric.numerator, denominator=metric.denominator)
     else:
         out.update(kind=metric.kind, expression=metric.expr, condition=metric.where)
+        if metric.within_hours is not None:
+            out["within_hours"] = metric.within_hours  # no other contact within that many hours
     return out
 
 
@@ -90,7 +100,7 @@ def get_metrics() -> dict[str, Any]:
 
 
 class QueryBody(BaseModel):
-    """A metric query (`spec/dialects.md`, Native /v1)."""
+    """A metric query (`docs/native.md`)."""
 
     metrics: list[str]
     from_: str | int = Field(alias="from")
@@ -135,12 +145,12 @@ def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
 
 @router.post("/query", summary="Run a metric query")
 def post_query(
-    body: QueryBody, store: StoreDep, tenant: TenantDep, explain: bool = False
+    body: QueryBody, service: ServiceDep, tenant: TenantDep, explain: bool = False
 ) -> dict[str, Any]:
     """Metrics by bucket and group; `?explain=1` adds definitions and the SQL that ran."""
     try:
         query = build_query(tenant, body)
-        result = run_query(store, query)
+        result = service.run_query(query)
     except UnknownNameError as error:
         raise ApiError(
             400, "unknown_name", str(error), {"name": error.name, "did_you_mean": error.suggestion}
@@ -156,7 +166,7 @@ def post_query(
     answer: dict[str, Any] = {
         "columns": result.columns,
         "rows": rows,
-        "data_as_of": data_as_of_iso(store, tenant.id),
+        "data_as_of": data_as_of_iso(service, tenant.id),
     }
     if explain:
         answer["explain"] = {
@@ -167,7 +177,7 @@ def post_query(
     return answer
 
 
-def data_as_of_iso(store: Store, tenant_id: str) -> str | None:
+def data_as_of_iso(service: Service, tenant_id: str) -> str | None:
     """When the tenant's newest record was stored, ISO 8601 UTC."""
-    as_of = store.data_as_of(tenant_id)
+    as_of = service.data_as_of(tenant_id)
     return as_of.isoformat() if as_of else None

@@ -43,6 +43,7 @@ from ccstats.demo.tenants import (
 )
 from ccstats.demo.twin24 import bot_call
 from ccstats.ingest import IngestResult, ingest_conversations, ingest_intervals
+from ccstats.service import Service
 from ccstats.storage import Store
 
 __all__ = ["DAYS", "SOURCES", "DemoError", "Source", "create_demo"]
@@ -245,8 +246,9 @@ def create_demo(
     if conversations < 0:
         raise DemoError(f"the number of conversations must be 0 or more, got {conversations}")
     today = today or date.today()
+    service = Service(store)
     for tenant in demo_tenants():
-        store.put_tenant(tenant)
+        service.put_tenant(tenant)
     credentials = [ensure_credential(store, c) for c in CREDENTIALS]
     dates = [today - timedelta(days=back) for back in range(DAYS, 0, -1)]
     counts = _split(conversations)

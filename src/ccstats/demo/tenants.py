@@ -168,7 +168,7 @@ CREDENTIALS = (
 def _matches(store: Store, cred: DemoCredential) -> bool:
     """Whether the store already holds this very credential (a rerun of the demo)."""
     secret = cred.shown()["token"] if cred.kind == "api" else cred.secret
-    for found in store.find_credentials(cred.kind, cred.key_id):
+    for found in store.registry.find_credentials(cred.kind, cred.key_id):
         if found.tenant_id != cred.tenant_id:
             continue
         if found.secret == secret or verify_secret(secret, found.secret_hash):
@@ -181,7 +181,9 @@ def ensure_credential(store: Store, cred: DemoCredential) -> dict[str, Any]:
     if _matches(store, cred):
         return cred.shown()
     try:
-        return create_credential(store, cred.tenant_id, cred.kind, key=cred.key, secret=cred.secret)
+        return create_credential(
+            store.registry, cred.tenant_id, cred.kind, key=cred.key, secret=cred.secret
+        )
     except CredentialError as error:
         raise DemoError(
             f"cannot create the demo {cred.kind} credential {cred.key_id!r}: {error} "

@@ -1,12 +1,12 @@
 """The Alibaba Cloud AICCS dialect: `HotlineSessionQuery` (seed 004), callable by the official SDK.
 
-Wire protocol (`spec/dialects.md`, Alibaba AICCS; `spec/vendor-protocols-research.md` section 4): RPC
+Wire protocol (`docs/dialects.md`, Alibaba AICCS; Alibaba's OpenAPI signature documentation): RPC
 style, `POST /` (also `GET /`) with every parameter in the query string, lists flattened as
 `AcidList.1=..&AcidList.2=..`. Requests are signed with ACS3-HMAC-SHA256 (the SDK default) or the
 legacy HMAC-SHA1 query signature (`Config(signature_algorithm='v2')`). Errors are the POP JSON shape
 `{RequestId, HostId, Code, Message, Recommend}`: the SDK turns a 4xx into `ClientException(code=Code)`.
 
-One module by design (a dialect is one module, `DESIGN.md`), in sections: errors, signatures (V3, V2,
+One module by design (a dialect is one module), in sections: errors, signatures (V3, V2,
 nonce cache), request parameters, the record, the endpoint.
 """
 
@@ -31,11 +31,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.records import TenantSettings, parse_time
-from ccstats.storage import SearchRequest, Store
-from ccstats.web import dashboard_response
+from ccstats.responses import JSON
+from ccstats.service import SearchRequest, Service
 
 __all__ = [
     "NAME",
@@ -241,8 +239,10 @@ def _check_clock(stamp: str | None, name: str) -> None:
         )
 
 
-def _secrets_of(store: Store, key_id: str) -> list[tuple[str, str]]:
-    found = [(c.tenant_id, c.secret or "") for c in store.find_credentials("aliyun", key_id)]
+def _secrets_of(service: Service, key_id: str) -> list[tuple[str, str]]:
+    found = [
+        (c.tenant_id, c.secret or "") for c in service.registry.find_credentials("aliyun", key_id)
+    ]
     if not found:
         raise AcsError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
     return found
@@ -270,7 +270,7 @@ def _parse_authorization(header: str) -> tuple[str, str, list[str], str]:
     return algorithm, key_id, [h.strip().lower() for h in signed.split(";") if h.strip()], signature
 
 
-def _authenticate_v3(store: Store, wire: _Wire, nonces: NonceCache) -> str:
+def _authenticate_v3(service: Service, wire: _Wire, nonces: NonceCache) -> str:
     algorithm, key_id, signed, signature = _parse_authorization(wire.header("authorization"))
     if algorithm != V3_ALGORITHM:
         raise AcsError(
@@ -289,7 +289,7 @@ def _authenticate_v3(store: Store, wire: _Wire, nonces: NonceCache) -> str:
     nonce = wire.header("x-acs-signature-nonce")
     if not nonce:
         raise _incomplete("x-acs-signature-nonce is missing")
-    candidates = _secrets_of(store, key_id)
+    candidates = _secrets_of(service, key_id)
     _check_clock(wire.header("x-acs-date"), "x-acs-date")
     canonical = canonical_request_v3(wire.method, "/", wire.query, wire.headers, signed, payload)
     tenant_id = _tenant_if_signed(
@@ -300,7 +300,7 @@ def _authenticate_v3(store: Store, wire: _Wire, nonces: NonceCache) -> str:
 
 
 def _authenticate_v2(
-    store: Store, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
+    service: Service, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
 ) -> str:
     values = dict(params)
     for name in ("AccessKeyId", "SignatureNonce", "Timestamp"):
@@ -312,7 +312,7 @@ def _authenticate_v2(
             "InvalidSignatureMethod",
             f"SignatureMethod {values['SignatureMethod']!r} is not supported.",
         )
-    candidates = _secrets_of(store, values["AccessKeyId"])
+    candidates = _secrets_of(service, values["AccessKeyId"])
     _check_clock(values["Timestamp"], "Timestamp")
     text = string_to_sign_v2(wire.method, params)
     tenant_id = _tenant_if_signed(candidates, lambda s: signature_v2(s, text), values["Signature"])
@@ -327,13 +327,13 @@ def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
 
 
 def authenticate(
-    store: Store, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
+    service: Service, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
 ) -> str:
     """The tenant of a correctly signed request (V3 `Authorization` header, else V2 `Signature`)."""
     if wire.header("authorization"):
-        return _authenticate_v3(store, wire, nonces)
+        return _authenticate_v3(service, wire, nonces)
     if any(k == "Signature" for k, _ in params):
-        return _authenticate_v2(store, wire, params, nonces)
+        return _authenticate_v2(service, wire, params, nonces)
     raise _incomplete("send an ACS3-HMAC-SHA256 Authorization header or a Signature parameter")
 
 
@@ -411,7 +411,7 @@ def _coerce(f: _Filter, param: str, value: str) -> str:
     if f.kind == "long":
         if not _LONG.fullmatch(value):
             raise _invalid(param, f"{value!r} is not an integer")
-        return str(int(value))  # GroupId is a long on the wire, text in the store
+        return str(int(value))  # GroupId is a long on the wire, text in the service
     return value
 
 
@@ -582,29 +582,29 @@ def call_detail_record(row: Row, zone: ZoneInfo) -> dict[str, Any]:
 # -- the endpoint -----------------------------------------------------------------------------------
 
 
-def _tenant(store: Store, tenant_id: str) -> TenantSettings:
-    tenant = store.get_tenant(tenant_id)
+def _tenant(service: Service, tenant_id: str) -> TenantSettings:
+    tenant = service.tenant(tenant_id)
     if tenant is None:  # a credential whose tenant was removed
         raise AcsError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
     return tenant
 
 
 def hotline_session_query(
-    store: Store, tenant_id: str, params: Mapping[str, str]
+    service: Service, tenant_id: str, params: Mapping[str, str]
 ) -> dict[str, Any]:
     """The success body of HotlineSessionQuery for a tenant (`dialects.md`, Success)."""
     instance = params.get("InstanceId", "").strip()
     if not instance:
         raise AcsError(400, "MissingInstanceId", "InstanceId is mandatory for this action.")
-    tenant = _tenant(store, tenant_id)
+    tenant = _tenant(service, tenant_id)
     search, page = _search_request(tenant_id, {**params, "InstanceId": instance})
-    if instance not in tenant.instances and not store.tenant_owns_instance(tenant_id, instance):
+    if instance not in tenant.instances and not service.owns_instance(tenant_id, instance):
         raise AcsError(
             403,
             "Forbidden.NoPermission",
             f"You are not authorized to operate on the specified resource: instance {instance}.",
         )
-    result = answers.search(store, search, count=True)
+    result = service.search(search, count=True)
     data = {
         "PageNumber": page.number,
         "PageSize": page.size,
@@ -644,24 +644,19 @@ def _decode(text: str) -> list[tuple[str, str]]:
         raise AcsError(400, "InvalidParameter", "The request has too many parameters.") from None
 
 
-def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
+def _answer(request: Request, service: Service, wire: _Wire) -> dict[str, Any]:
     params = _params(wire.query, wire.body, request.headers.get("content-type", ""))
     values = dict(params)
     _check_action(request, values)
-    tenant_id = authenticate(store, wire, params, _nonces(request.app))
-    return hotline_session_query(store, tenant_id, values)
+    tenant_id = authenticate(service, wire, params, _nonces(request.app))
+    return hotline_session_query(service, tenant_id, values)
 
 
-# One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
-@router.get(
-    "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
-)
+# `GET /` is shared with the dashboard: the app routes it here when the request carries an action.
 @router.post("/", summary="Alibaba AICCS RPC endpoint", operation_id="rpc_post")
 async def rpc(request: Request) -> Response:
-    """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery; plain `GET /`: dashboard."""
+    """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery."""
     if not matches(request):
-        if request.method == "GET":
-            return dashboard_response(request)  # dialects.md: `GET /` without an action
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
@@ -673,7 +668,7 @@ async def rpc(request: Request) -> Response:
             headers={k: request.headers.getlist(k) for k in request.headers.keys()},
             body=body,
         )
-        data = await run_in_threadpool(_answer, request, request.app.state.store, wire)
+        data = await run_in_threadpool(_answer, request, request.app.state.service, wire)
     except AcsError as error:
         return _error(request, error)
     request_id = _request_id()

@@ -1,7 +1,7 @@
 """The Huawei Cloud AICC OIFDE dialect: `gettoken` and the two bot reports (seeds 000 and 001).
 
-Wire protocol and error codes: `spec/dialects.md` (Huawei OIFDE) and
-`spec/vendor-protocols-research.md` §1; what each number means: `spec/reports.md`. This module parses,
+Wire protocol and error codes: `docs/dialects.md` (Huawei OIFDE) and Huawei's OIAP documentation;
+what each number means: `docs/reports.md`. This module parses,
 authenticates, maps a request to one `MetricQuery` and renames the catalogue metrics to Huawei's
 fields; every count comes from `metrics/catalog.py`, every rate string from `numbers.rate_string`.
 """
@@ -23,12 +23,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
-from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted
+from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
 from ccstats.records import TenantSettings
-from ccstats.storage import Store
+from ccstats.responses import JSON
+from ccstats.service import Service
 from ccstats.timebuckets import local_date_of, local_midnight
 
 __all__ = [
@@ -49,14 +49,14 @@ NAME = "huawei"
 router = APIRouter(prefix="/oifde/rest/api", tags=["huawei"])
 
 TOKEN_TTL_S = 3600
-"""Token lifetime in seconds: the vendor's default `expireTime` (research §1, C6 gettoken)."""
+"""Token lifetime in seconds: the vendor's default `expireTime` (Huawei OIAP gettoken documentation)."""
 MAX_TOKENS = 100_000
 """Live tokens kept in memory at most; the oldest go first (they also expire first)."""
 DAY_WINDOW = 30
 """`type=day` covers the 30 local dates ending with the query date (seed 000: 三十日内)."""
 MEDIA_TYPE = "application/json;charset=UTF-8"
 
-# spec/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
+# docs/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
 UNKNOWN_APP_KEY = 200800001
 WRONG_SECRET = 200800002
 NO_TOKEN = 900001
@@ -86,7 +86,7 @@ def matches(request: Request) -> bool:
 
 
 def _code_for_status(status: int) -> int:
-    # The OIAP code table (research §1) has no "not found" / "method not allowed" code: an unknown
+    # The OIAP code table (Huawei's OIAP documentation) has no "not found" / "method not allowed" code: an unknown
     # path or method is a bad request parameter (10000002), a crash the internal error (10000001).
     if status == 401:
         return NO_TOKEN
@@ -238,11 +238,11 @@ def _report_type(body: Mapping[str, Any]) -> ReportType:
     raise HuaweiError(400, BAD_VALUE, f"The parameter type must be hour or day, not {value!r}.")
 
 
-def _authenticate(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
+def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
     token = body.get("authToken")
     owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
-    tenant = store.get_tenant(owner) if owner is not None else None
+    tenant = service.tenant(owner) if owner is not None else None
     if tenant is None:
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
     if _text(body, "tenantId") != tenant.id:
@@ -253,9 +253,9 @@ def _authenticate(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> 
     return tenant
 
 
-def parse_report(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> ReportRequest:
+def parse_report(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> ReportRequest:
     """Authenticate and validate a report body (errors as HuaweiError)."""
-    tenant = _authenticate(store, tokens, body)
+    tenant = _authenticate(service, tokens, body)
     access_code = _text(body, "accessCode")
     report_type = _report_type(body)
     return ReportRequest(tenant, report_type, access_code, _timestamp(body))
@@ -378,7 +378,7 @@ RowMaker = Callable[[ReportRequest, datetime, dict[str, Any]], dict[str, Any]]
 
 
 def build_report(
-    store: Store, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
+    service: Service, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
 ) -> list[dict[str, Any]]:
     """Report rows: one per bucket with at least one conversation, ascending by recordTime.
 
@@ -401,7 +401,7 @@ def build_report(
         report.type,
         report.access_code,
     )
-    return run_formatted(store, _query(report, fields), key, rows_of)
+    return service.run_formatted(_query(report, fields), key, rows_of)
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -425,10 +425,10 @@ _REPORT_BODY = _json_schema(
 )
 
 
-def _issue_token(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
+def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
-    known, tenant_id = check_secret(store, "huawei", app_key, app_secret)
-    if not known or (tenant_id is not None and store.get_tenant(tenant_id) is None):
+    known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
+    if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
     if tenant_id is None:
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
@@ -448,7 +448,7 @@ async def gettoken(request: Request) -> Response:
     try:
         body = await _json_body(request)
         answer = await run_in_threadpool(
-            _issue_token, request.app.state.store, tokens_of(request), body
+            _issue_token, request.app.state.service, tokens_of(request), body
         )
     except HuaweiError as error:
         return error_response(error.status, error.code, error.message)
@@ -456,11 +456,11 @@ async def gettoken(request: Request) -> Response:
 
 
 async def _report(request: Request, fields: tuple[Field, ...], make_row: RowMaker) -> Response:
-    store: Store = request.app.state.store
+    service: Service = request.app.state.service
     tokens = tokens_of(request)
 
     def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-        return build_report(store, parse_report(store, tokens, body), fields, make_row)
+        return build_report(service, parse_report(service, tokens, body), fields, make_row)
 
     try:
         rows = await run_in_threadpool(answer, await _json_body(request))

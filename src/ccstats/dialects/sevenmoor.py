@@ -1,7 +1,7 @@
 """The 7moor (七陌) v7 IM reports dialect: session report, agent workload, agent quality (seed 002).
 
-Wire protocol, auth and error codes: `spec/dialects.md` (7moor) and
-`spec/vendor-protocols-research.md` §2; what each number means: `spec/reports.md`. This module
+Wire protocol, auth and error codes: `docs/dialects.md` (7moor) and 7moor's open-API signing
+documentation; what each number means: `docs/reports.md`. This module
 parses, authenticates, maps a request to `MetricQuery`s and renames catalogue metrics to 7moor's
 fields; every count comes from `metrics/catalog.py`, every rounding from `numbers.py`.
 """
@@ -28,13 +28,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.metrics import Metric, Ratio, get_metric
-from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
+from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import average_int, percent, round_half_up
 from ccstats.records import TenantSettings
-from ccstats.storage import Store
+from ccstats.responses import JSON
+from ccstats.service import Service
 
 __all__ = [
     "NAME",
@@ -60,7 +59,7 @@ router = APIRouter(prefix=PREFIX, tags=["7moor"])
 clock: Callable[[], float] = time.time
 """The server clock the timestamp check uses (tests set it to check the doc's test vector)."""
 CLOCK_WINDOW_S = 300
-"""Allowed distance between `m7-timestamp` and the server clock (research §2: 时间差>5min 拒绝)."""
+"""Allowed distance between `m7-timestamp` and the server clock (7moor's signing documentation: 时间差>5min 拒绝)."""
 DIMENSIONS = ("half_hour", "hour", "day", "month", "year")
 _LINKS = ("agent_id", "message_handled_by", "transfer_from_agent_id", "transfer_to_agent_id")
 RECEIVED = "received"
@@ -238,9 +237,11 @@ def _timestamp_seconds(text: str) -> float | None:
     return None
 
 
-def _secret_matches(store: Store, appkey: str, sent: str, timestamp: str, nonce: str) -> str | None:
+def _secret_matches(
+    service: Service, appkey: str, sent: str, timestamp: str, nonce: str
+) -> str | None:
     """The tenant id whose 7moor secret produced `sent`; raises appkeyNotFound."""
-    credentials = store.find_credentials("7moor", appkey)
+    credentials = service.registry.find_credentials("7moor", appkey)
     if not credentials:
         raise SevenMoorError(401, "appkeyNotFound")
     for credential in credentials:
@@ -251,9 +252,9 @@ def _secret_matches(store: Store, appkey: str, sent: str, timestamp: str, nonce:
 
 
 def authenticate(
-    store: Store, headers: Mapping[str, str], replay: ReplayCache, now: float
+    service: Service, headers: Mapping[str, str], replay: ReplayCache, now: float
 ) -> TenantSettings:
-    """The tenant of a signed request (research §2: clock first, then key, sign, replay)."""
+    """The tenant of a signed request (7moor's signing documentation: clock first, then key, sign, replay)."""
     values = {name: headers.get(name, "").strip() for name in _AUTH_HEADERS}
     if not all(values.values()):
         raise SevenMoorError(401, "missingAuthHeader")
@@ -261,14 +262,14 @@ def authenticate(
     seconds = _timestamp_seconds(timestamp)
     if seconds is None or abs(now - seconds) > CLOCK_WINDOW_S:
         raise SevenMoorError(401, "timestampExpired")
-    tenant_id = _secret_matches(store, appkey, sent, timestamp, nonce)
+    tenant_id = _secret_matches(service, appkey, sent, timestamp, nonce)
     if tenant_id is None:
         raise SevenMoorError(401, "signError")
     # A pair stays refused until its timestamp leaves the clock window too; otherwise a request
     # stamped up to 5 min ahead could be replayed once the 5-minute memory had passed.
     if not replay.first_use(sent, nonce, max(now, seconds) + CLOCK_WINDOW_S, now):
         raise SevenMoorError(401, "nonceRepeated")
-    tenant = store.get_tenant(tenant_id)
+    tenant = service.tenant(tenant_id)
     if tenant is None:
         raise SevenMoorError(401, "appkeyNotFound")
     return tenant
@@ -443,7 +444,9 @@ def _time_label(bucket: datetime, params: ReportParams) -> str:
     return bucket.astimezone(params.zone).strftime(_LABEL_FORMATS[params.dimension])
 
 
-def session_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
+def session_report(
+    service: Service, tenant: TenantSettings, params: ReportParams
+) -> dict[str, Any]:
     """One row per bucket of the range, empty buckets as zeros (reports.md, 7moor session)."""
     filters = {"access_code": params.access_ids} if params.access_ids else {}
     query = _query(
@@ -459,7 +462,7 @@ def session_report(store: Store, tenant: TenantSettings, params: ReportParams) -
         return rows
 
     # Built once per cached answer; labels take the zone and dimension from `params`.
-    rows = run_formatted(store, query, ("7moor-session", params), rows_of)
+    rows = service.run_formatted(query, ("7moor-session", params), rows_of)
     return {"header": session_header(), "list": rows}
 
 
@@ -554,7 +557,7 @@ Grouped = dict[str, dict[str, dict[str, Any]]]
 
 
 def _grouped(
-    store: Store,
+    service: Service,
     tenant: TenantSettings,
     params: ReportParams,
     by_link: Mapping[str, Sequence[str]],
@@ -565,7 +568,7 @@ def _grouped(
         column, selection = _LINK_QUERIES[link]
         filters = {column: params.agent_list} if params.agent_list else {}
         query = _query(tenant, params, metrics, group_by=(column,), filters=filters | selection)
-        rows = run_query(store, query).rows
+        rows = service.run_query(query).rows
         out[link] = {row[column]: row for row in rows if row[column] is not None}
     return out
 
@@ -578,19 +581,19 @@ def _metrics_by_link(columns: Sequence[Column]) -> dict[str, list[str]]:
 
 
 def _linked_agents(
-    store: Store, tenant: TenantSettings, params: ReportParams, links: Sequence[str]
+    service: Service, tenant: TenantSettings, params: ReportParams, links: Sequence[str]
 ) -> set[str]:
     """Agents with a conversation via any of `links`, from one query grouped by all of them
     (one per link cost a query each: 3-4 ms at 10M)."""
     if not links:
         return set()
     query = _query(tenant, params, ("conversations",), group_by=tuple(links))
-    rows = run_query(store, query).rows
+    rows = service.run_query(query).rows
     return {row[link] for row in rows for link in links if row[link] is not None}
 
 
 def _agent_rows(
-    store: Store,
+    service: Service,
     tenant: TenantSettings,
     params: ReportParams,
     columns: Sequence[Column],
@@ -598,14 +601,14 @@ def _agent_rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Agent ids in report order and their rows of formatted column values."""
     by_link = _metrics_by_link(columns)
-    grouped = _grouped(store, tenant, params, by_link)
+    grouped = _grouped(service, tenant, params, by_link)
     if params.agent_list:
         ids: Iterable[str] = params.agent_list
     else:  # reports.md: rows for agents with any conversation via any link
         seen = {_LINK_QUERIES[link][0] for link in by_link if not _LINK_QUERIES[link][1]}
         others = [link for link in _LINKS if link not in seen]
         ids = {a for values in grouped.values() for a in values} | set(interval_agents)
-        ids |= _linked_agents(store, tenant, params, others)
+        ids |= _linked_agents(service, tenant, params, others)
     agents = _ordered_agents(tenant, ids)
     rows = []
     for agent in agents:
@@ -622,11 +625,11 @@ def _seconds(value: float) -> int:
 
 
 def _time_lengths(
-    store: Store, tenant: TenantSettings, params: ReportParams
+    service: Service, tenant: TenantSettings, params: ReportParams
 ) -> dict[str, dict[str, int]]:
     """everyTimeLength per agent: login seconds always, a status when it has an interval."""
     agents = params.agent_list or None
-    totals = answers.interval_totals(store, tenant.id, params.start, params.end, agents)
+    totals = service.interval_totals(tenant.id, params.start, params.end, agents)
     order = {s.id: i for i, s in enumerate(tenant.agent_statuses)}
     out: dict[str, dict[str, int]] = {}
     for total in sorted(
@@ -640,17 +643,19 @@ def _time_lengths(
     return out
 
 
-def workload_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
+def workload_report(
+    service: Service, tenant: TenantSettings, params: ReportParams
+) -> dict[str, Any]:
     """Seed 002 part 2: one row per agent with its counts and `everyTimeLength`."""
-    lengths = _time_lengths(store, tenant, params)
-    agents, rows = _agent_rows(store, tenant, params, WORKLOAD_COLUMNS, lengths)
+    lengths = _time_lengths(service, tenant, params)
+    agents, rows = _agent_rows(service, tenant, params, WORKLOAD_COLUMNS, lengths)
     for agent, row in zip(agents, rows, strict=True):
         row["everyTimeLength"] = lengths.get(agent, {"loginTotalTimeLength": 0})
     return {"header": workload_header(tenant), "list": rows}
 
 
 def _option_counts(
-    store: Store, tenant: TenantSettings, params: ReportParams
+    service: Service, tenant: TenantSettings, params: ReportParams
 ) -> dict[str, dict[str, int]]:
     """Per agent: satisfaction option id -> its evaluated received sessions with that option."""
     column, selection = _LINK_QUERIES[RECEIVED]
@@ -659,7 +664,7 @@ def _option_counts(
         tenant, params, ("evaluated",), group_by=("agent_id", "csat_option_id"), filters=filters
     )
     counts: dict[str, dict[str, int]] = {}
-    for row in run_query(store, query).rows:
+    for row in service.run_query(query).rows:
         if row["agent_id"] is not None and row["csat_option_id"] is not None:
             counts.setdefault(row["agent_id"], {})[row["csat_option_id"]] = row["evaluated"]
     return counts
@@ -679,14 +684,16 @@ def _satisfaction(
     return {o: percent(by_option[o], evaluated) for o in chosen}
 
 
-def quality_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
+def quality_report(
+    service: Service, tenant: TenantSettings, params: ReportParams
+) -> dict[str, Any]:
     """Seed 002 part 3: one row per agent with its quality figures and `satisfaction`."""
     interval_agents: Iterable[str] = ()
     if not params.agent_list:  # rows as in workload: agents with intervals count too
-        totals = answers.interval_totals(store, tenant.id, params.start, params.end)
+        totals = service.interval_totals(tenant.id, params.start, params.end)
         interval_agents = {t.agent_id for t in totals}
-    counts = _option_counts(store, tenant, params)
-    agents, rows = _agent_rows(store, tenant, params, QUALITY_COLUMNS, interval_agents)
+    counts = _option_counts(service, tenant, params)
+    agents, rows = _agent_rows(service, tenant, params, QUALITY_COLUMNS, interval_agents)
     for agent, row in zip(agents, rows, strict=True):
         row["satisfaction"] = _satisfaction(tenant, counts.get(agent, {}), row["evaluateCount"])
     return {"header": quality_header(tenant), "list": rows}
@@ -694,7 +701,7 @@ def quality_report(store: Store, tenant: TenantSettings, params: ReportParams) -
 
 # --- routes --------------------------------------------------------------------------------------
 
-Report = Callable[[Store, TenantSettings, ReportParams], dict[str, Any]]
+Report = Callable[[Service, TenantSettings, ReportParams], dict[str, Any]]
 
 
 def _kept(report: Report) -> Report:
@@ -704,10 +711,12 @@ def _kept(report: Report) -> Report:
     quality report re-read its four kept parts and formatted them again (6.5 ms at 10M)."""
 
     @functools.wraps(report)
-    def kept_report(store: Store, tenant: TenantSettings, params: ReportParams) -> dict[str, Any]:
+    def kept_report(
+        service: Service, tenant: TenantSettings, params: ReportParams
+    ) -> dict[str, Any]:
         key = (report.__qualname__, params)  # `kept` adds the tenant
         span = (tenant.id, params.start, params.end)
-        return answers.kept(store, key, span, lambda: report(store, tenant, params))
+        return service.kept(key, span, lambda: report(service, tenant, params))
 
     return kept_report
 
@@ -733,12 +742,12 @@ def _answer(
 ) -> tuple[int, str, Any, Any]:
     """(status, message, data, body echo): the whole request, off the event loop."""
     body = _decode(raw)
-    store: Store = state.store
+    service: Service = state.service
     try:
-        tenant = authenticate(store, headers, _replay_cache(state), clock())
+        tenant = authenticate(service, headers, _replay_cache(state), clock())
         params = parse_params(body, tenant.zone, with_dimension)
         span.work_start = _now_ms()
-        data = report(store, tenant, params)
+        data = report(service, tenant, params)
         span.work_end = _now_ms()
     except SevenMoorError as error:
         return error.status, error.message, None, body

@@ -1,6 +1,6 @@
 """The Twin24 dialect (seed 003): JWT login and refresh, and the call statistics search with exports.
 
-Paths and behaviour are fixed by `spec/dialects.md` (Twin24) and `spec/reports.md` (field mapping).
+Paths and behaviour are fixed by `docs/dialects.md` (Twin24) and `docs/reports.md` (field mapping).
 The search maps every Twin24 field to one data-model column and asks the store for the rows
 (`Store.search` for a JSON page, `Store.iter_search` for a streamed file); it computes nothing.
 """
@@ -27,12 +27,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
-from ccstats import answers
-from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.records import TenantSettings, parse_time
-from ccstats.storage import SearchPage, SearchRequest, StorageError, Store
+from ccstats.responses import JSON
+from ccstats.service import SearchPage, SearchRequest, Service, StorageError
 from ccstats.timebuckets import local_midnight, parse_local
 
 __all__ = ["NAME", "router", "matches", "render_error", "FIELDS", "Twin24Error"]
@@ -156,12 +155,12 @@ def _signing_secret(request: Request) -> str:
     cached: str | None = getattr(request.app.state, "twin24_secret", None)
     if cached is not None:
         return cached
-    store: Store = request.app.state.store
+    service: Service = request.app.state.service
     with _secret_lock:
-        secret = store.get_meta(_SECRET_KEY)
+        secret = service.registry.get_meta(_SECRET_KEY)
         if secret is None:
             secret = secrets.token_urlsafe(48)
-            store.put_meta(_SECRET_KEY, secret)
+            service.registry.put_meta(_SECRET_KEY, secret)
     request.app.state.twin24_secret = secret
     return secret
 
@@ -185,13 +184,13 @@ def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, 
     refresh = secrets.token_urlsafe(32)
     expires = int((now + timedelta(seconds=REFRESH_TTL)).timestamp())
     record = orjson.dumps({"sub": email, "tenant": tenant_id, "exp": expires}).decode()
-    request.app.state.store.put_meta(_refresh_key(refresh), record)
+    request.app.state.service.registry.put_meta(_refresh_key(refresh), record)
     return {"token": token, "refreshToken": refresh}
 
 
 def _token_response(tokens: dict[str, str], ttl: int) -> Response:
     response = JSON(tokens)
-    # Third-party Twin24 scripts read these cookies after login (vendor-protocols-research.md §3).
+    # Third-party Twin24 scripts read these cookies after login (public third-party Twin24 client scripts).
     response.set_cookie("token", tokens["token"], max_age=ttl, httponly=True, samesite="lax")
     response.set_cookie(
         "refresh_token", tokens["refreshToken"], max_age=REFRESH_TTL, httponly=True, samesite="lax"
@@ -229,11 +228,13 @@ def _login_body(raw: bytes) -> tuple[str, str, int]:
 @router.post("/api/v1/auth/login", summary="Twin24: token by email and password")
 async def login(request: Request) -> Response:
     """`{email, password, ttl}` → `{token, refreshToken}`; 401 "Invalid credentials."."""
-    store: Store = request.app.state.store
+    service: Service = request.app.state.service
     try:
         email, password, ttl = _login_body(await request.body())
         # scrypt is slow on purpose: off the event loop.
-        _, tenant_id = await run_in_threadpool(check_secret, store, "twin24", email, password)
+        _, tenant_id = await run_in_threadpool(
+            check_secret, service.registry, "twin24", email, password
+        )
         if tenant_id is None:
             raise Twin24Error(401, "Invalid credentials.")
         tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
@@ -245,19 +246,20 @@ async def login(request: Request) -> Response:
 @router.get("/api/v1/auth/refresh", summary="Twin24: new tokens for a refresh token")
 def refresh(request: Request) -> Response:
     """`?refreshToken=&ttl=` → a new `{token, refreshToken}`; the old refresh token is used up."""
-    store: Store = request.app.state.store
+    service: Service = request.app.state.service
     try:
         given = request.query_params.get("refreshToken") or ""
         if not given:
             raise _bad("refreshToken", "is required")
         ttl = _ttl(request.query_params.get("ttl"))
-        record = store.put_meta(_refresh_key(given), None)
+        record = service.registry.put_meta(_refresh_key(given), None)
         owner = orjson.loads(record) if record else None
         # Not "Token is expired.": clients answer that by refreshing, which would loop.
         if owner is None or owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
         if not any(
-            c.tenant_id == owner["tenant"] for c in store.find_credentials("twin24", owner["sub"])
+            c.tenant_id == owner["tenant"]
+            for c in service.registry.find_credentials("twin24", owner["sub"])
         ):
             raise Twin24Error(401, "Unauthorized.")
         tokens = _issue(request, owner["tenant"], owner["sub"], ttl)
@@ -279,11 +281,11 @@ def _caller_tenant(request: Request) -> TenantSettings:
             options={"require": ["exp", "sub", "tenant"]},
         )
     except jwt.ExpiredSignatureError:
-        # Exact text: the Twin24 SDK refreshes and retries on it (vendor-protocols-research.md §3).
+        # Exact text: the Twin24 SDK refreshes and retries on it (the official PHP SDK, `HttpClient::processResponse`).
         raise Twin24Error(401, "Token is expired.") from None
     except jwt.InvalidTokenError:
         raise Twin24Error(401, "Unauthorized.") from None
-    tenant: TenantSettings | None = request.app.state.store.get_tenant(str(claims["tenant"]))
+    tenant: TenantSettings | None = request.app.state.service.tenant(str(claims["tenant"]))
     if tenant is None:
         raise Twin24Error(401, "Unauthorized.")
     return tenant
@@ -582,16 +584,16 @@ def _needs_transcript(fields: Sequence[str]) -> bool:
 # -- the search endpoint -----------------------------------------------------------------------
 
 
-def _page(store: Store, search: CallSearch) -> Response:
+def _page(service: Service, search: CallSearch) -> Response:
     def page_items(page: SearchPage) -> list[dict[str, Any]]:
         transcripts: dict[str, list[dict[str, Any]]] = {}
         if _needs_transcript(search.fields):
-            transcripts = store.messages_for(search.request.tenant_id, page.column("id"))
+            transcripts = service.messages_for(search.request.tenant_id, page.column("id"))
         return items(search.fields, page, transcripts)
 
     # Built once per kept page (`ccstats.answers`): transcripts change only with their call.
-    page, built = answers.search_formatted(
-        store, search.request, True, ("twin24", search.fields), page_items
+    page, built = service.search_formatted(
+        search.request, True, ("twin24", search.fields), page_items
     )
     total = page.total or 0
     response = JSON({"count": total, "items": built})
@@ -622,23 +624,23 @@ def _file_column(spec: FieldSpec, batch: pa.RecordBatch, transcript_texts: pa.Ar
     return values
 
 
-def _file_batches(store: Store, search: CallSearch) -> Iterator[pa.RecordBatch]:
+def _file_batches(service: Service, search: CallSearch) -> Iterator[pa.RecordBatch]:
     """Every matching call as a batch of file cells, one Arrow batch (and its transcripts) at a time."""
     request = replace(search.request, limit=WINDOW, offset=0)
     with_transcript = _needs_transcript(search.fields)
-    for batch in store.iter_search(request, batch_size=1000):
+    for batch in service.iter_search(request, batch_size=1000):
         texts = pa.nulls(batch.num_rows, pa.string())
         if with_transcript:
             ids = batch.column("id").to_pylist()
-            transcripts = store.messages_for(request.tenant_id, ids)
+            transcripts = service.messages_for(request.tenant_id, ids)
             texts = pa.array([messages_as_string(transcripts.get(i, [])) for i in ids], pa.string())
         arrays = [_file_column(FIELDS[name], batch, texts) for name in search.fields]
         yield pa.RecordBatch.from_arrays(arrays, names=list(search.fields))
 
 
-def _file_rows(store: Store, search: CallSearch) -> Iterator[list[Any]]:
+def _file_rows(service: Service, search: CallSearch) -> Iterator[list[Any]]:
     """Every matching call as a row of file cells, one batch at a time."""
-    for batch in _file_batches(store, search):
+    for batch in _file_batches(service, search):
         yield from batch_rows(batch)
 
 
@@ -673,16 +675,16 @@ _MEDIA = {
 }
 
 
-def _file(store: Store, search: CallSearch) -> Response:
+def _file(service: Service, search: CallSearch) -> Response:
     """The whole result as a streamed CSV or XLSX file, zipped on request: its first `WINDOW`
     rows in the requested sort (seed 003), the headers saying how many matched and where the
     file was cut."""
-    total = store.search(replace(search.request, limit=0, offset=0), count=True).total or 0
+    total = service.search(replace(search.request, limit=0, offset=0), count=True).total or 0
     extension = "csv" if search.output == "CSV" else "xlsx"
     chunks = (
-        csv_batch_chunks(search.fields, _file_batches(store, search))
+        csv_batch_chunks(search.fields, _file_batches(service, search))
         if extension == "csv"
-        else xlsx_chunks(search.fields, _file_rows(store, search), "calls")
+        else xlsx_chunks(search.fields, _file_rows(service, search), "calls")
     )
     stem = _file_stem(search.filename)
     if search.archive:
@@ -696,15 +698,15 @@ def _file(store: Store, search: CallSearch) -> Response:
 @router.get("/api/v1/search/cis/calls", summary="Twin24: call statistics (seed 003)")
 def search_calls(request: Request) -> Response:
     """`{"count", "items"}` of the caller's voice calls, or the whole result as a CSV/XLSX file."""
-    store: Store = request.app.state.store
+    service: Service = request.app.state.service
     try:
         tenant = _caller_tenant(request)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
-        response = _file(store, search) if search.output else _page(store, search)
+        response = _file(service, search) if search.output else _page(service, search)
         if search.ignored:
             response.headers[IGNORED_HEADER] = ignored_header(search.ignored)
         return response
     except Twin24Error as error:
         return _error_response(error)
     except StorageError as error:
-        return _error_response(Twin24Error(503, f"The statistics store failed: {error}"))
+        return _error_response(Twin24Error(503, f"The statistics service failed: {error}"))

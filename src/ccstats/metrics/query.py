@@ -4,33 +4,28 @@ group-by, filters and metrics -> rows of measures and ratios (ratios with their 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from ccstats.answers import AnswerCache, Entry
 from ccstats.metrics import UnknownNameError, get_metric
 from ccstats.metrics.catalog import resolve_parametric
 from ccstats.metrics.definitions import Measure, Metric, Ratio
+from ccstats.metrics.plan import AggregateRequest
 from ccstats.numbers import ratio as divide
-from ccstats.storage import AggregateRequest, Store
-from ccstats.storage.schema import CONVERSATION_COLUMNS
+from ccstats.schema import CONVERSATION_COLUMNS
 from ccstats.timebuckets import GRANULARITIES, bucket_starts
-
-T = TypeVar("T")
 
 __all__ = [
     "MetricQuery",
     "MetricResult",
     "QueryError",
     "RatioValue",
-    "run_query",
-    "run_formatted",
     "compile_query",
-    "compute_query",
+    "result_of",
     "GROUPABLE",
 ]
 
@@ -71,6 +66,24 @@ class MetricQuery:
     filters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     fill_empty: bool = False
 
+    def key(self) -> Hashable:
+        """What identifies the query's answer (its filters in a canonical order)."""
+        filters = tuple(sorted((k, tuple(v)) for k, v in self.filters.items()))
+        return (*(getattr(self, f) for f in _KEY_FIELDS), filters)
+
+
+_KEY_FIELDS = (
+    "tenant_id",
+    "metrics",
+    "start",
+    "end",
+    "timezone",
+    "granularity",
+    "time_field",
+    "group_by",
+    "fill_empty",
+)
+
 
 @dataclass(frozen=True)
 class MetricResult:
@@ -80,6 +93,11 @@ class MetricResult:
     rows: list[dict[str, Any]]
     sql: str
     measures: tuple[Measure, ...]
+
+    def copy(self) -> MetricResult:
+        """A copy whose rows the caller may change (a kept answer stays as computed)."""
+        rows = [dict(r) for r in self.rows]
+        return MetricResult(list(self.columns), rows, self.sql, self.measures)
 
 
 def _metrics(names: Sequence[str]) -> list[Metric]:
@@ -160,72 +178,20 @@ def _fill(rows: list[dict[str, Any]], request: AggregateRequest) -> list[dict[st
     return filled
 
 
-ANSWERS = AnswerCache(1024)
-"""Metric answers (`ccstats.answers`)."""
+class _Rows(Protocol):
+    """What an engine's aggregate returns (`storage.Table`)."""
+
+    @property
+    def sql(self) -> str: ...
+
+    def dicts(self) -> list[dict[str, Any]]: ...
 
 
-def _cache_key(query: MetricQuery) -> tuple[Any, ...]:
-    filters = tuple(sorted((k, tuple(v)) for k, v in query.filters.items()))
-    return (*(getattr(query, f) for f in _KEY_FIELDS), filters)
-
-
-_KEY_FIELDS = (
-    "tenant_id",
-    "metrics",
-    "start",
-    "end",
-    "timezone",
-    "granularity",
-    "time_field",
-    "group_by",
-    "fill_empty",
-)
-
-
-def run_query(store: Store, query: MetricQuery) -> MetricResult:
-    """Run a query, answering from the cache while the tenant's data in its range is unchanged
-    (`ccstats.answers`): ingest of today's calls leaves last month's reports cached, and an
-    answer is never served after the data behind it changed."""
-    return _copy(_entry(store, query).value)
-
-
-def run_formatted(
-    store: Store, query: MetricQuery, key: Hashable, build: Callable[[MetricResult], T]
-) -> T:
-    """`build(run_query(store, query))`, kept with the cached answer and served again while the
-    answer is: a wire format builds its rows once per answer, not once per request (on a cache
-    hit, formatting was 60% of a Huawei report's server time). `key` names the format and every
-    input of `build` other than the result; callers must not change what they get.
-    """
-    entry = _entry(store, query)
-    return ANSWERS.formatted(entry, key, lambda: build(_copy(entry.value)))
-
-
-def _entry(store: Store, query: MetricQuery) -> Entry:
-    span = (query.tenant_id, query.start, query.end)
-    return ANSWERS.entry(store, _cache_key(query), span, lambda: compute_query(store, query))
-
-
-def _copy(result: MetricResult) -> MetricResult:
-    # Callers may change their rows; the cached ones stay as computed.
-    return MetricResult(
-        list(result.columns), [dict(r) for r in result.rows], result.sql, result.measures
-    )
-
-
-def compute_query(store: Store, query: MetricQuery) -> MetricResult:
-    """Run a query: sums and counts from the store, ratios with their parts here.
-
-    Example:
-        >>> from datetime import datetime, UTC
-        >>> from ccstats.storage import open_store
-        >>> q = MetricQuery("t1", ("conversations",), datetime(2024, 1, 1, tzinfo=UTC),
-        ...                 datetime(2024, 1, 2, tzinfo=UTC))
-        >>> run_query(open_store(), q).rows
-        [{'conversations': 0}]
-    """
-    request, metrics = compile_query(query)
-    table = store.aggregate(request)
+def result_of(
+    query: MetricQuery, request: AggregateRequest, metrics: list[Metric], table: _Rows
+) -> MetricResult:
+    """A query's rows from the engine's sums and counts: ratios with their parts, empty buckets
+    filled when asked."""
     rows = table.dicts()
     if request.bucket_starts is None and not request.group_by and not rows:
         rows = [{}]

@@ -1,24 +1,26 @@
-"""Storage: the `Store` interface and its engines. All SQL lives in this package."""
+"""Storage: the `Store` and `Registry` interfaces and their engines. All SQL lives in this package.
+
+- `base.Store`: the facts (conversations, messages, agent intervals), one subclass per engine;
+- `registry.Registry`: tenants, credentials and server state;
+- `requests`: the plain values crossing the boundary;
+- `duckdb/`: the embedded engine.
+"""
 
 from __future__ import annotations
 
-from ccstats.storage.base import (
-    AggregateRequest,
-    Credential,
-    IntervalTotal,
-    SearchPage,
-    SearchRequest,
-    StorageError,
-    Store,
-    Table,
-)
-from ccstats.storage.duckdb_store import DuckDBStore, StoreLockedError
+from ccstats.metrics.plan import AggregateRequest
+from ccstats.storage.base import StorageError, Store
+from ccstats.storage.duckdb import DuckDBStore, StoreLockedError
+from ccstats.storage.registry import Credential, Registry
+from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
 __all__ = [
     "AggregateRequest",
+    "Changes",
     "Credential",
     "DuckDBStore",
     "IntervalTotal",
+    "Registry",
     "SearchPage",
     "SearchRequest",
     "StorageError",
@@ -34,9 +36,9 @@ def open_store(url: str = ":memory:", read_only: bool = False) -> Store:
 
     Example:
         >>> store = open_store(":memory:")
-        >>> store.list_tenants()
+        >>> store.registry.list_tenants()
         []
     """
-    if url.startswith("clickhouse://"):
+    if url.startswith(("clickhouse://", "clickhouses://", "chdb://")):
         raise StorageError("the ClickHouse engine is not implemented yet; use a DuckDB file path")
     return DuckDBStore(url, read_only=read_only)

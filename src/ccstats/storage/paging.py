@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ccstats.storage.base import SearchRequest
+from ccstats.storage.requests import SearchRequest
 
 __all__ = ["FIRST_SPAN", "narrowed", "next_span"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,25 +20,19 @@ import pyarrow.compute as pc
 
 from ccstats.absent import refuse_if_absent
 from ccstats.metrics.definitions import Measure
-from ccstats.records import TenantSettings
-from ccstats.storage import compaction, contacts, paging, preagg
-from ccstats.storage import duckdb_sql as q
-from ccstats.storage.base import (
-    AggregateRequest,
-    Credential,
-    IntervalTotal,
-    SearchPage,
-    SearchRequest,
-    StorageError,
-    Store,
-    Table,
-)
-from ccstats.storage.schema import (
+from ccstats.metrics.plan import AggregateRequest
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
     STORE_COLUMNS,
 )
+from ccstats.storage import paging
+from ccstats.storage.base import StorageError, Store
+from ccstats.storage.duckdb import compaction, contacts, preagg
+from ccstats.storage.duckdb import sql as q
+from ccstats.storage.duckdb.registry import DuckDBRegistry
+from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
 __all__ = ["DuckDBStore", "StoreLockedError"]
 
@@ -81,10 +74,6 @@ def _is_bulk(conversations: pa.Table) -> bool:
     return low is not None and high - low > _BULK_SPAN
 
 
-_SPANS_KEPT = 256
-"""Change spans kept per tenant: a cached answer older than that many upserts is recomputed."""
-
-
 class StoreLockedError(StorageError):
     """Another process (usually `ccstats serve`) holds the database file."""
 
@@ -111,7 +100,7 @@ def _keys_unique(table: pa.Table) -> bool:
 class DuckDBStore(Store):
     """DuckDB implementation of `Store`."""
 
-    SQL_DIALECT = "duckdb"
+    ENGINE = "duckdb"
 
     def __init__(
         self,
@@ -142,16 +131,13 @@ class DuckDBStore(Store):
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
-        self._generations: dict[str, int] = {}
-        self._spans: dict[str, deque[tuple[int, datetime | None, datetime | None]]] = {}
-        self._tenants: dict[str, TenantSettings] | None = None
+        self.registry = DuckDBRegistry(self._cursor, self._write_lock)
         self._unsorted_months: dict[str, int] = {}
         """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
         (`compaction`); kept in meta with every upsert, so compaction resumes after a restart."""
-        self._credentials: dict[tuple[str, str], list[Credential]] = {}
         self.read_only = read_only
         self._pending: set[str] = set()
-        """Tenants with customers in `pending_contacts` (`settle_contacts`)."""
+        """Tenants with customers in `pending_contacts` (`flush`)."""
         if not read_only:
             for statement in q.ddl():
                 self._con.execute(statement)
@@ -176,8 +162,8 @@ class DuckDBStore(Store):
 
     def _zones_of(self, tenant_ids: Sequence[str]) -> dict[str, str]:
         """Tenants' zones (UTC for a tenant without settings, as the rollups cut its days)."""
-        tenants = self._tenant_map()
-        return {t: tenants[t].timezone if t in tenants else "UTC" for t in tenant_ids}
+        tenants = {t: self.registry.get_tenant(t) for t in tenant_ids}
+        return {t: s.timezone if s is not None else "UTC" for t, s in tenants.items()}
 
     def _has_meta(self) -> bool:
         tables = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
@@ -233,7 +219,7 @@ class DuckDBStore(Store):
             self._con.execute("BEGIN TRANSACTION")
             self._con.execute(preagg.build_sql(rollup, measures))
             if rollup.local_day:
-                zones = self._zones_of(list(self._tenant_map()))
+                zones = self._zones_of([t.id for t in self.registry.list_tenants()])
                 for sql, params in preagg.fill_sql(rollup, measures, zones):
                     self._con.execute(sql, params)
             self._con.execute(*preagg.clear_moves_sql(rollup))  # counted afresh
@@ -290,132 +276,37 @@ class DuckDBStore(Store):
                     cursor.unregister(name)
         return rows
 
-    def generation(self, tenant_id: str) -> int:
-        """Bumped by every upsert that touches the tenant's conversations."""
-        return self._generations.get(tenant_id, 0)
-
-    def changed_since(
-        self, tenant_id: str, generation: int, start: datetime, end: datetime
-    ) -> bool:
-        """Whether a change after `generation` touched a time of the tenant in [start, end].
-
-        Each upsert records, per tenant, the span of every time of the rows it replaced or
-        wrote, and each `settle_contacts` of the rows whose next contact it moved; the last
-        `_SPANS_KEPT` are kept (older: "changed"). Pending next contacts are settled first.
-        """
-        if tenant_id in self._pending:
-            self.settle_contacts([tenant_id])
-        current = self._generations.get(tenant_id, 0)
-        if current == generation:
-            return False
-        spans = self._spans.get(tenant_id)
-        if not spans or spans[0][0] > generation + 1:
-            return True
-        lo, hi = q._naive(start), q._naive(end)
-        return any(
-            g > generation and (a is None or b is None or (a <= hi and b >= lo))
-            for g, a, b in list(spans)
-        )
-
-    def _changed(self, tenant_id: str, lo: datetime | None, hi: datetime | None) -> None:
-        """Bump a tenant's generation, recording the span it changed (None: everything)."""
-        generation = self._generations.get(tenant_id, 0) + 1
-        spans = self._spans.setdefault(tenant_id, deque(maxlen=_SPANS_KEPT))
-        spans.append((generation, lo, hi))
-        self._generations[tenant_id] = generation
-
     def close(self) -> None:
         """Close the database."""
         self._con.close()
 
-    # -- tenants and credentials ----------------------------------------------------------------
-    def put_tenant(self, tenant: TenantSettings) -> None:
-        """Create or replace a tenant's settings (a new zone recuts its local-day rollups)."""
-        before = self.get_tenant(tenant.id)
-        statements: list[tuple[str, Sequence[Any]]] = [
-            ("INSERT OR REPLACE INTO tenants VALUES (?, ?)", [tenant.id, tenant.model_dump_json()])
-        ]
-        # Rows stored before the tenant existed were cut in UTC days.
-        if (before.timezone if before is not None else "UTC") != tenant.timezone:
-            measures = tuple(self._held.values())
-            for rollup in (r for r in self._rollups if r.local_day):
-                statements.append((f"DELETE FROM {rollup.table} WHERE tenant_id = ?", [tenant.id]))
-                statements += preagg.fill_sql(rollup, measures, {tenant.id: tenant.timezone})[:1]
-                statements.append(preagg.clear_moves_sql(rollup, tenant.id))  # counted afresh
-        self._write(statements)
-        self._tenants = None
-        self._changed(tenant.id, None, None)  # a new zone moves every local bucket
-
-    def _tenant_map(self) -> dict[str, TenantSettings]:
-        # Every request authenticates against tenants and credentials: they are read once and
-        # kept until this store writes them (all writes to a file go through its one process).
-        tenants = self._tenants
-        if tenants is None:
-            rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
-            tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
-            self._tenants = tenants
-        return tenants
-
-    def get_tenant(self, tenant_id: str) -> TenantSettings | None:
-        """A tenant's settings, or None (a shared object: do not change it)."""
-        return self._tenant_map().get(tenant_id)
-
-    def list_tenants(self) -> list[TenantSettings]:
-        """Every tenant, by id."""
-        return list(self._tenant_map().values())
-
-    def add_credential(self, credential: Credential) -> None:
-        """Store a credential."""
-        c = credential
-        created = (c.created_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-        self._write(
-            [
-                (
-                    "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
-                    [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
-                )
-            ]
-        )
-        self._credentials.clear()
-
-    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
-        """Credentials of a kind with a key id."""
-        cached = self._credentials.get((kind, key_id))
-        if cached is not None:
-            return list(cached)
-        rows = self._fetch(
-            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
-            " WHERE kind = ? AND key_id = ? ORDER BY created_at",
-            [kind, key_id],
-        )
-        found = [
-            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
-            for row in rows
-        ]
-        if len(self._credentials) > 10_000:  # unknown keys probed by clients must not pile up
-            self._credentials.clear()
-        self._credentials[(kind, key_id)] = found
-        return list(found)
-
-    def tenant_owns_instance(self, tenant_id: str, instance_id: str) -> bool:
-        """Whether any of the tenant's conversations carries this instance id."""
-        sql = "SELECT 1 FROM conversations WHERE tenant_id = ? AND instance_id = ? LIMIT 1"
-        return bool(self._fetch(sql, [tenant_id, instance_id]))
+    # -- tenants' zones --------------------------------------------------------------------------
+    def retime(self, tenant_id: str, timezone: str) -> Changes:
+        """Recut the tenant's local-day rollups in `timezone` (rows stored before the tenant
+        existed were cut in UTC days)."""
+        measures = tuple(self._held.values())
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for rollup in (r for r in self._rollups if r.local_day):
+            statements.append((f"DELETE FROM {rollup.table} WHERE tenant_id = ?", [tenant_id]))
+            statements += preagg.fill_sql(rollup, measures, {tenant_id: timezone})[:1]
+            statements.append(preagg.clear_moves_sql(rollup, tenant_id))  # counted afresh
+        if statements:
+            self._write(statements)
+        return Changes.everything(tenant_id)  # a new zone moves every local bucket
 
     # -- ingest ---------------------------------------------------------------------------------
-    def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> int:
+    def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> Changes:
         """Replace on (tenant_id, id): delete the batch's keys, then insert, in one transaction."""
         if conversations.num_rows == 0:
-            return 0
+            return Changes()
         conv_cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
         msg_cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
         keys = "(SELECT DISTINCT tenant_id, id FROM _batch_c)"
         unique = _keys_unique(conversations)
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
-        # The customers touched wait in `pending_contacts` for `settle_contacts`. `_span`
-        # collects the times the upsert changes, per tenant: cached answers of other times stay
-        # valid (`changed_since`).
+        # The customers touched wait in `pending_contacts` for `flush`. `_span` collects the
+        # times the upsert changes, per tenant: kept answers of other times stay valid.
         zones = self._zones_of(pc.unique(conversations["tenant_id"]).to_pylist())
         before: list[tuple[str, list[Any]]] = [
             (contacts.customers_sql(keys), []),
@@ -464,20 +355,22 @@ class DuckDBStore(Store):
             self._unsorted_months.update(months)
             self._pending |= zones.keys()
         self._as_of.clear()
-        for tenant_id, lo, hi in spans:
-            self._changed(tenant_id, lo, hi)
-        return int(conversations.num_rows)
+        return Changes.of_rows(spans)
 
-    def settle_contacts(self, tenant_ids: Sequence[str] | None = None) -> None:
+    def pending(self, tenant_id: str) -> bool:
+        """Whether upserts left next contacts of the tenant to recompute (`flush`)."""
+        return tenant_id in self._pending
+
+    def flush(self, tenant_ids: Sequence[str] | None = None) -> Changes:
         """Recompute the next contacts upserts left pending (`contacts`) for `tenant_ids` (None:
         every tenant), in one transaction: the stored values, and the rollups' FCR counts by
-        their difference (for a stale tenant, in `contact_moves` for `maintain`). Called before
-        a read of an FCR measure and before a check of kept answers; the server's background
-        task calls it every few seconds."""
+        their difference (for a stale tenant, in `contact_moves` for `maintain`). The service
+        calls it before a read of the tenant's answers; the server's background task every few
+        seconds."""
         with self._write_lock:
             tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
             if not tenants or self.read_only:
-                return
+                return Changes()
             zones = self._zones_of(tenants)
             measures = tuple(self._held.values())
             fresh = {
@@ -507,8 +400,7 @@ class DuckDBStore(Store):
                 result=contacts.tenant_spans_sql("_next"),
             )
             self._pending -= set(tenants)
-        for tenant_id, lo, hi in spans:
-            self._changed(tenant_id, lo, hi)
+        return Changes.of_rows(spans)
 
     def _rollup_statements(
         self, keys: str, zones: dict[str, str], bulk: bool
@@ -517,7 +409,7 @@ class DuckDBStore(Store):
 
         The slots of the replaced rows and of the batch are recomputed from the raw table in the
         same transaction: a rollup never differs from a fresh aggregation of the rows as stored
-        (`settle_contacts` then moves the FCR counts of the rows whose next contact changes).
+        (`flush` then moves the FCR counts of the rows whose next contact changes).
         After a bulk batch the tenants' rollups are marked stale instead (readers use the raw
         table) until `maintain` rebuilds the `created_at` span of the replaced rows and the
         batch, and moves the FCR counts of the rows elsewhere whose next contact changed
@@ -542,12 +434,12 @@ class DuckDBStore(Store):
                 after += preagg.refresh_sql(rollup, measures, tenants)
         return before, after
 
-    def upsert_intervals(self, intervals: pa.Table) -> int:
-        """Replace on (tenant_id, agent_id, kind, status_id, started_at); records the times the
-        replaced and the new intervals cover as changed (`changed_since`), as `interval_totals`
-        reads every interval that overlaps its range."""
+    def upsert_intervals(self, intervals: pa.Table) -> Changes:
+        """Replace on (tenant_id, agent_id, kind, status_id, started_at); the changed times are
+        those the replaced and the new intervals cover, as `interval_totals` reads every
+        interval that overlaps its range."""
         if intervals.num_rows == 0:
-            return 0
+            return Changes()
         cols = ", ".join(f'"{c}"' for c in INTERVAL_COLUMNS)
         match = (
             "t.tenant_id = k.tenant_id AND t.agent_id = k.agent_id AND t.kind = k.kind"
@@ -572,17 +464,11 @@ class DuckDBStore(Store):
             result="SELECT tenant_id, min(started_at), max(ended_at) FROM _ispan GROUP BY ALL",
             _batch_i=intervals,
         )
-        for tenant_id, lo, hi in spans:
-            self._changed(tenant_id, lo, hi)
-        return int(intervals.num_rows)
+        return Changes.of_rows(spans)
 
     # -- reads ----------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
         """Sums and counts per bucket and group (from the rollup when it covers the request)."""
-        if request.tenant_id in self._pending and any(
-            preagg.follows_contacts(m) for m in request.measures
-        ):
-            self.settle_contacts([request.tenant_id])
         sql, params = self._aggregate_sql(request)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
@@ -595,7 +481,7 @@ class DuckDBStore(Store):
 
     def _aggregate_sql(self, request: AggregateRequest) -> tuple[str, list[Any]]:
         arithmetic = self.bucket_arithmetic
-        tenant = self.get_tenant(request.tenant_id)
+        tenant = self.registry.get_tenant(request.tenant_id)
         zone = ZoneInfo(tenant.timezone if tenant is not None else "UTC")
         for rollup in self._rollups:
             if (rollup.table, request.tenant_id) in self._stale:
@@ -731,27 +617,6 @@ class DuckDBStore(Store):
             self._as_of[tenant_id] = _aware(rows[0][0])
         return self._as_of[tenant_id]
 
-    def get_meta(self, key: str) -> str | None:
-        """A value of the server's own state, or None."""
-        rows = self._fetch("SELECT value FROM meta WHERE key = ?", [key])
-        return rows[0][0] if rows else None
-
-    def put_meta(self, key: str, value: str | None) -> str | None:
-        """Set (None: delete) a meta value under the write lock; returns the replaced value."""
-        # Not through `_write`: server state is no data change, so caches keyed on
-        # `generation` stay valid.
-        with self._write_lock:
-            cursor = self._cursor()
-            try:
-                row = cursor.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-                if value is None:
-                    cursor.execute("DELETE FROM meta WHERE key = ?", [key])
-                else:
-                    cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-            except duckdb.Error as error:
-                raise StorageError(str(error)) from error
-        return row[0] if row else None
-
     @property
     def unsorted_rows(self) -> int:
         """Conversations written since their month was last rewritten sorted (`compact`)."""
@@ -763,10 +628,10 @@ class DuckDBStore(Store):
         return dict(self._unsorted_months)
 
     def maintain(self) -> None:
-        """Settle pending next contacts; rebuild stale rollups (`_BULK_SPAN`); once the rows
-        written in arrival order are over 10% of the table (>= 50 000), rewrite sorted the
-        months they were written into."""
-        self.settle_contacts()
+        """Rebuild stale rollups (`_BULK_SPAN`); once the rows written in arrival order are over
+        10% of the table (>= 50 000), rewrite sorted the months they were written into. Changes
+        no answer: a rollup equals the rows as stored, pending next contacts or not (`flush`
+        moves its FCR counts by their difference afterwards)."""
         self.refresh_stale_rollups()
         if self.unsorted_rows < 50_000:
             return

@@ -12,7 +12,6 @@ in from the raw table, so the rollup always equals a fresh aggregation (maxima i
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccstats.metrics.definitions import Measure
-from ccstats.storage import duckdb_sql as q
-from ccstats.storage.base import AggregateRequest
-from ccstats.storage.schema import CONVERSATION_COLUMNS, STORE_COLUMNS
+from ccstats.metrics.plan import AggregateRequest
+from ccstats.schema import CONVERSATION_COLUMNS, STORE_COLUMNS
+from ccstats.storage.duckdb import sql as q
 from ccstats.timebuckets import local_midnight
 
 __all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "fill_sql", "rollup_measures"]
@@ -94,20 +93,19 @@ At 10M conversations it holds about 1M rows (a tenant-month of one agent: 30 row
 ROLLUPS = (ROLLUP, AGENT_ROLLUP)
 
 
-def _row_local(measure: Measure) -> bool:
-    text = f"{measure.expr or ''} {measure.where or ''}".lower()
-    return not any(word in text for word in ("select", "exists", "conversations", " over"))
+def _holds(measure: Measure) -> bool:
+    """Whether a rollup can hold a measure: a count, sum or max that reads only its own row, or
+    a `no_repeat_within`, which reads only its row's stored next contact here (`contacts`)."""
+    if measure.kind == "no_repeat_within":
+        return True
+    return measure.kind in ("count", "sum", "max") and measure.reads_only_its_row
 
 
 def rollup_measures() -> tuple[Measure, ...]:
-    """Catalogue measures a rollup can hold: count, sum, max that only read their own row."""
+    """Catalogue measures a rollup can hold (`_holds`)."""
     from ccstats.metrics.catalog import CATALOG  # the catalogue imports nothing of storage
 
-    return tuple(
-        m
-        for m in CATALOG.values()
-        if isinstance(m, Measure) and m.kind in ("count", "sum", "max") and _row_local(m)
-    )
+    return tuple(m for m in CATALOG.values() if isinstance(m, Measure) and _holds(m))
 
 
 def signature(rollup: Rollup, measures: Sequence[Measure]) -> str:
@@ -121,8 +119,8 @@ def _column(measure: Measure) -> str:
 
 def _partial(measure: Measure) -> str:
     """One slot's part of a measure: sums exact (`EXACT_SUM`) for floats, as the raw path adds."""
-    where = f" FILTER (WHERE {measure.where})" if measure.where else ""
-    if measure.kind == "count":
+    where = q.filter_sql(measure)
+    if measure.kind in ("count", "no_repeat_within"):
         return f"count(*){where}"
     if measure.kind == "max":
         return f"max({measure.expr}){where}"
@@ -135,7 +133,7 @@ def _partial(measure: Measure) -> str:
 def _final(measure: Measure) -> str:
     """A measure over slots: counts and sums add, maxima take the max."""
     column = f"c.{_column(measure)}"
-    if measure.kind == "count":
+    if measure.kind in ("count", "no_repeat_within"):
         return f"coalesce(sum({column}), 0)"  # count(*) of no rows is 0, a sum of none NULL
     if measure.kind == "max":
         return f"max({column})"
@@ -208,8 +206,8 @@ def touched_sql(rollup: Rollup, keys: str, zones: dict[str, str]) -> str:
 
 
 def follows_contacts(measure: Measure) -> bool:
-    """Whether a measure reads `next_contact_at` (the FCR measures)."""
-    return "next_contact_at" in f"{measure.expr or ''} {measure.where or ''}"
+    """Whether a measure reads the stored next contact (`no_repeat_within`, the FCR measures)."""
+    return measure.kind == "no_repeat_within"
 
 
 def _slot_of_row(rollup: Rollup, zones: dict[str, str]) -> str:
@@ -225,10 +223,10 @@ def _delta_keys(rollup: Rollup, zones: dict[str, str]) -> str:
 def contact_delta_columns(rollups: Sequence[Rollup], measures: Sequence[Measure]) -> list[str]:
     """The stored columns `contact_delta_sql` reads from `contacts._next`: the rollups' keys and
     every conversation column the FCR measures name."""
-    names = " ".join(f"{m.expr or ''} {m.where or ''}" for m in measures if follows_contacts(m))
-    if not names.strip():
+    follows = [m for m in measures if follows_contacts(m)]
+    if not follows:
         return []
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", names))
+    words = {"next_contact_at"}.union(*(m.columns for m in follows))
     used = [c for c in (*CONVERSATION_COLUMNS, *STORE_COLUMNS) if c in words]
     return list(dict.fromkeys(["created_at", *(d for r in rollups for d in r.dims), *used]))
 

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from ccstats.metrics import CATALOG, get_metric
 from ccstats.records import TenantSettings
-from ccstats.storage import duckdb_sql as q
-from ccstats.storage import preagg
+from ccstats.schema import conversation_schema, empty_messages
+from ccstats.service import Service
 from ccstats.storage.base import AggregateRequest
-from ccstats.storage.duckdb_store import DuckDBStore
-from ccstats.storage.preagg import rollup_measures
-from ccstats.storage.schema import conversation_schema, empty_messages
+from ccstats.storage.duckdb import preagg
+from ccstats.storage.duckdb import sql as q
+from ccstats.storage.duckdb.preagg import rollup_measures
+from ccstats.storage.duckdb.store import DuckDBStore
 from ccstats.timebuckets import bucket_starts, local_midnight
 
 ZONES = (
@@ -228,7 +229,7 @@ def test_rollup_answers_equal_a_fresh_raw_aggregation(
     fast, raw = DuckDBStore(), DuckDBStore(rollups=False, bucket_arithmetic=False)
     zones = {"t1": ZoneInfo(zone)}
     for store in (fast, raw):
-        store.put_tenant(TenantSettings(id="t1", timezone=zone))
+        Service(store).put_tenant(TenantSettings(id="t1", timezone=zone))
     for number, batch in enumerate(batches):
         table = _table([_record(t, k, m, p, number) for t, k, m, p in batch])
         fast.upsert_conversations(table, empty_messages())
@@ -237,11 +238,11 @@ def test_rollup_answers_equal_a_fresh_raw_aggregation(
         if number == 0:  # t2 created after its rows; later t1 moves: local days are recut
             zones["t2"] = ZoneInfo("Asia/Kolkata")
             for store in (fast, raw):
-                store.put_tenant(TenantSettings(id="t2", timezone="Asia/Kolkata"))
+                Service(store).put_tenant(TenantSettings(id="t2", timezone="Asia/Kolkata"))
         if number == 1:
             zones["t1"] = ZoneInfo(moved)
             for store in (fast, raw):
-                store.put_tenant(TenantSettings(id="t1", timezone=moved))
+                Service(store).put_tenant(TenantSettings(id="t1", timezone=moved))
     _assert_same(fast, raw, zones)
     fast.compact()
     _assert_same(fast, raw, zones)
@@ -267,7 +268,7 @@ def test_uncovered_requests_read_the_raw_table() -> None:
     odd = replace(request, start=request.start + timedelta(minutes=5), bucket_starts=None)
     for uncovered in (by_agent, odd, replace(request, time_field="ended_at")):
         assert "conversation_rollup" not in store.explain(uncovered)
-    # FCR reads its own row's next contact (storage/contacts.py), so the rollup holds it.
+    # FCR reads its own row's next contact (storage/duckdb/contacts.py), so the rollup holds it.
     for covered in (request, fcr):
         assert "conversation_rollup" in store.explain(covered)
 
@@ -296,7 +297,7 @@ def test_local_days_of_the_agent_rollup_match_local_midnight(zone: str, first: d
         for i in range(4 * 72)
     ]
     for store in (fast, raw):
-        store.put_tenant(TenantSettings(id="t1", timezone=zone))
+        Service(store).put_tenant(TenantSettings(id="t1", timezone=zone))
         store.upsert_conversations(_table(records), empty_messages())
     fast.maintain()  # four days in one batch: the rollups wait for maintenance
     end = local_midnight(first + timedelta(days=4), ZoneInfo(zone))
@@ -340,7 +341,7 @@ def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path)
     those slots and leaves the rollup rows of the first days where they were (rowids)."""
     day = 24 * 60
     with DuckDBStore(str(tmp_path / "s.duckdb")) as store:
-        store.put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
+        Service(store).put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
         early = _table([_record("t1", k, k * 60, k, 0) for k in range(10)])  # one day: live
         store.upsert_conversations(early, empty_messages())
         rowids = "SELECT rowid, * FROM {} WHERE slot < TIMESTAMP '2024-12-01' ORDER BY ALL"
@@ -354,7 +355,7 @@ def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path)
         store.maintain()
         assert {r.table: store._fetch(rowids.format(r.table)) for r in preagg.ROLLUPS} == before
         raw = DuckDBStore(rollups=False, bucket_arithmetic=False)
-        raw.put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
+        Service(raw).put_tenant(TenantSettings(id="t1", timezone="Asia/Shanghai"))
         for table in (early, later):
             raw.upsert_conversations(table, empty_messages())
         for request in _requests("t1", ZoneInfo("Asia/Shanghai")):
@@ -365,7 +366,7 @@ def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path)
 def test_a_stale_mark_without_a_span_rebuilds_the_whole_tenant(tmp_path: Path) -> None:
     """Files from before spans were kept marked `1`: maintenance rebuilds the whole tenant."""
     with DuckDBStore(str(tmp_path / "s.duckdb")) as store:
-        store.put_tenant(TenantSettings(id="t1"))
+        Service(store).put_tenant(TenantSettings(id="t1"))
         spread = _table([_record("t1", k, k * 24 * 60, k, 0) for k in range(5)])
         store.upsert_conversations(spread, empty_messages())
         store._con.execute("UPDATE meta SET value = '1' WHERE key LIKE 'stale:%'")

@@ -1,5 +1,5 @@
 """`next_contact_at` and the FCR measures it serves stay exact after any sequence of upserts
-(storage/contacts.py): customers changing, conversations moving, ended before created."""
+(storage/duckdb/contacts.py): customers changing, conversations moving, ended before created."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.conftest import add_tenant, load
 
 from ccstats.metrics import get_metric
 from ccstats.storage.base import AggregateRequest
-from ccstats.storage.duckdb_store import DuckDBStore
+from ccstats.storage.duckdb.store import DuckDBStore
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -65,8 +65,8 @@ def _expected_next(rows: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[st
 
 
 def _check(store: DuckDBStore, rows: dict[tuple[str, str], dict[str, Any]]) -> None:
-    """FCR answers equal the definition; reading them settled the pending next contacts, which
-    then equal the definition too."""
+    """After a flush, FCR answers equal the definition, and so do the stored next contacts."""
+    store.flush()
     for tenant in ("a", "b"):
         for hours in (24, 48, 5):
             measure = get_metric(f"resolved_within_{hours}h")
@@ -153,7 +153,7 @@ def test_hand_worked_repeat_contacts() -> None:
             _record("b", "c1", "x", 3, 1),
         ],
     )
-    store.settle_contacts()
+    store.flush()
     nxt = dict(
         ((t, i), n)
         for t, i, n in store._fetch("SELECT tenant_id, id, next_contact_at FROM conversations")
@@ -168,34 +168,38 @@ def test_hand_worked_repeat_contacts() -> None:
     assert store.aggregate(request).rows == [(2,)]
     # Moving c2 to another customer: c1 no longer repeats, and its rollup slot moves with it.
     load(store, [_record("a", "c2", "y", 20, 1)])
+    store.flush()
     assert store.aggregate(request).rows == [(3,)]
 
 
-def test_upserts_defer_next_contacts_to_the_first_read_that_needs_them() -> None:
+def test_upserts_defer_next_contacts_to_flush() -> None:
     """c1 (x, ends at 2:00) then, one day-batch later, c2 (x, opens at 20:00): the upsert
-    notes customer x as pending; a count of conversations leaves it so; an FCR count settles
-    it (c1 repeats within 24 h: 1 resolved, c2) and records c1's time as changed."""
+    notes customer x as pending; reads leave it so; `flush` settles it (c1 repeats within
+    24 h: 1 resolved, c2) and returns c1's time as changed."""
     store = DuckDBStore()
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
-    store.settle_contacts()
-    generation = store.generation("a")
+    store.flush()
     load(store, [_record("a", "c2", "x", 20, 1)])
     assert store._fetch("SELECT * FROM pending_contacts") == [("a", "x")]
+    assert store.pending("a")
     window = (T0, T0 + 5 * DAY)
     count = AggregateRequest("a", *window, (get_metric("conversations"),))  # type: ignore[arg-type]
     assert store.aggregate(count).rows == [(2,)]
-    store.settle_contacts([])  # no tenant named: nothing settled
+    assert not store.flush([])  # no tenant named: nothing settled
     assert store._fetch("SELECT * FROM pending_contacts") == [("a", "x")]
-    # The upsert wrote 20:00-21:00 only; checking kept answers settles, and c1 (0:00-2:00),
-    # whose next contact moved, counts as changed.
-    assert store.changed_since("a", generation, T0, T0 + timedelta(hours=3))
+    # The upsert wrote 20:00-21:00 only; the flush moved c1's next contact (0:00-2:00).
+    lo, hi = store.flush(["a"]).spans["a"]
+    assert lo is not None and hi is not None
+    assert lo <= T0 + timedelta(hours=3) and hi >= T0
     assert store._fetch("SELECT * FROM pending_contacts") == []
+    assert not store.pending("a")
     fcr = AggregateRequest("a", *window, (get_metric("resolved_within_24h"),))  # type: ignore[arg-type]
     assert "conversation_rollup" in store.explain(fcr)
     assert store.aggregate(fcr).rows == [(1,)]
     load(store, [_record("a", "c3", "x", 100, 1)])  # c2's next contact: 79 h later
-    assert store.aggregate(fcr).rows == [(2,)]  # settled by the FCR read itself
+    store.flush()
+    assert store.aggregate(fcr).rows == [(2,)]
     assert store._fetch("SELECT * FROM pending_contacts") == []
 
 
@@ -210,7 +214,7 @@ def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None
     slot = T0.replace(tzinfo=None)
     assert store._fetch(resolved, [slot]) == [(1,)]
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
-    store.settle_contacts()
+    store.flush()
     marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%'")
     span = "2024-05-01 20:00:00.000000|2024-05-04 00:00:00.000000"
     assert marks == [(span,), (span,)]  # not back to c1's 00:00
@@ -239,7 +243,7 @@ def test_a_row_moved_twice_before_maintenance_keeps_the_count_its_rollup_holds()
         [_record("a", "c2", "y", 20, 1), _record("a", "c4", "z", 72, 1)],
     ):
         load(store, batch)
-        store.settle_contacts()
+        store.flush()
     moves = store._fetch("SELECT rollup, id, old FROM contact_moves WHERE id = 'c1' ORDER BY 1")
     assert moves == [("agent_day_rollup", "c1", None), ("conversation_rollup", "c1", None)]
     store.maintain()
@@ -254,7 +258,7 @@ def test_a_new_zone_recounts_local_days_and_forgets_their_moves() -> None:
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
-    store.settle_contacts()
+    store.flush()
     add_tenant(store, "a", timezone="Asia/Kolkata")
     assert store._fetch("SELECT rollup FROM contact_moves") == [("conversation_rollup",)]
     store.maintain()
@@ -268,6 +272,7 @@ def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
     with DuckDBStore(path) as store:
         add_tenant(store, "a")
         load(store, [_record("a", "c1", "x", 0, 2), _record("a", "c2", "x", 20, 1)])
+        store.flush()
         # As a file written before the column existed.
         store._con.execute("ALTER TABLE conversations DROP COLUMN next_contact_at")
         store._con.execute("DELETE FROM meta WHERE key = 'contacts:next_contact_at'")
@@ -288,4 +293,5 @@ def test_fcr_with_and_without_rollups(rollups: bool) -> None:
         (get_metric("resolved_within_24h"),),  # type: ignore[arg-type]
     )
     assert ("conversation_rollup" in store.explain(request)) is rollups
+    store.flush()
     assert store.aggregate(request).rows == [(1,)]  # c1 repeats (18 h), c2 does not

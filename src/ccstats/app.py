@@ -13,12 +13,15 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccstats import __version__
-from ccstats.api import admin, conversations, native
+from ccstats.api import admin, apidocs, conversations, native, operations
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
-from ccstats.dialects import DIALECTS
+from ccstats.dialects import DIALECTS, aliyun
+from ccstats.observability import Telemetry, dialect_of
+from ccstats.service import Service
 from ccstats.dialects.paths import TrailingSlashes
 from ccstats.storage import Store, open_store
+from ccstats.web import dashboard_response
 
 __all__ = ["create_app"]
 
@@ -39,9 +42,9 @@ def _native_error(request: Request, status: int, message: str) -> Response:
 def _render(request: Request, status: int, message: str) -> Response:
     # A framework-level error (404, 405, a bad body, a crash) on a vendor path still reaches the
     # vendor's client in its vendor's error shape.
-    for dialect in DIALECTS.values():
-        if dialect.matches(request):
-            return dialect.render_error(request, status, message)
+    dialect = DIALECTS.get(dialect_of(request.scope))  # (paths below the root path)
+    if dialect is not None:
+        return dialect.render_error(request, status, message)
     return _native_error(request, status, message)
 
 
@@ -70,14 +73,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 MAINTENANCE_INTERVAL_S = 30.0
 SETTLE_INTERVAL_S = 2.0
-"""How often the background task settles what ingest deferred (`Store.settle_contacts`)."""
+"""How often the background task finishes what ingest deferred (`Service.flush`); every
+`MAINTENANCE_INTERVAL_S` it also runs the store's upkeep (`Service.maintain`)."""
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the store's background upkeep (compaction) while the app serves."""
+    """Run the store's background upkeep (deferred work, compaction) while the app serves."""
     stop = threading.Event()
-    store: Store = app.state.store
+    service: Service = app.state.service
+    telemetry: Telemetry = app.state.telemetry
 
     def upkeep() -> None:
         rounds = max(1, round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S))
@@ -86,9 +91,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             done += 1
             try:
                 if done % rounds == 0:
-                    store.maintain()
+                    with telemetry.upkeep("maintain"):
+                        service.maintain()
                 else:
-                    store.settle_contacts()
+                    with telemetry.upkeep("settle"):
+                        service.flush()
             except Exception:  # upkeep must never take the server down; the next round retries
                 log.exception("store maintenance failed")
 
@@ -108,15 +115,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         >>> app.title
         'ccstats'
     """
-    settings = settings or Settings()
+    settings = settings or Settings(db=":memory:")
     app = FastAPI(
         title="ccstats",
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
         lifespan=_lifespan,
+        docs_url=None,  # served from the package's assets (`apidocs`)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
+    app.state.service = Service(app.state.store)
+    operations.install(app, settings)
     _install_error_handlers(app)
     app.add_middleware(TrailingSlashes)  # a vendor path with a trailing slash: never a bare 307
     app.include_router(native.router)
@@ -124,4 +135,20 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(admin.router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
+    app.add_api_route(
+        "/",
+        _root,
+        methods=["GET"],
+        summary="The dashboard, or an Alibaba AICCS RPC call (GET with an action)",
+        operation_id="rpc_get",
+    )
+    apidocs.install(app)
     return app
+
+
+async def _root(request: Request) -> Response:
+    """`GET /`: an Alibaba RPC call when it names an action (`x-acs-action` or `Action`), else
+    the dashboard (the Alibaba endpoint is the server's root: seed 004)."""
+    if aliyun.matches(request):
+        return await aliyun.rpc(request)
+    return dashboard_response(request)

@@ -9,8 +9,10 @@ import pyarrow as pa
 from tests.conftest import add_tenant
 
 from ccstats.ingest import ingest_conversations
-from ccstats.metrics.query import MetricQuery, compute_query
-from ccstats.storage import DuckDBStore, compaction
+from ccstats.metrics.query import MetricQuery
+from ccstats.service import Service
+from ccstats.storage import DuckDBStore
+from ccstats.storage.duckdb import compaction
 
 
 def test_compact_keeps_every_record_and_sorts_them(store: DuckDBStore) -> None:
@@ -35,11 +37,11 @@ def test_compact_keeps_every_record_and_sorts_them(store: DuckDBStore) -> None:
         datetime(2024, 1, 1, tzinfo=UTC),
         granularity="hour",
     )
-    before = compute_query(store, query).rows
+    before = Service(store).compute_query(query).rows
     assert store.unsorted_rows == 100
     store.compact()
     assert store.unsorted_rows == 0
-    assert compute_query(store, query).rows == before
+    assert Service(store).compute_query(query).rows == before
     order = store._con.execute("SELECT tenant_id, created_at FROM conversations").fetchall()
     assert order == sorted(order)
     store.maintain()  # nothing to do: no rows arrived since

@@ -1,18 +1,17 @@
 """SQL text for the DuckDB store: DDL from the schema, and aggregate/search statements.
 
-Functions here only build (sql, params); `duckdb_store.py` runs them.
+Functions here only build (sql, params); `store.py` runs them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ccstats.metrics.definitions import Measure
-from ccstats.storage.base import AggregateRequest, Filters, SearchRequest
-from ccstats.storage.schema import (
+from ccstats.metrics.plan import AggregateRequest, Filters
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
@@ -20,6 +19,7 @@ from ccstats.storage.schema import (
     TIME_COLUMNS,
     LogicalType,
 )
+from ccstats.storage.requests import SearchRequest
 
 __all__ = ["ddl", "aggregate_sql", "search_sql", "count_sql", "quote"]
 
@@ -86,14 +86,34 @@ DuckDB's threads add rows in, so a sum of per-bucket sums (pre-aggregates) equal
 
 def is_float_sum(measure: Measure) -> bool:
     """Whether a sum measure adds a float column (then summed as `EXACT_SUM`)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", measure.expr or "")
-    return measure.kind == "sum" and any(n in _FLOAT_COLUMNS for n in names)
+    return measure.kind == "sum" and bool(measure.columns & _FLOAT_COLUMNS)
+
+
+def no_repeat_sql(hours: int) -> str:
+    """This engine's `no_repeat_within`: the row's stored next contact (`contacts`) is none or
+    later than `hours` after the row ended, so the measure reads only its own row."""
+    return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
+
+
+def condition_sql(measure: Measure) -> str | None:
+    """The rows a measure counts or adds, as this engine's SQL (None: every row)."""
+    if measure.kind != "no_repeat_within":
+        return measure.where
+    assert measure.within_hours is not None
+    repeat = no_repeat_sql(measure.within_hours)
+    return f"{measure.where} AND {repeat}" if measure.where else repeat
+
+
+def filter_sql(measure: Measure) -> str:
+    """` FILTER (WHERE ...)` of a measure's condition, or nothing."""
+    condition = condition_sql(measure)
+    return f" FILTER (WHERE {condition})" if condition else ""
 
 
 def measure_sql(measure: Measure, alias: str = "c") -> str:
     """The aggregate of one measure over conversation rows (alias `c`)."""
-    where = f" FILTER (WHERE {measure.where})" if measure.where else ""
-    if measure.kind == "count":
+    where = filter_sql(measure)
+    if measure.kind in ("count", "no_repeat_within"):
         return f"count(*){where}"
     if measure.kind == "count_distinct":
         return f"count(DISTINCT {measure.expr}){where}"

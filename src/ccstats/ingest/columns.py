@@ -1,47 +1,44 @@
 """Records in as Arrow columns: vectorised checks, pydantic only for the records that fail them.
 
-The row path (`ingest._validate`: one `Conversation.model_validate` per record) is the reference.
+The row path (`rows.validate`: one `Conversation.model_validate` per record) is the reference.
 This path accepts a record without it only when the vectorised checks are sure the model would
 accept it and store the same values; every other record (wrong type, out of range, unknown field,
 a transcript to derive facts from) goes through the row path, so its rejection reason and position
-are exactly the row path's. Checks follow `records.Conversation` (`spec/data-model.md`).
+are exactly the row path's. Checks follow `records.Conversation` (`docs/data-model.md`).
 """
 
 from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ccstats.absent import refuse_if_absent
 from ccstats.derive import TranscriptFacts
+from ccstats.ingest.rows import IngestResult, PayloadError, Rejection, known_tenants, validate
 from ccstats.records import ID_FIELDS, Conversation
-from ccstats.storage import Store
-
-if TYPE_CHECKING:
-    from ccstats.ingest import IngestResult
-
-from ccstats.storage.schema import (
+from ccstats.schema import (
     CONVERSATION_COLUMNS,
     LogicalType,
     conversation_schema,
     conversations_to_arrow,
     empty_messages,
 )
+from ccstats.storage import Store
 
 __all__ = [
-    "ingest_table",
-    "ingest_items",
-    "items_to_table",
-    "parquet_tables",
+    "arrow_rows",
     "check_columns",
+    "ingest_conversations",
+    "ingest_table",
+    "items_to_table",
+    "normalise_time",
 ]
 
 
@@ -305,8 +302,6 @@ RowSource = Callable[[list[int]], list[Any]]
 
 def check_columns(schema: pa.Schema, source: str, ignore: Sequence[str] = ()) -> None:
     """Fail a whole file whose columns are not the model's (every record would be rejected)."""
-    from ccstats.ingest import PayloadError
-
     unknown = [n for n in schema.names if n not in _FIELDS and n not in ignore]
     if not unknown:
         return
@@ -337,8 +332,6 @@ def ingest_table(
     rows as Python values, as `ingest.read_records` reads a Parquet file); `forced` marks records
     that must take the row path whatever their columns say.
     """
-    from ccstats.ingest import IngestResult
-
     count = table.num_rows
     if count == 0:
         return IngestResult()
@@ -385,8 +378,6 @@ def _fill_defaults(
 
 def _table_rows(table: pa.Table) -> RowSource:
     def rows(positions: list[int]) -> list[Any]:
-        from ccstats.ingest import arrow_rows
-
         return arrow_rows(table.take(pa.array(positions, pa.int64())))
 
     return rows
@@ -399,9 +390,7 @@ def _store(
     tenant_id: str | None,
     rows: RowSource,
 ) -> IngestResult:
-    from ccstats.ingest import IngestResult, Rejection, _validate
-
-    known = {t.id for t in store.list_tenants()}
+    known = known_tenants(store)
     batch = pa.table(values).append_column("_i", pa.array(range(len(bad)), pa.int64()))
     if pc.any(bad).as_py():  # a filter copies every column: 0.1 s per 200 000 rows
         batch = batch.filter(pc.invert(bad))
@@ -422,14 +411,14 @@ def _store(
             rejected.append(Rejection(row["_i"], row["id"], reason))
         batch = batch.filter(pc.invert(refused))
     positions = pc.indices_nonzero(bad).to_pylist()
-    slow_valid, slow_rejected = _validate(Conversation, rows(positions), tenant_id, known)
+    slow_valid, slow_rejected = validate(Conversation, rows(positions), tenant_id, known)
     rejected += [Rejection(positions[r.index], r.id, r.reason) for r in slow_rejected]
     rejected.sort(key=lambda r: r.index)
     slow = [(positions[i], record) for i, record in slow_valid]
     stored_at = datetime.now(UTC)
     conversations, messages = _last_of_each_key(batch, slow, stored_at)
-    store.upsert_conversations(conversations, messages)
-    return IngestResult(batch.num_rows + len(slow), rejected)
+    changes = store.upsert_conversations(conversations, messages)
+    return IngestResult(batch.num_rows + len(slow), rejected, changes)
 
 
 def _last_of_each_key(
@@ -531,46 +520,53 @@ def _by_column(dicts: list[dict[str, Any]], forced: list[bool]) -> pa.Table:
     return pa.table(columns)
 
 
-def ingest_items(store: Store, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
-    """Decoded JSON conversations through the column path; the row path judges what it cannot."""
-    from ccstats.ingest import IngestResult
+def ingest_conversations(
+    store: Store, items: Sequence[Any], tenant_id: str | None = None
+) -> IngestResult:
+    """Validate and upsert decoded JSON conversations; `tenant_id` restricts the batch to one
+    tenant.
 
+    Records are checked column by column; those the vectorised checks cannot vouch for are
+    judged one by one as `ingest_rows` does, with the same reasons.
+
+    Example:
+        >>> from ccstats.storage import open_store
+        >>> from ccstats.records import TenantSettings
+        >>> store = open_store(); store.registry.put_tenant(TenantSettings(id="t1"))
+        >>> r = ingest_conversations(store, [{"id": "a", "tenant_id": "t1", "channel": "chat",
+        ...     "created_at": 0}, {"id": "b"}])
+        >>> r.accepted, r.rejected[0].index
+        (1, 1)
+    """
     if not items:
         return IngestResult()
     table, forced = items_to_table(items)
     return ingest_table(store, table, tenant_id, lambda ps: [items[p] for p in ps], forced)
 
 
-# -- files ----------------------------------------------------------------------------------------
+def _aware(value: Any) -> Any:
+    # Parquet timestamps without a zone are UTC instants by the format's convention.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
-def _pandas_index_columns(schema: pa.Schema) -> list[str]:
-    """Columns pandas wrote for its index (`DataFrame.to_parquet`), which are not fields."""
-    import json
-
-    raw = (schema.metadata or {}).get(b"pandas")
-    if not raw:
-        return []
-    try:
-        names = json.loads(raw).get("index_columns", [])
-    except ValueError:
-        return []
-    return [n for n in names if isinstance(n, str)]
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    # A null cell is a missing field; an Arrow struct carries every field, set or not.
+    out = {}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key == "messages" and isinstance(value, list):
+            value = [_present(m) if isinstance(m, dict) else m for m in value]
+        out[key] = _aware(value)
+    return out
 
 
-def parquet_tables(path: Path, batch_size: int = 200_000) -> Iterator[pa.Table]:
-    """A Parquet file's conversations in batches of columns, its columns checked first."""
-    import pyarrow.parquet as pq
-
-    from ccstats.ingest import PayloadError
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as error:  # pyarrow raises several types for a non-Parquet file
-        raise PayloadError(f"{path.name}: not a Parquet file: {error}") from None
-    schema = parquet.schema_arrow
-    ignored = _pandas_index_columns(schema)
-    check_columns(schema, path.name, ignored)
-    wanted = [n for n in schema.names if n not in ignored]
-    for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
-        yield pa.Table.from_batches([batch])
+def arrow_rows(table: Any) -> list[dict[str, Any]]:
+    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC."""
+    for position, column in enumerate(table.columns):
+        if pa.types.is_timestamp(column.type):
+            fixed = normalise_time(column.combine_chunks())
+            table = table.set_column(position, table.field(position).name, fixed)
+    return [_present(row) for row in table.to_pylist()]

@@ -77,7 +77,7 @@ CONVERSATION_COLUMNS: dict[str, LogicalType] = {
 """Every column of a conversation record as stored and returned, in table order."""
 
 STORE_COLUMNS: dict[str, LogicalType] = {"next_contact_at": "time"}
-"""Columns the store maintains itself after the record columns (`storage/contacts.py`); never
+"""Columns the store maintains itself after the record columns (`storage/duckdb/contacts.py`); never
 part of a record, a search result or an export."""
 
 MESSAGE_COLUMNS: dict[str, LogicalType] = {

@@ -1,0 +1,238 @@
+"""The one door from the API and the dialects to the store: ingest, metric queries, searches and
+agent interval totals, each answer kept until a change touches its range (`answers`).
+
+The service owns the change log and the caches (one `Service` per app, on `app.state.service`).
+It records the `Changes` of every upsert and flush, and flushes a tenant's deferred work
+(`Store.flush`) before it serves that tenant an answer: reads never write behind its back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from ccstats import ingest
+from ccstats.answers import AnswerCache, ChangeLog, Entry
+from ccstats.ingest import IngestResult
+from ccstats.metrics.query import MetricQuery, MetricResult, compile_query, result_of
+from ccstats.records import TenantSettings
+from ccstats.storage import (
+    Changes,
+    IntervalTotal,
+    Registry,
+    SearchPage,
+    SearchRequest,
+    StorageError,
+    Store,
+)
+
+__all__ = ["SearchPage", "SearchRequest", "Service", "StorageError"]
+"""The request and page types of searches, and the engine's error, are the service's too: the API
+and the dialects import them from here, never from `storage`."""
+
+T = TypeVar("T")
+
+_Span = tuple[str, datetime | None, datetime | None]
+
+
+def _page_cells(page: SearchPage) -> int:
+    # Kept twice over: the engine's rows and the wire format built from them.
+    return 2 * max(1, len(page.values)) * len(page.columns)
+
+
+def _result_cells(result: MetricResult) -> int:
+    return 2 * max(1, len(result.rows)) * len(result.columns)
+
+
+def _cells(value: Any) -> int:
+    """About how many Python values an answer holds (its weight in a cache)."""
+    if isinstance(value, dict):
+        return 1 + sum(_cells(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return 1 + sum(_cells(v) for v in value)
+    return 1
+
+
+CACHE_BUDGET = 4_000_000
+"""Values kept per cache (metric answers, pages, interval totals, whole reports): a few hundred
+MB of Python objects at most. A native page of 1000 rows of all 86 columns weighs 172 000."""
+
+
+class Service:
+    """The store behind its answer caches: what the API and the dialects call."""
+
+    def __init__(self, store: Store, budget: int = CACHE_BUDGET) -> None:
+        """Serve `store`, keeping answers of at most `budget` values per kind."""
+        self.store = store
+        self.registry: Registry = store.registry
+        self.changes = ChangeLog()
+        self.metric_answers = AnswerCache(self.changes, 1024, budget, _result_cells)
+        self.pages = AnswerCache(self.changes, 256, budget, _page_cells)
+        self.intervals = AnswerCache(self.changes, 256, budget, _cells)
+        self.reports = AnswerCache(self.changes, 256, budget, _cells)
+
+    # -- tenants --------------------------------------------------------------------------------
+    def tenant(self, tenant_id: str) -> TenantSettings | None:
+        """A tenant's settings, or None (a shared object: do not change it)."""
+        return self.registry.get_tenant(tenant_id)
+
+    def put_tenant(self, tenant: TenantSettings) -> None:
+        """Create or replace a tenant's settings; a new zone recuts what the store keeps by
+        local day. Every kept answer of the tenant is then stale (names, options, zone)."""
+        before = self.registry.put_tenant(tenant)
+        if (before.timezone if before is not None else "UTC") != tenant.timezone:
+            self.changes.record(self.store.retime(tenant.id, tenant.timezone))
+        self.changes.record(Changes.everything(tenant.id))
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def _recorded(self, result: IngestResult) -> IngestResult:
+        self.changes.record(result.changes)
+        return result
+
+    def ingest_conversations(
+        self, items: Sequence[Any], tenant_id: str | None = None
+    ) -> IngestResult:
+        """Validate and store conversations (`ingest.ingest_conversations`)."""
+        return self._recorded(ingest.ingest_conversations(self.store, items, tenant_id))
+
+    def ingest_table(self, table: pa.Table, tenant_id: str | None = None) -> IngestResult:
+        """Validate and store conversations given as Arrow columns (`ingest.ingest_table`)."""
+        return self._recorded(ingest.ingest_table(self.store, table, tenant_id))
+
+    def ingest_intervals(self, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
+        """Validate and store agent intervals (`ingest.ingest_intervals`)."""
+        return self._recorded(ingest.ingest_intervals(self.store, items, tenant_id))
+
+    def flush(self, tenant_ids: Sequence[str] | None = None) -> None:
+        """Finish the store's deferred work (None: of every tenant), recording what it changed."""
+        self.changes.record(self.store.flush(tenant_ids))
+
+    def _fresh(self, tenant_id: str) -> None:
+        if self.store.pending(tenant_id):
+            self.flush([tenant_id])
+
+    def maintain(self) -> None:
+        """Background upkeep: flush every tenant's deferred work, then the store's upkeep."""
+        self.flush()
+        self.store.maintain()
+
+    # -- metric queries ---------------------------------------------------------------------------
+    def compute_query(self, query: MetricQuery) -> MetricResult:
+        """Run a query on the store: sums and counts there, ratios with their parts here.
+
+        Example:
+            >>> from datetime import datetime, UTC
+            >>> from ccstats.storage import open_store
+            >>> q = MetricQuery("t1", ("conversations",), datetime(2024, 1, 1, tzinfo=UTC),
+            ...                 datetime(2024, 1, 2, tzinfo=UTC))
+            >>> Service(open_store()).run_query(q).rows
+            [{'conversations': 0}]
+        """
+        self._fresh(query.tenant_id)
+        request, metrics = compile_query(query)
+        return result_of(query, request, metrics, self.store.aggregate(request))
+
+    def explain(self, query: MetricQuery) -> str:
+        """The SQL a query runs, without running it."""
+        return self.store.explain(compile_query(query)[0])
+
+    def _metric_entry(self, query: MetricQuery) -> Entry:
+        self._fresh(query.tenant_id)
+        span = (query.tenant_id, query.start, query.end)
+        return self.metric_answers.entry(query.key(), span, lambda: self.compute_query(query))
+
+    def run_query(self, query: MetricQuery) -> MetricResult:
+        """Run a query, answering from the kept answers while the tenant's data in its range is
+        unchanged: ingest of today's calls leaves last month's reports kept, and an answer is
+        never served after the data behind it changed."""
+        return self._metric_entry(query).value.copy()  # type: ignore[no-any-return]
+
+    def run_formatted(
+        self, query: MetricQuery, key: Hashable, build: Callable[[MetricResult], T]
+    ) -> T:
+        """`build(run_query(query))`, kept with the answer and served again while the answer
+        is: a wire format builds its rows once per answer, not once per request (on a kept
+        answer, formatting was 60% of a Huawei report's server time). `key` names the format
+        and every input of `build` other than the result; callers must not change what they
+        get."""
+        entry = self._metric_entry(query)
+        return self.metric_answers.formatted(entry, key, lambda: build(entry.value.copy()))
+
+    # -- searches ---------------------------------------------------------------------------------
+    def _page_entry(self, request: SearchRequest, count: bool) -> Entry:
+        self._fresh(request.tenant_id)
+        span = (request.tenant_id, request.start, request.end)
+        return self.pages.entry((request, count), span, lambda: self.store.search(request, count))
+
+    def search(self, request: SearchRequest, count: bool = False) -> SearchPage:
+        """`Store.search`, kept while no change touched the request's range (of its time field:
+        changes are recorded with every time of the rows they touch). Not to be changed."""
+        page: SearchPage = self._page_entry(request, count).value
+        return page
+
+    def search_formatted(
+        self, request: SearchRequest, count: bool, key: Hashable, build: Callable[[SearchPage], T]
+    ) -> tuple[SearchPage, T]:
+        """The page of `search` and `build(page)`, kept with it: `key` names the format and
+        every input of `build` besides the page. Callers must not change what they get."""
+        entry = self._page_entry(request, count)
+        return entry.value, self.pages.formatted(entry, key, lambda: build(entry.value))
+
+    def count(self, request: SearchRequest) -> int:
+        """How many conversations a search matches."""
+        return self.search(replace(request, limit=0, offset=0, after=None), count=True).total or 0
+
+    def iter_search(
+        self, request: SearchRequest, batch_size: int = 5000
+    ) -> Iterator[pa.RecordBatch]:
+        """Every row of a search, in Arrow batches (`Store.iter_search`), never kept."""
+        self._fresh(request.tenant_id)
+        return self.store.iter_search(request, batch_size)
+
+    def owns_instance(self, tenant_id: str, instance_id: str) -> bool:
+        """Whether any of the tenant's conversations carries this (Alibaba) instance id."""
+        found = SearchRequest(tenant_id, filters=(("instance_id", (instance_id,)),), limit=1)
+        return bool(self.search(found).values)
+
+    def messages_for(
+        self, tenant_id: str, conversation_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Transcripts of some conversations, each ordered by seq."""
+        return self.store.messages_for(tenant_id, conversation_ids)
+
+    def data_as_of(self, tenant_id: str) -> datetime | None:
+        """When the tenant's newest record was stored (None if it has none)."""
+        return self.store.data_as_of(tenant_id)
+
+    # -- agent intervals and whole reports ----------------------------------------------------------
+    def interval_totals(
+        self,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        agent_ids: Sequence[str] | None = None,
+    ) -> tuple[IntervalTotal, ...]:
+        """`Store.interval_totals`, kept while no interval upsert touched [start, end)."""
+        agents = None if agent_ids is None else tuple(agent_ids)
+        entry = self.intervals.entry(
+            (tenant_id, start, end, agents),
+            (tenant_id, start, end),
+            lambda: tuple(self.store.interval_totals(tenant_id, start, end, agents)),
+        )
+        totals: tuple[IntervalTotal, ...] = entry.value
+        return totals
+
+    def kept(self, key: Hashable, span: _Span, compute: Callable[[], T]) -> T:
+        """`compute()`, kept while no change touched `span` (tenant, start, end).
+
+        Only for answers that read nothing but the tenant's settings (a change of which counts
+        as a change of everything) and its conversations and agent intervals in `span`. `key` is
+        taken per tenant (the span's): one tenant's answer is never another's. Callers must not
+        change what they get."""
+        self._fresh(span[0])
+        value: T = self.reports.entry((span[0], key), span, compute).value
+        return value

@@ -1,0 +1,154 @@
+"""The DuckDB registry: tenants, credentials and server state in the store's own file.
+
+It shares the store's connection and write lock (`DuckDBStore`): one process holds the file, so
+the tenants and credentials read once are kept until this registry writes them, and a
+compare-and-set under the write lock is atomic.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from ccstats.records import TenantSettings
+from ccstats.storage.base import StorageError
+from ccstats.storage.registry import Credential, Registry
+
+__all__ = ["DuckDBRegistry"]
+
+_CREDENTIALS_KEPT = 10_000
+"""Credential lookups kept: unknown keys probed by clients must not pile up."""
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class DuckDBRegistry(Registry):
+    """`Registry` over the `tenants`, `credentials` and `meta` tables of a DuckDB store."""
+
+    def __init__(
+        self,
+        cursor: Callable[[], duckdb.DuckDBPyConnection],
+        write_lock: threading.RLock,
+    ) -> None:
+        """Use the store's per-thread cursors and its write lock."""
+        self._cursor = cursor
+        self._write_lock = write_lock
+        self._tenants: dict[str, TenantSettings] | None = None
+        self._credentials: dict[tuple[str, str], list[Credential]] = {}
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._cursor().execute(sql, list(params)).fetchall()
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+
+    def _write(self, sql: str, params: Sequence[Any]) -> None:
+        with self._write_lock:
+            try:
+                self._cursor().execute(sql, list(params))
+            except duckdb.Error as error:
+                raise StorageError(f"nothing was stored: {error}") from error
+
+    # -- tenants ----------------------------------------------------------------------------------
+    def _tenant_map(self) -> dict[str, TenantSettings]:
+        # Every request authenticates against tenants: they are read once and kept until this
+        # registry writes them (all writes to a file go through its one process).
+        tenants = self._tenants
+        if tenants is None:
+            rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
+            tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
+            self._tenants = tenants
+        return tenants
+
+    def put_tenant(self, tenant: TenantSettings) -> TenantSettings | None:
+        """Create or replace a tenant's settings; returns the settings it replaced."""
+        with self._write_lock:
+            before = self._tenant_map().get(tenant.id)
+            self._write(
+                "INSERT OR REPLACE INTO tenants VALUES (?, ?)",
+                [tenant.id, tenant.model_dump_json()],
+            )
+            self._tenants = None
+        return before
+
+    def get_tenant(self, tenant_id: str) -> TenantSettings | None:
+        """A tenant's settings, or None (a shared object: do not change it)."""
+        return self._tenant_map().get(tenant_id)
+
+    def list_tenants(self) -> list[TenantSettings]:
+        """Every tenant, by id."""
+        return list(self._tenant_map().values())
+
+    # -- credentials ------------------------------------------------------------------------------
+    def add_credential(self, credential: Credential) -> None:
+        """Store a credential."""
+        c = credential
+        created = (c.created_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        self._write(
+            "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+            [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
+        )
+        self._credentials.clear()
+
+    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
+        """Credentials of a kind with a key id, oldest first."""
+        cached = self._credentials.get((kind, key_id))
+        if cached is not None:
+            return list(cached)
+        rows = self._fetch(
+            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
+            " WHERE kind = ? AND key_id = ? ORDER BY created_at",
+            [kind, key_id],
+        )
+        found = [
+            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
+            for row in rows
+        ]
+        if len(self._credentials) > _CREDENTIALS_KEPT:
+            self._credentials.clear()
+        self._credentials[(kind, key_id)] = found
+        return list(found)
+
+    # -- server state -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value of the server's own state, or None."""
+        rows = self._fetch("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
+
+    def put_meta(self, key: str, value: str | None) -> str | None:
+        """Set (None: delete) a value under the write lock; returns the replaced value."""
+        with self._write_lock:
+            before = self.get_meta(key)
+            self._set(key, value)
+        return before
+
+    def compare_and_set(self, key: str, expected: str | None, value: str | None) -> bool:
+        """Set `key` to `value` only if it holds `expected` (None: absent), under the lock."""
+        with self._write_lock:
+            if self.get_meta(key) != expected:
+                return False
+            self._set(key, value)
+        return True
+
+    def delete_meta_before(self, prefix: str, cutoff: str) -> int:
+        """Delete the values under `prefix` that sort before `cutoff`; how many."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = "key LIKE ? ESCAPE '\\' AND value < ?"
+        with self._write_lock:
+            found = self._fetch(f"SELECT count(*) FROM meta WHERE {where}", [pattern, cutoff])
+            self._write(f"DELETE FROM meta WHERE {where}", [pattern, cutoff])
+        return int(found[0][0])
+
+    def _set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._write("DELETE FROM meta WHERE key = ?", [key])
+        else:
+            self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
