@@ -17,9 +17,9 @@ from ccstats.api import admin, apidocs, conversations, native, operations
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS, aliyun
+from ccstats.dialects.paths import TrailingSlashes
 from ccstats.observability import Telemetry, dialect_of
 from ccstats.service import Service
-from ccstats.dialects.paths import TrailingSlashes
 from ccstats.storage import Store, open_store
 from ccstats.web import dashboard_response
 

@@ -18,16 +18,22 @@ VENDOR_PREFIXES = ("/oifde/", "/openapi/im-report/", "/api/v1/")
 """Where the Huawei, 7moor and Twin24 dialects serve (each module's `matches`)."""
 
 
-def without_trailing_slashes(path: str) -> str:
-    """A vendor path without its trailing slashes; any other path as it is.
+def without_trailing_slashes(path: str, root_path: str = "") -> str:
+    """A vendor path (below the app's root path) without its trailing slashes; any other path as
+    it is.
 
     Example:
         >>> without_trailing_slashes("/oifde/rest/api/gettoken//")
         '/oifde/rest/api/gettoken'
+        >>> without_trailing_slashes("/ccstats/api/v1/auth/login/", "/ccstats")
+        '/ccstats/api/v1/auth/login'
         >>> without_trailing_slashes("/v1/metrics/")
         '/v1/metrics/'
     """
-    if len(path) > 1 and path.endswith("/") and path.startswith(VENDOR_PREFIXES):
+    route = path
+    if root_path and path.startswith(root_path + "/"):
+        route = path[len(root_path) :]
+    if len(route) > 1 and route.endswith("/") and route.startswith(VENDOR_PREFIXES):
         return path.rstrip("/")
     return path
 
@@ -41,7 +47,7 @@ class TrailingSlashes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, its vendor path without trailing slashes."""
         if scope["type"] == "http":
-            path = without_trailing_slashes(scope["path"])
+            path = without_trailing_slashes(scope["path"], scope.get("root_path", ""))
             if path != scope["path"]:
                 raw = scope.get("raw_path") or scope["path"].encode()
                 scope = {**scope, "path": path, "raw_path": raw.rstrip(b"/")}
