@@ -27,6 +27,7 @@ from ccstats.api import (
 from ccstats.api.errors import ApiError, error_response
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS, aliyun
+from ccstats.dialects.paths import TrailingSlashes
 from ccstats.observability import Telemetry, dialect_of
 from ccstats.service import Service
 from ccstats.storage import Store, open_store
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.service = Service(app.state.store)
     operations.install(app, settings)
     _install_error_handlers(app)
+    app.add_middleware(TrailingSlashes)  # a vendor path with a trailing slash: never a bare 307
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)

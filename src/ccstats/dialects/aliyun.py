@@ -57,7 +57,11 @@ ACTIONS = ("HotlineSessionQuery",)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 """Clock skew allowed between client and server; also how long a nonce is remembered."""
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 100
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 1000
+"""Seed 004 sets no maximum page size ("取值大于 0"); ours bounds one answer (docs/aliyun.md)."""
+SECONDS_BELOW = 10**11
+"""Seed 004 says QueryStartTime/QueryEndTime are milliseconds but its own example values
+(1614828721) are seconds: a value below this (1973-03-03 in ms, year 5138 in seconds) is seconds."""
 _INT32_MAX = 2**31 - 1
 _JSON_TYPE = "application/json;charset=utf-8"
 
@@ -435,14 +439,20 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-def _instant(params: Mapping[str, str], name: str) -> datetime | None:
+def _instant(params: Mapping[str, str], name: str, end: bool = False) -> datetime | None:
+    """An epoch time in milliseconds (reports.md), or in seconds below `SECONDS_BELOW`; an end
+    in seconds takes in its whole second, since the range includes its end."""
     text = params.get(name, "").strip()
     if not text:
         return None
     if not _LONG.fullmatch(text):
         raise _invalid(name, f"{text!r} is not an epoch time in milliseconds")
+    value = int(text)
     try:
-        return parse_time(int(text))  # reports.md: QueryStartTime/QueryEndTime are epoch ms
+        if value >= SECONDS_BELOW:
+            return parse_time(value)
+        instant = datetime.fromtimestamp(value, tz=UTC)
+        return instant + timedelta(seconds=1, microseconds=-1) if end else instant
     except (ValueError, OverflowError, OSError):
         raise _invalid(name, f"{text} is out of range") from None
 
@@ -455,7 +465,7 @@ class _Page:
 
 def _search_request(tenant_id: str, params: Mapping[str, str]) -> tuple[SearchRequest, _Page]:
     """The store search a HotlineSessionQuery asks for (reports.md, seed 004)."""
-    start, end = _instant(params, "QueryStartTime"), _instant(params, "QueryEndTime")
+    start, end = _instant(params, "QueryStartTime"), _instant(params, "QueryEndTime", end=True)
     if start and end and end < start:
         raise _invalid("QueryEndTime", "it is before QueryStartTime")
     page = _Page(

@@ -263,7 +263,7 @@ def parse_report(service: Service, tokens: TokenStore, body: Mapping[str, Any]) 
 
 # --- reports --------------------------------------------------------------------------------------
 
-Format = Literal["count", "rate4", "rate2", "epoch_ms"]
+Format = Literal["count", "rate4", "rate2"]
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,6 @@ CALL_STATISTICS_FIELDS: tuple[Field, ...] = (
     Field("interactCount", "bot_turns"),
     Field("autonomyRate", "autonomy_rate", "rate4"),
     Field("averageInteractPerCall", "avg_bot_turns", "rate2"),
-    Field("dbRecordTime", "last_stored_at", "epoch_ms"),
     Field("interfaceRequestCount", "bot_api_requests"),
     Field("interfaceSuccessCount", "bot_api_successes"),
     Field("interfaceSuccessRate", "bot_api_success_rate", "rate4"),
@@ -314,9 +313,6 @@ def epoch_ms(instant: datetime) -> int:
 def _format(field: Field, value: Any) -> Any:
     if field.format == "count":
         return int(value or 0)
-    if field.format == "epoch_ms":
-        # Seed 000: "dbRecordTime ... 未设置为null" (null when unset).
-        return epoch_ms(value) if isinstance(value, datetime) else None
     assert isinstance(value, RatioValue)
     # reports.md: rates have 4 decimals, half up, "-1.0000" on a zero denominator;
     # averageInteractPerCall 2 decimals (its denominator, callCount, is never 0 in a returned row).
@@ -352,15 +348,19 @@ def _query(report: ReportRequest, fields: tuple[Field, ...]) -> MetricQuery:
 def _call_statistics_row(
     report: ReportRequest, bucket: datetime, values: dict[str, Any]
 ) -> dict[str, Any]:
+    record_time = epoch_ms(bucket)
     row: dict[str, Any] = {
-        "recordTime": epoch_ms(bucket),
+        "recordTime": record_time,
         "tenantId": report.tenant.id,
         "accessCode": report.access_code,
     }
     for field in CALL_STATISTICS_FIELDS:
         row[field.name] = values[field.name]
-        if field.name == "dbRecordTime":
-            row["type"] = report.type  # seed 000 writes `type` right after dbRecordTime
+        if field.name == "averageInteractPerCall":
+            # Seed 000: dbRecordTime (数据库记录日期, the date the report row is recorded under)
+            # equals recordTime in its sample; then `type`. (docs/huawei.md)
+            row["dbRecordTime"] = record_time
+            row["type"] = report.type
     return row
 
 

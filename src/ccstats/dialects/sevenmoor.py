@@ -62,6 +62,15 @@ CLOCK_WINDOW_S = 300
 """Allowed distance between `m7-timestamp` and the server clock (7moor's signing documentation: 时间差>5min 拒绝)."""
 DIMENSIONS = ("half_hour", "hour", "day", "month", "year")
 _LINKS = ("agent_id", "message_handled_by", "transfer_from_agent_id", "transfer_to_agent_id")
+RECEIVED = "received"
+"""The link of an agent row's own conversations: `agent_id` = the agent, leave-messages excluded
+(reports.md, 7moor workload: its received sessions, 接待会话; the seed 002 workload sample shows
+an agent with 4 leave-messages and initCount 0)."""
+_LINK_QUERIES: dict[str, tuple[str, dict[str, tuple[Any, ...]]]] = {
+    RECEIVED: ("agent_id", {"left_message": (False, None)}),
+    **{link: (link, {}) for link in _LINKS},
+}
+"""Link -> the column an agent row is grouped by and the filters that select its conversations."""
 _AUTH_HEADERS = ("m7-appkey", "m7-nonce", "m7-timestamp", "m7-sign")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _LABEL_FORMATS = {
@@ -118,10 +127,10 @@ class _Span:
 
 
 def _envelope(
-    path: str, body: Any, span: _Span, code: int, message: str, data: Any
+    request: Request, body: Any, span: _Span, code: int, message: str, data: Any
 ) -> dict[str, Any]:
-    # Seed 002: every response carries requestInfo. We have no internal gateway, so `proxyUrl`
-    # is left out (docs/7moor.md).
+    # Seed 002: every response carries requestInfo, in this key order. `proxyUrl` is where 7moor's
+    # gateway passed the request on; ccstats has no gateway, so it is the request's own URL.
     return {
         "success": code == 200,
         "code": str(code),
@@ -129,7 +138,8 @@ def _envelope(
         "data": data,
         "requestInfo": {
             "requestId": uuid.uuid4().hex,
-            "url": path,
+            "url": request.url.path,
+            "proxyUrl": str(request.url),
             "body": body,
             "span": span.as_dict(),
         },
@@ -153,7 +163,7 @@ _STATUS_KEYS = {
 def render_error(request: Request, status: int, message: str) -> Response:
     """A framework-level error (unknown path, wrong method, crash) in the 7moor envelope."""
     key = _STATUS_KEYS.get(status, "serverError" if status >= 500 else "requestError")
-    payload = _envelope(request.url.path, None, _Span(), status, f"{key}: {message}", None)
+    payload = _envelope(request, None, _Span(), status, f"{key}: {message}", None)
     return JSON(payload, status_code=status)
 
 
@@ -349,13 +359,14 @@ def parse_params(body: Any, zone: ZoneInfo, with_dimension: bool) -> ReportParam
 
 @dataclass(frozen=True)
 class Column:
-    """A report field: its header, the catalogue metric, and the agent link it is grouped by."""
+    """A report field: its header, the catalogue metric, and the agent link it is grouped by
+    (`_LINK_QUERIES`; in an agent row, by default the agent's received sessions)."""
 
     prop: str
     label: str
     metric: str
     show: bool = True
-    link: str = "agent_id"
+    link: str = RECEIVED
 
 
 def _format(metric: Metric, value: Any) -> int | float:
@@ -457,7 +468,9 @@ def session_report(
 
 # --- agent reports -------------------------------------------------------------------------------
 
-# Seed 002 part 2; metrics as decided for issue 5 (leave-messages are not "received" sessions).
+# Seed 002 part 2; every count over the agent's own conversations is over its received sessions
+# (reports.md: so finishCount, noVisitorMsgCount, ... are at most initCount); receiveLeavingCount
+# counts its leave-messages, and the other links count what they name.
 _COMMON_AGENT_COLUMNS: tuple[Column, ...] = (
     Column("initCount", "接待会话总数", "received_sessions"),
     Column("assignCount", "分配会话数", "routed_sessions"),
@@ -466,7 +479,7 @@ _COMMON_AGENT_COLUMNS: tuple[Column, ...] = (
 )
 WORKLOAD_COLUMNS: tuple[Column, ...] = (
     *_COMMON_AGENT_COLUMNS,
-    Column("receiveLeavingCount", "接入留言数", "left_messages"),
+    Column("receiveLeavingCount", "接入留言数", "left_messages", link="agent_id"),
     Column("delLeavingCount", "处理留言数", "left_messages", link="message_handled_by"),
     Column("transferOutCount", "转出会话数", "conversations", link="transfer_from_agent_id"),
     Column("transferInCount", "转入会话数", "conversations", link="transfer_to_agent_id"),
@@ -552,10 +565,11 @@ def _grouped(
     """Catalogue values per agent, one query per link field (agent_id, message_handled_by, ...)."""
     out: Grouped = {}
     for link, metrics in by_link.items():
-        filters = {link: params.agent_list} if params.agent_list else {}
-        query = _query(tenant, params, metrics, group_by=(link,), filters=filters)
+        column, selection = _LINK_QUERIES[link]
+        filters = {column: params.agent_list} if params.agent_list else {}
+        query = _query(tenant, params, metrics, group_by=(column,), filters=filters | selection)
         rows = service.run_query(query).rows
-        out[link] = {row[link]: row for row in rows if row[link] is not None}
+        out[link] = {row[column]: row for row in rows if row[column] is not None}
     return out
 
 
@@ -591,7 +605,8 @@ def _agent_rows(
     if params.agent_list:
         ids: Iterable[str] = params.agent_list
     else:  # reports.md: rows for agents with any conversation via any link
-        others = [link for link in _LINKS if link not in by_link]
+        seen = {_LINK_QUERIES[link][0] for link in by_link if not _LINK_QUERIES[link][1]}
+        others = [link for link in _LINKS if link not in seen]
         ids = {a for values in grouped.values() for a in values} | set(interval_agents)
         ids |= _linked_agents(service, tenant, params, others)
     agents = _ordered_agents(tenant, ids)
@@ -642,8 +657,9 @@ def workload_report(
 def _option_counts(
     service: Service, tenant: TenantSettings, params: ReportParams
 ) -> dict[str, dict[str, int]]:
-    """Per agent: satisfaction option id -> its evaluated conversations with that option."""
-    filters = {"agent_id": params.agent_list} if params.agent_list else {}
+    """Per agent: satisfaction option id -> its evaluated received sessions with that option."""
+    column, selection = _LINK_QUERIES[RECEIVED]
+    filters = selection | ({column: params.agent_list} if params.agent_list else {})
     query = _query(
         tenant, params, ("evaluated",), group_by=("agent_id", "csat_option_id"), filters=filters
     )
@@ -744,7 +760,7 @@ async def _serve(request: Request, report: Report, with_dimension: bool = False)
     status, message, data, body = await run_in_threadpool(
         _answer, request.app.state, request.headers, raw, report, with_dimension, span
     )
-    payload = _envelope(request.url.path, body, span, status, message, data)
+    payload = _envelope(request, body, span, status, message, data)
     return JSON(payload, status_code=status)
 
 

@@ -40,7 +40,13 @@ NAME = "twin24"
 router = APIRouter(tags=["twin24"])
 
 WINDOW = 50_000
-"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned."""
+"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned: a page
+starting at or past it is empty (with the true `count`, so a client's paging loop ends), a file
+holds the first `WINDOW` rows."""
+TRUNCATED_HEADER = "X-Truncated-At"
+"""Set to `WINDOW` on an answer that would have held rows past the window."""
+TOTAL_HEADER = "X-Total-Count"
+"""A file's true number of matching calls (a JSON page has it as `count`)."""
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_TTL, MAX_TTL = 604_800, 30 * 86_400
 REFRESH_TTL = MAX_TTL
@@ -93,11 +99,9 @@ FIELDS: dict[str, FieldSpec] = {
     "operatorDuration": FieldSpec("agent_duration_s", "int"),
 }
 
-# Seed 003 status filter list; the seed's sample rows say ANSWERED, so both name one value.
-STATUSES = (
-    "CANCEL", "ANSWER", "ANSWERED", "NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "FAILED",
-    "BLACKLIST", "DIAL", "INPROGRESS", "FZ230", "INVALID", "UNAVAILABLE",
-)  # fmt: skip
+# Seed 003 lists the statuses "for the old telephony" (CANCEL, ANSWER, NOANSWER, BUSY, ...); the
+# new telephony has others, so any status is stored and filtered as it is. The seed's sample rows
+# say ANSWERED where its list says ANSWER: both name one value.
 _ANSWERED = ("ANSWER", "ANSWERED")
 RESPONDERS = {"human": "Human", "machine": "AnsweringMachine"}
 AUTHORS = {"bot": "robot", "customer": "user", "agent": "operator"}
@@ -108,6 +112,9 @@ CONTROL_PARAMS = (
     "fields", "from", "to", "filterPeriodBy", "limit", "offset", "page", "sort", "output",
     "filename", "archive",
 )  # fmt: skip
+IGNORED_HEADER = "X-Ignored-Parameters"
+"""Names the query parameters a search ignored: neither a control parameter nor a field."""
+MAX_IGNORED_LISTED = 50
 
 
 class Twin24Error(Exception):
@@ -294,9 +301,11 @@ class CallSearch:
     fields: tuple[str, ...]
     request: SearchRequest
     first_row: int
+    limit: int
     output: str | None
     archive: bool
     filename: str
+    ignored: tuple[str, ...] = ()
 
 
 def _int(params: QueryParams, name: str, default: int, low: int, high: int | None = None) -> int:
@@ -368,12 +377,36 @@ def _sort(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(keys.items()) or (("created_at", True),)
 
 
+FREE_TEXT = frozenset(
+    {
+        "additional",
+        "dialogResults",
+        "nps",
+        "botName",
+        "taskName",
+        "externalId",
+        "recordPath",
+        "linkToLog",
+    }
+)
+"""Fields of free text (names, notes, links): a comma there is part of the value."""
+
+
+def _filter_texts(name: str, texts: list[str]) -> list[str]:
+    """The single values of a filter's query values: `status=NOANSWER,BUSY` is either status
+    (ids, phones, numbers, statuses never hold a comma); free text is taken whole. Blank values
+    filter nothing."""
+    if name in FREE_TEXT:
+        return [text for text in texts if text.strip()]
+    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+
+
 def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
     """The stored values that a filter's query values stand for."""
+    if spec.kind in ("messages", "messages_text"):
+        raise _bad(name, "the transcript cannot be filtered by")
     values: list[Any] = []
-    for text in texts:
-        if spec.kind in ("messages", "messages_text"):
-            raise _bad(name, "the transcript cannot be filtered by")
+    for text in _filter_texts(name, texts):
         if spec.kind == "int":
             try:
                 values.append(int(text))
@@ -385,10 +418,9 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
         elif spec.kind == "time":
             values.append(_time(name, text, zone))
         elif spec.kind == "status":
-            status = text.strip().upper()
-            if status not in STATUSES:
-                raise _bad(name, f"unknown status {text!r}", STATUSES)
-            values += _ANSWERED if status in _ANSWERED else [status]
+            # Any status (see _ANSWERED), as sent and upper-cased.
+            status = text.strip()
+            values += _ANSWERED if status.upper() in _ANSWERED else [status, status.upper()]
         elif spec.kind == "responder":
             wanted = {v.lower(): k for k, v in RESPONDERS.items()}.get(text.strip().lower())
             if wanted is None:
@@ -399,19 +431,27 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
     return tuple(dict.fromkeys(values))
 
 
-def _filters(params: QueryParams, zone: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """Equality on any response field given as a parameter (empty values filter nothing)."""
+Filters = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+def _filters(params: QueryParams, zone: Any) -> tuple[Filters, tuple[str, ...]]:
+    """Equality on any response field given as a parameter (empty values filter nothing), and
+    the parameters that are neither a field nor a control parameter: a Twin24 client may send
+    parameters ccstats does not know (`withoutCount=true`), and keeps working when they are
+    ignored rather than refused."""
     filters: list[tuple[str, tuple[Any, ...]]] = [("channel", ("voice",))]
+    ignored: list[str] = []
     for name in dict.fromkeys(params.keys()):
         if name in CONTROL_PARAMS:
             continue
         spec = FIELDS.get(name)
         if spec is None:
-            raise _bad(name, "unknown parameter", [*CONTROL_PARAMS, *FIELDS])
-        texts = [t for t in params.getlist(name) if t.strip()]
-        if texts:
-            filters.append((str(spec.column), _filter_values(name, spec, texts, zone)))
-    return tuple(filters)
+            ignored.append(name)
+            continue
+        values = _filter_values(name, spec, params.getlist(name), zone)
+        if values:
+            filters.append((str(spec.column), values))
+    return tuple(filters), tuple(ignored)
 
 
 def _period(params: QueryParams, zone: Any) -> tuple[datetime | None, datetime | None, str]:
@@ -441,21 +481,29 @@ def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     first_row = _int(params, "offset", 0, 0) + _int(params, "page", 0, 0) * limit
     columns = {"id": None} | {FIELDS[f].column: None for f in fields if FIELDS[f].column}
+    filters, ignored = _filters(params, zone)
     request = SearchRequest(
         tenant_id=tenant_id,
         start=start,
         end=end,
         time_field=time_field,
-        filters=_filters(params, zone),
+        filters=filters,
         sort=_sort(params),
-        limit=limit,
-        # Rows past the window are never returned, so no offset needs to reach further.
+        # Rows past the window are never returned (seed 003): the page stops at it.
+        limit=max(0, min(limit, WINDOW - first_row)),
         offset=min(first_row, WINDOW),
         columns=tuple(str(c) for c in columns),
     )
     archive = _bool("archive", params["archive"]) if params.get("archive", "").strip() else False
     return CallSearch(
-        fields, request, first_row, _output(params), archive, params.get("filename", "")
+        fields,
+        request,
+        first_row,
+        limit,
+        _output(params),
+        archive,
+        params.get("filename", ""),
+        ignored,
     )
 
 
@@ -536,14 +584,6 @@ def _needs_transcript(fields: Sequence[str]) -> bool:
 # -- the search endpoint -----------------------------------------------------------------------
 
 
-def _window_error() -> Twin24Error:
-    return Twin24Error(
-        422,
-        f"At most {WINDOW} records can be read for one period; narrow the period (from/to) or add filters.",
-        {"parameter": "offset", "window": WINDOW},
-    )
-
-
 def _page(service: Service, search: CallSearch) -> Response:
     def page_items(page: SearchPage) -> list[dict[str, Any]]:
         transcripts: dict[str, list[dict[str, Any]]] = {}
@@ -556,9 +596,10 @@ def _page(service: Service, search: CallSearch) -> Response:
         search.request, True, ("twin24", search.fields), page_items
     )
     total = page.total or 0
-    if min(search.first_row + (search.request.limit or 0), total) > WINDOW:
-        raise _window_error()
-    return JSON({"count": total, "items": built})
+    response = JSON({"count": total, "items": built})
+    if min(search.first_row + search.limit, total) > WINDOW:
+        response.headers[TRUNCATED_HEADER] = str(WINDOW)
+    return response
 
 
 _RESPONDER_CODES = pa.array(list(RESPONDERS))
@@ -603,6 +644,15 @@ def _file_rows(service: Service, search: CallSearch) -> Iterator[list[Any]]:
         yield from batch_rows(batch)
 
 
+def ignored_header(names: Sequence[str]) -> str:
+    """`X-Ignored-Parameters`: the names URL-encoded (a header is latin-1), comma-separated, at
+    most `MAX_IGNORED_LISTED` of them."""
+    listed = [quote(name, safe="") for name in names[:MAX_IGNORED_LISTED]]
+    if len(names) > MAX_IGNORED_LISTED:
+        listed.append(f"... ({len(names) - MAX_IGNORED_LISTED} more)")
+    return ", ".join(listed)
+
+
 def _file_stem(filename: str) -> str:
     """The `filename` parameter made safe for a header and a zip entry; `calls` by default."""
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", filename).strip(" .")[:120] or "calls"
@@ -626,10 +676,10 @@ _MEDIA = {
 
 
 def _file(service: Service, search: CallSearch) -> Response:
-    """The whole result (up to the window) as a streamed CSV or XLSX file, zipped on request."""
+    """The whole result as a streamed CSV or XLSX file, zipped on request: its first `WINDOW`
+    rows in the requested sort (seed 003), the headers saying how many matched and where the
+    file was cut."""
     total = service.search(replace(search.request, limit=0, offset=0), count=True).total or 0
-    if total > WINDOW:
-        raise _window_error()
     extension = "csv" if search.output == "CSV" else "xlsx"
     chunks = (
         csv_batch_chunks(search.fields, _file_batches(service, search))
@@ -639,7 +689,9 @@ def _file(service: Service, search: CallSearch) -> Response:
     stem = _file_stem(search.filename)
     if search.archive:
         chunks, extension = zip_chunks(f"{stem}.{extension}", chunks), "zip"
-    headers = {"Content-Disposition": _disposition(stem, extension)}
+    headers = {"Content-Disposition": _disposition(stem, extension), TOTAL_HEADER: str(total)}
+    if total > WINDOW:
+        headers[TRUNCATED_HEADER] = str(WINDOW)
     return StreamingResponse(chunks, media_type=_MEDIA[extension], headers=headers)
 
 
@@ -650,7 +702,10 @@ def search_calls(request: Request) -> Response:
     try:
         tenant = _caller_tenant(request)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
-        return _file(service, search) if search.output else _page(service, search)
+        response = _file(service, search) if search.output else _page(service, search)
+        if search.ignored:
+            response.headers[IGNORED_HEADER] = ignored_header(search.ignored)
+        return response
     except Twin24Error as error:
         return _error_response(error)
     except StorageError as error:

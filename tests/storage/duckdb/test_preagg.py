@@ -151,6 +151,7 @@ def _record(tenant: str, key: int, minute: int, pick: int, batch: int) -> dict[s
         "message_handled_by": ("p", None)[pick // 7 % 2],
         "transfer_from_agent_id": ("q", None, None)[pick // 11 % 3],
         "transfer_to_agent_id": ("p", None, None)[pick // 13 % 3],
+        "left_message": (True, False, None)[pick // 17 % 3],
     }
 
 
@@ -183,6 +184,8 @@ def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
             # 7moor agent reports: the local-day agent rollup for whole days.
             (("agent_id",), (("channel", ("chat",)),)),
             (("agent_id", "csat_option_id"), ()),
+            # 7moor agent rows: received sessions (leave-messages excluded)
+            (("agent_id",), (("channel", ("chat",)), ("left_message", (False, None)))),
             (("transfer_to_agent_id",), (("agent_id", ("p",)), ("channel", ("chat", None)))),
         ):
             out.append(

@@ -82,10 +82,12 @@ AGENT_ROLLUP = Rollup(
         "message_handled_by",
         "transfer_from_agent_id",
         "transfer_to_agent_id",
+        "left_message",
     ),
     local_day=True,
 )
-"""Per agent (and the 7moor link columns) per local day: the 7moor agent reports of whole days.
+"""Per agent (and the 7moor link columns, and `left_message`, which sets an agent's received
+sessions apart) per local day: the 7moor agent reports of whole days.
 At 10M conversations it holds about 1M rows (a tenant-month of one agent: 30 rows per option)."""
 
 ROLLUPS = (ROLLUP, AGENT_ROLLUP)
