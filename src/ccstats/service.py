@@ -30,9 +30,9 @@ from ccstats.storage import (
     Store,
 )
 
-__all__ = ["SearchPage", "SearchRequest", "Service", "StorageError"]
-"""The request and page types of searches, and the engine's error, are the service's too: the API
-and the dialects import them from here, never from `storage`."""
+__all__ = ["Registry", "SearchPage", "SearchRequest", "Service", "StorageError"]
+"""The request and page types of searches, the registry's interface and the engine's error are
+the service's too: the API and the dialects import them from here, never from `storage`."""
 
 T = TypeVar("T")
 

@@ -30,7 +30,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from ccstats.app import create_app
 from ccstats.auth import create_credential
 from ccstats.config import Settings
-from ccstats.dialects.aliyun import NonceCache, canonical_request_v3, signature_v3
+from ccstats.dialects.aliyun import canonical_request_v3, signature_v3
 from ccstats.ingest import ingest_conversations
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore, Store
@@ -696,24 +696,3 @@ def test_captured_sdk_request_vector() -> None:
     assert signature_v3("testSecret", canonical) == (
         "1bb9599109f7c8185e2168541b4f59c2b0157a9015f1bc374539e201fbfdb89b"
     )
-
-
-def test_nonce_cache_forgets_after_ttl() -> None:
-    cache = NonceCache(ttl=900)
-    assert cache.use("k", "n", now=0)
-    assert not cache.use("k", "n", now=899)
-    assert cache.use("other-key", "n", now=899)  # nonces are per AccessKeyId
-    assert cache.use("k", "n", now=901)
-
-
-def test_nonce_cache_is_thread_safe() -> None:
-    cache = NonceCache()
-    results: list[bool] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.use("k", "n"))) for _ in range(32)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results.count(True) == 1

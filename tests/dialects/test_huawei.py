@@ -467,7 +467,7 @@ def test_missing_or_unknown_token(app_client: TestClient, bank: str, path: str, 
 
 def test_a_token_expires_after_3600_seconds(store: Store, app_client: TestClient) -> None:
     now = [1_000_000.0]
-    app_client.app.state.huawei_tokens = huawei.TokenStore(clock=lambda: now[0])  # type: ignore[attr-defined]
+    app_client.app.state.huawei_tokens = huawei.TokenStore(store.registry, clock=lambda: now[0])  # type: ignore[attr-defined]
     add_tenant(store, BANK, "Asia/Shanghai")
     cred = credential(store, BANK, "huawei")
     token = get_token(app_client, cred["appKey"], cred["appSecret"])
@@ -616,17 +616,21 @@ def test_a_server_fault_is_10000001_in_huawei_shape() -> None:
     assert json.loads(bytes(answer.body)) == {"errorCode": 10000001, "errorMsg": "internal error"}
 
 
-def test_the_token_store_drops_expired_and_oldest_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(huawei, "MAX_TOKENS", 3)
+def test_tokens_outlive_a_restart_and_expired_ones_are_deleted(store: Store) -> None:
     now = [0.0]
-    tokens = huawei.TokenStore(ttl=10, clock=lambda: now[0])
-    first = [tokens.issue("t") for _ in range(3)]
-
-    fourth = tokens.issue("t")  # over the cap: the oldest goes
-
-    assert [tokens.tenant_of(t) for t in (*first, fourth)] == [None, "t", "t", "t"]
+    first = huawei.TokenStore(store.registry, ttl=10, clock=lambda: now[0])
+    early = first.issue("t")
+    now[0] = 5.0
+    late = first.issue("t")
+    # Another process, or the same server after a restart: the same registry.
+    restarted = huawei.TokenStore(store.registry, ttl=10, clock=lambda: now[0])
+    assert (restarted.tenant_of(early), restarted.tenant_of(late)) == ("t", "t")
+    assert restarted.tenant_of("not-a-token") is None
     now[0] = 10.0
-    assert tokens.tenant_of(fourth) is None
+    assert (restarted.tenant_of(early), restarted.tenant_of(late)) == (None, "t")
+    now[0] = 100.0
+    restarted.issue("t")  # purges what expired
+    assert store.registry.delete_meta_before("huawei-token:", "9999") == 1  # only the new one
 
 
 # --- a trailing slash (issue 20) ------------------------------------------------------------------

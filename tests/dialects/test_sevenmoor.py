@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import add_tenant, load
 
+from ccstats.app import create_app
 from ccstats.auth import create_credential
+from ccstats.config import Settings
 from ccstats.dialects import sevenmoor
-from ccstats.storage import Store
+from ccstats.storage import DuckDBStore, Store
 
 GOLDEN = Path(__file__).parent / "golden" / "sevenmoor"
 SESSION = "/openapi/im-report/session/time"
@@ -155,6 +156,11 @@ def rows_by_agent(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def bank(store: Store) -> Store:
     """The seed's tenant (Asia/Shanghai) with its statuses, options, agents and 7moor key."""
+    return add_bank(store)
+
+
+def add_bank(store: Store) -> Store:
+    """The tenants and 7moor keys of the `bank` fixture."""
     add_tenant(
         store,
         BANK,
@@ -537,37 +543,29 @@ def test_replay_refusal_holds_under_concurrent_requests(
     assert messages == ["nonceRepeated"] * 15 + ["requestSuccess"]
 
 
-def test_the_replay_cache_is_thread_safe_and_pruned() -> None:
-    cache = sevenmoor.ReplayCache()
-    wins: list[bool] = []
-    barrier = threading.Barrier(20)
-
-    def use() -> None:
-        barrier.wait()
-        wins.append(cache.first_use("sig", "123456", expires_at=1300.0, now=1000.0))
-
-    threads = [threading.Thread(target=use) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(wins) == [False] * 19 + [True]
-    assert cache.first_use("sig", "123456", expires_at=1600.0, now=1299.0) is False
-    # Once expired the pair is forgotten (and the memory freed).
-    assert cache.first_use("other", "1", expires_at=1700.0, now=1300.0) is True
-    assert len(cache) == 1
-    assert cache.first_use("sig", "123456", expires_at=1700.0, now=1300.0) is True
+def test_a_replay_is_refused_after_a_restart(tmp_path: Path) -> None:
+    """Nonces live in the registry: a signed request answered once is refused by the next
+    server on the same store (issue 15, item 5)."""
+    path = str(tmp_path / "moor.duckdb")
+    headers = signed()
+    for attempt, expected in ((1, "requestSuccess"), (2, "nonceRepeated")):
+        with DuckDBStore(path) as store:
+            if attempt == 1:
+                add_bank(store)
+            with TestClient(create_app(Settings(db=path), store)) as client:
+                answer = client.post(SESSION, json=day_body("2021-08-05"), headers=headers)
+                assert answer.json()["message"] == expected
 
 
-def test_replay_memory_is_per_app(app_client: TestClient, bank: Store) -> None:
-    # Tests stay independent: a second app over the same store has its own replay memory.
-    from ccstats.app import create_app
-    from ccstats.config import Settings
-
+def test_a_replay_is_refused_by_another_app_on_the_same_store(
+    app_client: TestClient, bank: Store
+) -> None:
+    # Like a second process serving the same store: the nonce is taken in the shared registry.
     headers = signed()
     assert post(app_client, SESSION, day_body("2021-08-05"), headers)["success"] is True
     with TestClient(create_app(Settings(db=":memory:"), bank)) as other:
-        assert post(other, SESSION, day_body("2021-08-05"), headers)["success"] is True
+        again = post(other, SESSION, day_body("2021-08-05"), headers)
+        assert (again["code"], again["message"]) == ("401", "nonceRepeated")
 
 
 # --- parameters and framework errors -------------------------------------------------------------

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,10 +26,11 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ccstats.dialects.signing import NonceCache, nonce_cache
 from ccstats.records import TenantSettings, parse_time
 from ccstats.responses import JSON
 from ccstats.service import SearchRequest, Service
@@ -38,7 +38,6 @@ from ccstats.service import SearchRequest, Service
 __all__ = [
     "NAME",
     "AcsError",
-    "NonceCache",
     "canonical_query",
     "canonical_request_v3",
     "matches",
@@ -168,41 +167,6 @@ def signature_v2(secret: str, string_to_sign: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-class NonceCache:
-    """Nonces seen in the last `ttl` seconds, per AccessKeyId; thread-safe."""
-
-    def __init__(self, ttl: float = MAX_SKEW.total_seconds()) -> None:
-        self._ttl = ttl
-        self._seen: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = 0.0
-
-    def use(self, key_id: str, nonce: str, now: float | None = None) -> bool:
-        """Record a nonce; False when it was already used within the ttl (a replay)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if now >= self._next_sweep:
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-                self._next_sweep = now + 60
-            expiry = self._seen.get((key_id, nonce))
-            if expiry is not None and expiry > now:
-                return False
-            self._seen[(key_id, nonce)] = now + self._ttl
-            return True
-
-
-_CACHE_LOCK = threading.Lock()
-
-
-def _nonces(app: FastAPI) -> NonceCache:
-    # One cache per app (tests run several apps in one process).
-    with _CACHE_LOCK:
-        cache = getattr(app.state, "aliyun_nonces", None)
-        if cache is None:
-            cache = app.state.aliyun_nonces = NonceCache()
-        return cache
-
-
 @dataclass(frozen=True)
 class _Wire:
     """What authentication needs from a request, read once."""
@@ -322,7 +286,8 @@ def _authenticate_v2(
 
 def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
     # Recorded only after the signature checked out, so a forger cannot burn a client's nonces.
-    if not nonces.use(key_id, nonce):
+    now = time.time()
+    if not nonces.first_use(f"{key_id}:{nonce}", now + MAX_SKEW.total_seconds(), now):
         raise AcsError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
 
 
@@ -648,7 +613,7 @@ def _answer(request: Request, service: Service, wire: _Wire) -> dict[str, Any]:
     params = _params(wire.query, wire.body, request.headers.get("content-type", ""))
     values = dict(params)
     _check_action(request, values)
-    tenant_id = authenticate(service, wire, params, _nonces(request.app))
+    tenant_id = authenticate(service, wire, params, nonce_cache(request.app.state, "aliyun"))
     return hotline_session_query(service, tenant_id, values)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
 from ccstats.records import TenantSettings
 from ccstats.responses import JSON
-from ccstats.service import Service
+from ccstats.service import Registry, Service
 from ccstats.timebuckets import local_date_of, local_midnight
 
 __all__ = [
@@ -50,8 +49,6 @@ router = APIRouter(prefix="/oifde/rest/api", tags=["huawei"])
 
 TOKEN_TTL_S = 3600
 """Token lifetime in seconds: the vendor's default `expireTime` (Huawei OIAP gettoken documentation)."""
-MAX_TOKENS = 100_000
-"""Live tokens kept in memory at most; the oldest go first (they also expire first)."""
 DAY_WINDOW = 30
 """`type=day` covers the 30 local dates ending with the query date (seed 000: 三十日内)."""
 MEDIA_TYPE = "application/json;charset=UTF-8"
@@ -112,50 +109,55 @@ def render_error(request: Request, status: int, message: str) -> Response:
 class TokenStore:
     """authTokens issued by `gettoken`: random, tied to one tenant, valid `ttl` seconds.
 
-    Kept in memory (a restart ends every token; clients call `gettoken` again, as the vendor's
-    doc tells them to on expiry). Several tokens of a tenant are valid at once. Only a hash of
-    each token is kept.
+    Kept in the registry (only a hash of each token), so that a token outlives a restart of the
+    server and works on every process serving the same store; several tokens of a tenant are
+    valid at once. Expired tokens are deleted now and then. Before, tokens lived in process
+    memory and clients got 900001 after every restart (issue 15, item 5).
     """
 
-    def __init__(self, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time) -> None:
-        self.ttl, self._clock = ttl, clock
-        self._tokens: dict[str, tuple[str, float]] = {}  # hash -> (tenant id, expiry); issue order
-        self._lock = threading.Lock()
+    def __init__(
+        self, registry: Registry, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time
+    ) -> None:
+        """Tokens in `registry`, each valid `ttl` seconds of `clock`."""
+        self.ttl, self._clock, self._registry = ttl, clock, registry
+        self._next_purge = 0.0
 
     @staticmethod
     def _key(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+        return _TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
     def issue(self, tenant_id: str) -> str:
         """A new token for a tenant (>= 32 characters)."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
-        with self._lock:
-            self._purge(now)
-            self._tokens[self._key(token)] = (tenant_id, now + self.ttl)
+        if now >= self._next_purge:
+            self._next_purge = now + 60
+            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))
+        # The expiry first: values sort as times, so expired ones are deleted by prefix.
+        self._registry.put_meta(self._key(token), f"{_iso(now + self.ttl)}|{tenant_id}")
         return token
 
     def tenant_of(self, token: str) -> str | None:
         """The tenant of a live token, or None when unknown or expired."""
-        with self._lock:
-            found = self._tokens.get(self._key(token))
-        if found is None or found[1] <= self._clock():
+        found = self._registry.get_meta(self._key(token))
+        if found is None:
             return None
-        return found[0]
+        expiry, _, tenant_id = found.partition("|")
+        return tenant_id if expiry > _iso(self._clock()) else None
 
-    def _purge(self, now: float) -> None:
-        # Every token has the same lifetime, so issue order is expiry order: drop from the front.
-        for key, (_, expiry) in list(self._tokens.items()):
-            if expiry > now and len(self._tokens) < MAX_TOKENS:
-                break
-            del self._tokens[key]
+
+_TOKEN_PREFIX = "huawei-token:"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
 def tokens_of(request: Request) -> TokenStore:
     """The app's token store (created on first use, in the event loop, so only once)."""
     state = request.app.state
     if getattr(state, "huawei_tokens", None) is None:
-        state.huawei_tokens = TokenStore()
+        state.huawei_tokens = TokenStore(state.service.registry)
     found: TokenStore = state.huawei_tokens
     return found
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import heapq
 import hmac
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ccstats.dialects.signing import NonceCache, nonce_cache
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import average_int, percent, round_half_up
@@ -41,7 +40,6 @@ __all__ = [
     "matches",
     "render_error",
     "sign",
-    "ReplayCache",
     "SevenMoorError",
     "Column",
     "SESSION_COLUMNS",
@@ -183,51 +181,6 @@ def sign(secret: str, appkey: str, timestamp: str, nonce: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-class ReplayCache:
-    """(sign, nonce) pairs already used, each kept until it could not pass the clock check again.
-
-    Thread-safe: the check and the insert happen under one lock, so of two concurrent requests with
-    the same pair exactly one passes. Expired pairs are pruned on every use.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._expiry: dict[tuple[str, str], float] = {}
-        self._heap: list[tuple[float, tuple[str, str]]] = []
-
-    def first_use(self, signature: str, nonce: str, expires_at: float, now: float) -> bool:
-        """Record a pair; False when it was seen and has not expired yet."""
-        key = (signature, nonce)
-        with self._lock:
-            self._prune(now)
-            if key in self._expiry:
-                return False
-            self._expiry[key] = expires_at
-            heapq.heappush(self._heap, (expires_at, key))
-            return True
-
-    def _prune(self, now: float) -> None:
-        while self._heap and self._heap[0][0] <= now:
-            _, key = heapq.heappop(self._heap)
-            self._expiry.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-
-_STATE_LOCK = threading.Lock()
-
-
-def _replay_cache(state: Any) -> ReplayCache:
-    # One cache per app (so every test app starts empty), created on first use.
-    with _STATE_LOCK:
-        cache = getattr(state, "sevenmoor_replay", None)
-        if cache is None:
-            cache = ReplayCache()
-            state.sevenmoor_replay = cache
-        return cache
-
-
 def _timestamp_seconds(text: str) -> float | None:
     # dialects.md: 13 digits are ms (every curl example in seed 002), 10 digits seconds (the doc).
     if re.fullmatch(r"[0-9]{13}", text):
@@ -252,7 +205,7 @@ def _secret_matches(
 
 
 def authenticate(
-    service: Service, headers: Mapping[str, str], replay: ReplayCache, now: float
+    service: Service, headers: Mapping[str, str], replay: NonceCache, now: float
 ) -> TenantSettings:
     """The tenant of a signed request (7moor's signing documentation: clock first, then key, sign, replay)."""
     values = {name: headers.get(name, "").strip() for name in _AUTH_HEADERS}
@@ -267,7 +220,7 @@ def authenticate(
         raise SevenMoorError(401, "signError")
     # A pair stays refused until its timestamp leaves the clock window too; otherwise a request
     # stamped up to 5 min ahead could be replayed once the 5-minute memory had passed.
-    if not replay.first_use(sent, nonce, max(now, seconds) + CLOCK_WINDOW_S, now):
+    if not replay.first_use(f"{sent}:{nonce}", max(now, seconds) + CLOCK_WINDOW_S, now):
         raise SevenMoorError(401, "nonceRepeated")
     tenant = service.tenant(tenant_id)
     if tenant is None:
@@ -744,7 +697,7 @@ def _answer(
     body = _decode(raw)
     service: Service = state.service
     try:
-        tenant = authenticate(service, headers, _replay_cache(state), clock())
+        tenant = authenticate(service, headers, nonce_cache(state, "7moor"), clock())
         params = parse_params(body, tenant.zone, with_dimension)
         span.work_start = _now_ms()
         data = report(service, tenant, params)
