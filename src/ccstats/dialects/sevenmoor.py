@@ -32,7 +32,7 @@ from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import average_int, percent, round_half_up
 from ccstats.records import TenantSettings
 from ccstats.responses import JSON
-from ccstats.service import Service
+from ccstats.service import Link, Service
 
 __all__ = [
     "NAME",
@@ -64,11 +64,12 @@ RECEIVED = "received"
 """The link of an agent row's own conversations: `agent_id` = the agent, leave-messages excluded
 (reports.md, 7moor workload: its received sessions, 接待会话; the seed 002 workload sample shows
 an agent with 4 leave-messages and initCount 0)."""
-_LINK_QUERIES: dict[str, tuple[str, dict[str, tuple[Any, ...]]]] = {
-    RECEIVED: ("agent_id", {"left_message": (False, None)}),
-    **{link: (link, {}) for link in _LINKS},
+_LINK_QUERIES: dict[str, Link] = {
+    RECEIVED: Link("agent_id", {"left_message": (False, None)}),
+    **{link: Link(link) for link in _LINKS},
 }
-"""Link -> the column an agent row is grouped by and the filters that select its conversations."""
+"""How an agent row's conversations are attributed to it, per column link (reports.md, 7moor
+agent reports: received sessions are the agent's own but left messages)."""
 _AUTH_HEADERS = ("m7-appkey", "m7-nonce", "m7-timestamp", "m7-sign")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _LABEL_FORMATS = {
@@ -505,44 +506,11 @@ def _ordered_agents(tenant: TenantSettings, ids: Iterable[str]) -> list[str]:
     return sorted(unique, key=lambda a: (a not in position, position.get(a, 0), a))
 
 
-Grouped = dict[str, dict[str, dict[str, Any]]]
-"""link field -> agent id -> catalogue values."""
-
-
-def _grouped(
-    service: Service,
-    tenant: TenantSettings,
-    params: ReportParams,
-    by_link: Mapping[str, Sequence[str]],
-) -> Grouped:
-    """Catalogue values per agent, one query per link field (agent_id, message_handled_by, ...)."""
-    out: Grouped = {}
-    for link, metrics in by_link.items():
-        column, selection = _LINK_QUERIES[link]
-        filters = {column: params.agent_list} if params.agent_list else {}
-        query = _query(tenant, params, metrics, group_by=(column,), filters=filters | selection)
-        rows = service.run_query(query).rows
-        out[link] = {row[column]: row for row in rows if row[column] is not None}
-    return out
-
-
 def _metrics_by_link(columns: Sequence[Column]) -> dict[str, list[str]]:
     by_link: dict[str, list[str]] = {}
     for column in columns:
         by_link.setdefault(column.link, []).append(column.metric)
     return by_link
-
-
-def _linked_agents(
-    service: Service, tenant: TenantSettings, params: ReportParams, links: Sequence[str]
-) -> set[str]:
-    """Agents with a conversation via any of `links`, from one query grouped by all of them
-    (one per link cost a query each: 3-4 ms at 10M)."""
-    if not links:
-        return set()
-    query = _query(tenant, params, ("conversations",), group_by=tuple(links))
-    rows = service.run_query(query).rows
-    return {row[link] for row in rows for link in links if row[link] is not None}
 
 
 def _agent_rows(
@@ -554,14 +522,15 @@ def _agent_rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Agent ids in report order and their rows of formatted column values."""
     by_link = _metrics_by_link(columns)
-    grouped = _grouped(service, tenant, params, by_link)
+    base = _query(tenant, params, ())
+    grouped = service.attribute(base, by_link, _LINK_QUERIES, params.agent_list)
     if params.agent_list:
         ids: Iterable[str] = params.agent_list
     else:  # reports.md: rows for agents with any conversation via any link
-        seen = {_LINK_QUERIES[link][0] for link in by_link if not _LINK_QUERIES[link][1]}
+        seen = {_LINK_QUERIES[link].column for link in by_link if not _LINK_QUERIES[link].filters}
         others = [link for link in _LINKS if link not in seen]
         ids = {a for values in grouped.values() for a in values} | set(interval_agents)
-        ids |= _linked_agents(service, tenant, params, others)
+        ids |= service.agents_linked(base, others)
     agents = _ordered_agents(tenant, ids)
     rows = []
     for agent in agents:
@@ -611,8 +580,9 @@ def _option_counts(
     service: Service, tenant: TenantSettings, params: ReportParams
 ) -> dict[str, dict[str, int]]:
     """Per agent: satisfaction option id -> its evaluated received sessions with that option."""
-    column, selection = _LINK_QUERIES[RECEIVED]
-    filters = selection | ({column: params.agent_list} if params.agent_list else {})
+    received = _LINK_QUERIES[RECEIVED]
+    agents = {received.column: params.agent_list} if params.agent_list else {}
+    filters = {**received.filters, **agents}
     query = _query(
         tenant, params, ("evaluated",), group_by=("agent_id", "csat_option_id"), filters=filters
     )
