@@ -215,3 +215,33 @@ def test_import_leaves_pre_aggregates_fresh(db: str, tmp_path: Path) -> None:
     assert code == 0, err
     with DuckDBStore(db) as store:
         assert store._stale == set()
+
+
+def test_import_rejects_a_value_out_of_range_and_stores_the_rest(db: str, tmp_path: Path) -> None:
+    # Issue 15: an NDJSON `1e20` and a Parquet uint64 of 2**64-1 sank the whole import.
+    ndjson = tmp_path / "far.ndjson"
+    far = {**RECORDS[1], "id": "far", "created_at": 1e20}
+    ndjson.write_text("\n".join(json.dumps(r) for r in [RECORDS[0], far]))
+    code, out, err = run("import", str(ndjson), "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {"accepted": 1, "rejected": 1}
+    assert "#1 far: created_at: time 1e+20 (epoch ms) is outside the accepted range" in " ".join(
+        err.split()
+    )
+    parquet = tmp_path / "huge.parquet"
+    table = pa.table(
+        {
+            "id": ["p1", "p2"],
+            "tenant_id": ["t1", "t1"],
+            "channel": ["voice", "voice"],
+            "created_at": pa.array([parse_time(RECORDS[0]["created_at"])] * 2, pa.timestamp("us")),
+            "bot_turns": pa.array([3, 2**64 - 1], pa.uint64()),
+        }
+    )
+    pq.write_table(table, parquet)
+    code, out, err = run("import", str(parquet), "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {"accepted": 1, "rejected": 1}
+    assert "#1 p2: bot_turns: Input should be less than or equal to" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert conversations(db) == 2

@@ -224,17 +224,47 @@ def _present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def arrow_rows(table: Any) -> list[dict[str, Any]]:
-    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC."""
+def arrow_rows(table: Any) -> list[Any]:
+    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC.
+
+    A time outside the accepted range becomes its epoch milliseconds (which validation rejects,
+    naming it); a row Python cannot hold at all is marked unreadable, to be rejected by position.
+    """
     import pyarrow as pa
 
-    from ccstats.ingest_arrow import normalise_time
+    from ccstats.ingest_arrow import time_cells
 
+    outside: dict[str, dict[int, int]] = {}
     for position, column in enumerate(table.columns):
         if pa.types.is_timestamp(column.type):
-            fixed = normalise_time(column.combine_chunks())
+            fixed, millis = time_cells(column.combine_chunks())
             table = table.set_column(position, table.field(position).name, fixed)
-    return [_present(row) for row in table.to_pylist()]
+            if millis:
+                outside[table.field(position).name] = millis
+    rows: list[Any] = [
+        r if isinstance(r, _Unparsable) else _present(r) for r in _python_rows(table)
+    ]
+    for name, millis in outside.items():
+        for index, value in millis.items():
+            row = rows[index]
+            if isinstance(row, dict):
+                row[name] = value  # an epoch ms the row path rejects as out of range
+    return rows
+
+
+def _python_rows(table: Any) -> list[dict[str, Any] | _Unparsable]:
+    try:
+        rows: list[dict[str, Any] | _Unparsable] = table.to_pylist()
+        return rows
+    except (OverflowError, ValueError):  # e.g. a transcript time of year 10000: only its record
+        pass
+    out: list[dict[str, Any] | _Unparsable] = []
+    for index in range(table.num_rows):
+        try:
+            out.append(table.slice(index, 1).to_pylist()[0])
+        except (OverflowError, ValueError) as error:
+            out.append(_Unparsable(f"a value cannot be read: {error}"))
+    return out
 
 
 IMPORT_CHUNK = 50_000
