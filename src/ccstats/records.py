@@ -13,6 +13,7 @@ batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ __all__ = [
     "MIN_TIME",
     "REQUEST_TIMES",
     "RECORD_TIMES",
+    "TimeOutOfRange",
     "TimeRange",
     "AgentInterval",
     "Conversation",
@@ -61,14 +63,36 @@ class TimeRange:
 
     start: datetime
     end: datetime
+    label: str = ""
 
     def __contains__(self, instant: object) -> bool:
         return isinstance(instant, datetime) and self.start <= instant < self.end
 
     def describe(self) -> str:
         """The range as a reader sees it."""
+        if self.label:
+            return self.label
         last = self.end - timedelta(microseconds=1)
         return f"{_iso(self.start)} to {_iso(last)}"
+
+    def instant(self, convert: Callable[[], datetime], shown: Any) -> datetime:
+        """`convert()` as a UTC instant inside the range, else a ValueError quoting `shown`
+        (also when the conversion itself overflows, as year 1 moved west of UTC does).
+
+        Example:
+            >>> from zoneinfo import ZoneInfo
+            >>> local = datetime(1, 1, 1).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+            >>> REQUEST_TIMES.instant(lambda: local.astimezone(UTC), "0001-01-01")
+            Traceback (most recent call last):
+            ValueError: time '0001-01-01' is outside the accepted range (the years 1970-2200 in any zone)
+        """
+        try:
+            found = convert().astimezone(UTC)
+        except (OverflowError, OSError):
+            raise _out_of_range(shown, self) from None
+        if found not in self:
+            raise _out_of_range(shown, self)
+        return found
 
 
 def _iso(instant: datetime) -> str:
@@ -77,7 +101,9 @@ def _iso(instant: datetime) -> str:
 
 RECORD_TIMES = TimeRange(MIN_TIME, MAX_TIME)
 """Times of records: the years 1970-2200 UTC."""
-REQUEST_TIMES = TimeRange(MIN_TIME - timedelta(days=1), MAX_TIME + timedelta(days=1))
+REQUEST_TIMES = TimeRange(
+    MIN_TIME - timedelta(days=1), MAX_TIME + timedelta(days=1), "the years 1970-2200 in any zone"
+)
 """Times of report requests: the record years in any zone (a tenant at UTC+14 asks for its
 1970-01-01 at 1969-12-31T10:00Z), and a range end just after the last accepted time."""
 
@@ -91,9 +117,13 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:60] + "...(" + str(len(text)) + " characters)"
 
 
-def _out_of_range(value: Any, accepted: TimeRange) -> ValueError:
+class TimeOutOfRange(ValueError):
+    """A time that parses but lies outside the accepted range."""
+
+
+def _out_of_range(value: Any, accepted: TimeRange) -> TimeOutOfRange:
     unit = " (epoch ms)" if isinstance(value, int | float) else ""
-    return ValueError(
+    return TimeOutOfRange(
         f"time {_shown(value)}{unit} is outside the accepted range ({accepted.describe()})"
     )
 

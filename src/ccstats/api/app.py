@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ccstats import __version__
 from ccstats.api import admin, conversations, native
 from ccstats.api.errors import ApiError, error_response
+from ccstats.api.middleware import CatchCrashes
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
 from ccstats.storage import Store, open_store
@@ -60,11 +61,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         return _render(request, error.status_code, str(error.detail))
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
-        return _render(request, 500, "internal error; the server log has the details")
 
 
 MAINTENANCE_INTERVAL_S = 30.0
@@ -117,6 +113,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
     _install_error_handlers(app)
+    app.add_middleware(CatchCrashes, render=_render)
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from ccstats import answers
 from ccstats.api.deps import StoreDep, TenantDep
 from ccstats.api.errors import ApiError
+from ccstats.api.filters import filter_text
 from ccstats.api.native import data_as_of_iso
 from ccstats.api.responses import UTCJSON
 from ccstats.api.timeparams import parse_request_time
@@ -117,23 +118,6 @@ def _time(value: str, tenant: TenantSettings, name: str) -> datetime:
     return parse_request_time(_SPACED_OFFSET.sub(r"\1+\2", value), tenant.zone, name)
 
 
-def _filter_value(name: str, text: str) -> Any:
-    if text == "":
-        return None
-    kind = column_type(name)
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise _bad("invalid_filter", f"{name}: expected an integer, got {text!r}") from None
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("true", "1", "false", "0"):
-            return lowered in ("true", "1")
-        raise _bad("invalid_filter", f"{name}: expected true or false, got {text!r}")
-    return text
-
-
 def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     found: dict[str, list[Any]] = {}
     for name, text in request.query_params.multi_items():
@@ -146,7 +130,7 @@ def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
             )
         if name not in FILTERABLE:
             raise _unknown("parameter or field", name, (*CONTROLS, *FILTERABLE))
-        found.setdefault(name, []).append(_filter_value(name, text))
+        found.setdefault(name, []).append(filter_text(name, text))
     return tuple((name, tuple(values)) for name, values in found.items())
 
 

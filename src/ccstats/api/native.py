@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from ccstats.api.deps import StoreDep, TenantDep
 from ccstats.api.errors import ApiError
+from ccstats.api.filters import filter_value
 from ccstats.api.timeparams import local_iso, parse_request_time
 from ccstats.ingest import (
     IngestResult,
@@ -19,7 +20,7 @@ from ccstats.ingest import (
     parse_payload,
 )
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
-from ccstats.metrics.query import MetricQuery, QueryError, RatioValue, run_query
+from ccstats.metrics.query import GROUPABLE, MetricQuery, QueryError, RatioValue, run_query
 from ccstats.numbers import round_half_up
 from ccstats.records import TenantSettings
 from ccstats.storage import StorageError, Store
@@ -115,10 +116,21 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """`{"channel": ["voice"], "bot_turns": 3}`: a value or a list of values per field."""
+    filters = {}
+    for name, value in raw.items():
+        if name not in GROUPABLE:
+            raise UnknownNameError("field", name, list(GROUPABLE))
+        values = value if isinstance(value, list) else [value]
+        filters[name] = tuple(filter_value(name, v) for v in values)
+    return filters
+
+
 def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
     """The MetricQuery of a request body, in the tenant's zone."""
     zone = tenant.zone
-    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
+    filters = _query_filters(body.filters)
     return MetricQuery(
         tenant_id=tenant.id,
         metrics=tuple(body.metrics),

@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats import answers
 from ccstats.api.responses import JSON
-from ccstats.records import TenantSettings, parse_time
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.storage import SearchRequest, Store
 from ccstats.web import dashboard_response
 
@@ -442,9 +442,10 @@ def _instant(params: Mapping[str, str], name: str) -> datetime | None:
     if not _LONG.fullmatch(text):
         raise _invalid(name, f"{text!r} is not an epoch time in milliseconds")
     try:
-        return parse_time(int(text))  # reports.md: QueryStartTime/QueryEndTime are epoch ms
-    except (ValueError, OverflowError, OSError):
-        raise _invalid(name, f"{text} is out of range") from None
+        # reports.md: QueryStartTime/QueryEndTime are epoch ms
+        return parse_time(int(text), REQUEST_TIMES)
+    except ValueError:
+        raise _invalid(name, f"{text} is out of range (the years 1970-2200 are accepted)") from None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted
 from ccstats.numbers import rate_string
-from ccstats.records import TenantSettings
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.storage import Store
 from ccstats.timebuckets import local_date_of, local_midnight
 
@@ -209,10 +209,12 @@ def _timestamp(body: Mapping[str, Any]) -> datetime:
             f"The parameter timestamp must be an integer of milliseconds: {value!r}.",
         )
     try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
-    except OverflowError:
+        return parse_time(millis, REQUEST_TIMES)
+    except ValueError:
         raise HuaweiError(
-            400, BAD_VALUE, f"The parameter timestamp is out of range: {millis}."
+            400,
+            BAD_VALUE,
+            f"The parameter timestamp is out of range: {millis} (the years 1970-2200 are accepted).",
         ) from None
 
 

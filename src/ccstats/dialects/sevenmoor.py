@@ -33,7 +33,7 @@ from ccstats.api.responses import JSON
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
 from ccstats.numbers import average_int, percent, round_half_up
-from ccstats.records import TenantSettings
+from ccstats.records import REQUEST_TIMES, TenantSettings
 from ccstats.storage import Store
 
 __all__ = [
@@ -305,11 +305,22 @@ def _range(body: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]
     if not isinstance(value, list) or len(value) != 2:
         raise _param_error("createTime must be a list [start, end] of two time strings")
     start, end = _local_time(value[0], "start"), _local_time(value[1], "end")
+    instants = _instant(start, zone, "start"), _instant(end, zone, "end")
     if end <= start:
         raise _param_error(f"createTime end {value[1]} is not after its start {value[0]}")
     if end > _one_year_after(start):
         raise _param_error("createTime range is over one year")
-    return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+    return instants
+
+
+def _instant(local: datetime, zone: ZoneInfo, which: str) -> datetime:
+    """A tenant-local time as a UTC instant, within the years ccstats accepts (1970-2200)."""
+    try:
+        return REQUEST_TIMES.instant(
+            lambda: local.replace(tzinfo=zone).astimezone(UTC), local.isoformat(sep=" ")
+        )
+    except ValueError as error:
+        raise _param_error(f"createTime {which}: {error}") from None
 
 
 def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:

@@ -31,7 +31,14 @@ from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
-from ccstats.records import TenantSettings, parse_time
+from ccstats.records import (
+    INT64_MAX,
+    INT64_MIN,
+    REQUEST_TIMES,
+    TenantSettings,
+    TimeOutOfRange,
+    parse_time,
+)
 from ccstats.storage import SearchPage, SearchRequest, StorageError, Store
 from ccstats.timebuckets import local_midnight, parse_local
 
@@ -304,7 +311,7 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int | Non
     try:
         value = int(text)
     except ValueError:
-        raise _bad(name, f"must be an integer, got {text!r}") from None
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
     if value < low or (high is not None and value > high):
         limits = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise _bad(name, f"must be {limits}, got {value}")
@@ -329,12 +336,18 @@ def _time(name: str, text: str, zone: Any) -> datetime:
     """ISO 8601 with an offset; without one, tenant-local wall time (data-model.md, Tenants)."""
     # Seed 003 asks clients to URL-encode `+`; one that forgot sends a space instead.
     text = _UNENCODED_PLUS.sub(r"\1+\2", text.strip())
-    try:
+
+    def instant() -> datetime:
         if len(text) == 10 and text[4] == "-":
             return local_midnight(datetime.fromisoformat(text).date(), zone)
         if text.lstrip("-").isdigit():
-            return parse_time(text)
+            return parse_time(text, REQUEST_TIMES)
         return parse_local(text.replace("Z", "+00:00"), zone)
+
+    try:
+        return REQUEST_TIMES.instant(instant, text)
+    except TimeOutOfRange as error:
+        raise _bad(name, str(error)) from None
     except ValueError:
         raise _bad(
             name, f"must be an ISO 8601 date-time such as 2022-03-01T21:30:54+00:00, got {text!r}"
@@ -366,6 +379,16 @@ def _sort(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(keys.items()) or (("created_at", True),)
 
 
+def _int_value(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _bad(name, f"must be a 64-bit integer, got {value}")
+    return value
+
+
 def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
     """The stored values that a filter's query values stand for."""
     values: list[Any] = []
@@ -373,10 +396,7 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
         if spec.kind in ("messages", "messages_text"):
             raise _bad(name, "the transcript cannot be filtered by")
         if spec.kind == "int":
-            try:
-                values.append(int(text))
-            except ValueError:
-                raise _bad(name, f"must be an integer, got {text!r}") from None
+            values.append(_int_value(name, text))
         elif spec.kind == "bool":
             # A missing bool shows as false (reports.md, common rules), so false matches it too.
             values += [True] if _bool(name, text) else [False, None]
