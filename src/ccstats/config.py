@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Settings", "default_db", "admin_token_path", "load_or_create_admin_token"]
+__all__ = [
+    "Settings",
+    "default_db",
+    "admin_token_path",
+    "load_or_create_admin_token",
+    "env_size",
+    "MAX_BODY_BYTES",
+    "MAX_QUERY_BODY_BYTES",
+]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Default limit of an ingest body (`$CCSTATS_MAX_BODY_BYTES`): `ccstats import` sends 10 000
+records per request through a running server, and 10 000 records of 6.7 KB (a demo record with its
+transcript averages 1.2 KB, the largest 4.4 KB) fit in 64 MiB."""
+MAX_QUERY_BODY_BYTES = 1024 * 1024
+"""Default limit of every other request body (`$CCSTATS_MAX_QUERY_BODY_BYTES`): report requests,
+logins and queries are a few hundred bytes; list parameters are bounded far below this."""
 
 
 def default_db() -> str:
@@ -34,11 +51,50 @@ def load_or_create_admin_token(db: str) -> str:
     return token
 
 
+_UNITS = {
+    "": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b)?", re.IGNORECASE)
+
+
+def env_size(name: str, default: int) -> int:
+    """A positive number of bytes from the environment (`67108864`, `64MiB`, `1MB`, `512KiB`).
+
+    Example:
+        >>> os.environ["CCSTATS_EXAMPLE"] = "64MiB"
+        >>> env_size("CCSTATS_EXAMPLE", 1)
+        67108864
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    found = _SIZE.fullmatch(text)
+    size = int(found[1]) * _UNITS[(found[2] or "").lower()] if found else 0
+    if size <= 0:
+        raise ValueError(
+            f"${name} must be a positive number of bytes (e.g. 67108864 or 64MiB), got {text!r}"
+        )
+    return size
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How the server runs."""
+    """How the server runs; the body limits default to `$CCSTATS_MAX_BODY_BYTES` (ingest and
+    admin settings) and `$CCSTATS_MAX_QUERY_BODY_BYTES` (every other path)."""
 
     db: str = ":memory:"
     host: str = "127.0.0.1"
     port: int = 8000
     admin_token: str | None = None
+    max_body_bytes: int = field(
+        default_factory=lambda: env_size("CCSTATS_MAX_BODY_BYTES", MAX_BODY_BYTES)
+    )
+    max_query_body_bytes: int = field(
+        default_factory=lambda: env_size("CCSTATS_MAX_QUERY_BODY_BYTES", MAX_QUERY_BODY_BYTES)
+    )

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from ccstats import __version__
 from ccstats.api import admin, conversations, native
+from ccstats.api.deps import token_refusal
 from ccstats.api.errors import ApiError, error_response
-from ccstats.api.middleware import CatchCrashes
+from ccstats.api.middleware import CatchCrashes, LimitBodies
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS
 from ccstats.storage import Store, open_store
@@ -26,7 +28,14 @@ log = logging.getLogger("ccstats")
 
 
 def _native_error(request: Request, status: int, message: str) -> Response:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "too_many_requests",
+    }
     return error_response(
         ApiError(
             status,
@@ -43,6 +52,29 @@ def _render(request: Request, status: int, message: str) -> Response:
         if dialect.matches(request):
             return dialect.render_error(request, status, message)
     return _native_error(request, status, message)
+
+
+INGEST_PATHS = ("/v1/conversations", "/v1/agent-intervals", "/v1/admin/", "/v1/tenants/")
+"""Paths whose bodies may be as large as an ingest batch (`Settings.max_body_bytes`)."""
+
+
+def _body_limit(settings: Settings) -> Callable[[Scope], int]:
+    def limit_of(scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        if any(path == p or (p.endswith("/") and path.startswith(p)) for p in INGEST_PATHS):
+            return settings.max_body_bytes
+        return min(settings.max_query_body_bytes, settings.max_body_bytes)
+
+    return limit_of
+
+
+def _precheck(request: Request) -> Response | None:
+    # The native API's credentials are a header: check them before any body is read. Vendor
+    # dialects check theirs in their routes, before reading a body where the protocol allows.
+    if not request.url.path.startswith("/v1/"):
+        return None
+    refusal = token_refusal(request)
+    return error_response(refusal) if refusal is not None else None
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -113,6 +145,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
     _install_error_handlers(app)
+    # The last added runs first: crashes are caught around everything, bodies bounded inside.
+    app.add_middleware(
+        LimitBodies, render=_render, limit_of=_body_limit(settings), precheck=_precheck
+    )
     app.add_middleware(CatchCrashes, render=_render)
     app.include_router(native.router)
     app.include_router(conversations.router)

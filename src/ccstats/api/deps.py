@@ -12,7 +12,7 @@ from ccstats.auth import tenant_for_api_token
 from ccstats.records import TenantSettings
 from ccstats.storage import Store
 
-__all__ = ["get_store", "StoreDep", "TenantDep", "AdminDep", "bearer"]
+__all__ = ["get_store", "StoreDep", "TenantDep", "AdminDep", "bearer", "token_refusal"]
 
 
 def get_store(request: Request) -> Store:
@@ -58,3 +58,20 @@ def require_admin(request: Request) -> None:
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
+
+
+def token_refusal(request: Request) -> ApiError | None:
+    """Why a request carries no valid token (tenant API token or admin token), or None.
+
+    The app checks it before reading any body of a `/v1` request (`api.middleware.LimitBodies`):
+    an unauthenticated caller never gets a body read. Routes then check which token they need.
+    """
+    token = bearer(request)
+    if token is None:
+        return ApiError(401, "unauthorized", "send an API token: Authorization: Bearer <token>")
+    expected = request.app.state.settings.admin_token
+    if expected and hmac.compare_digest(token, expected):
+        return None
+    if tenant_for_api_token(request.app.state.store, token) is None:
+        return ApiError(401, "unauthorized", "the API token is not valid")
+    return None

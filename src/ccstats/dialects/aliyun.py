@@ -44,6 +44,7 @@ __all__ = [
     "canonical_query",
     "canonical_request_v3",
     "matches",
+    "precheck",
     "render_error",
     "router",
     "signature_v2",
@@ -320,6 +321,28 @@ def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
     # Recorded only after the signature checked out, so a forger cannot burn a client's nonces.
     if not nonces.use(key_id, nonce):
         raise AcsError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+
+
+def precheck(store: Store, query: list[tuple[str, str]], headers: dict[str, list[str]]) -> None:
+    """What authentication can check before the body is read: the access key and the clock
+    (V3 `Authorization` header, or a V2 signature in the query). An unknown key or a stale
+    request is refused without its body being read; the signature is checked with it after."""
+    wire = _Wire("", query, headers, b"")
+    if wire.header("authorization"):
+        algorithm, key_id, _, _ = _parse_authorization(wire.header("authorization"))
+        if algorithm != V3_ALGORITHM:
+            raise AcsError(
+                400,
+                "InvalidSignatureMethod",
+                f"Signature algorithm {algorithm!r} is not supported.",
+            )
+        _secrets_of(store, key_id)
+        _check_clock(wire.header("x-acs-date"), "x-acs-date")
+        return
+    values = dict(query)
+    if values.get("Signature") and values.get("AccessKeyId") and values.get("Timestamp"):
+        _secrets_of(store, values["AccessKeyId"])
+        _check_clock(values["Timestamp"], "Timestamp")
 
 
 def authenticate(
@@ -656,15 +679,13 @@ async def rpc(request: Request) -> Response:
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
-    body = await request.body()
+    store: Store = request.app.state.store
     try:
-        wire = _Wire(
-            method=request.method,
-            query=_decode(request.url.query),
-            headers={k: request.headers.getlist(k) for k in request.headers.keys()},
-            body=body,
-        )
-        data = await run_in_threadpool(_answer, request, request.app.state.store, wire)
+        query = _decode(request.url.query)
+        received = {k: request.headers.getlist(k) for k in request.headers.keys()}
+        await run_in_threadpool(precheck, store, query, received)
+        wire = _Wire(request.method, query, received, await request.body())
+        data = await run_in_threadpool(_answer, request, store, wire)
     except AcsError as error:
         return _error(request, error)
     request_id = _request_id()

@@ -718,19 +718,23 @@ def _decode(raw: bytes) -> Any:
         return None
 
 
+def _tenant(state: Any, headers: Mapping[str, str]) -> TenantSettings:
+    """The signed request's tenant: the m7-* headers alone (the signature does not cover the
+    body), so an unsigned caller never gets its body read."""
+    return authenticate(state.store, headers, _replay_cache(state), clock())
+
+
 def _answer(
-    state: Any,
-    headers: Mapping[str, str],
+    store: Store,
+    tenant: TenantSettings,
     raw: bytes,
     report: Report,
     with_dimension: bool,
     span: _Span,
 ) -> tuple[int, str, Any, Any]:
-    """(status, message, data, body echo): the whole request, off the event loop."""
+    """(status, message, data, body echo) of an authenticated request, off the event loop."""
     body = _decode(raw)
-    store: Store = state.store
     try:
-        tenant = authenticate(store, headers, _replay_cache(state), clock())
         params = parse_params(body, tenant.zone, with_dimension)
         span.work_start = _now_ms()
         data = report(store, tenant, params)
@@ -742,9 +746,15 @@ def _answer(
 
 async def _serve(request: Request, report: Report, with_dimension: bool = False) -> Response:
     span = _Span()
+    state = request.app.state
+    try:
+        tenant = await run_in_threadpool(_tenant, state, request.headers)
+    except SevenMoorError as error:
+        payload = _envelope(request.url.path, None, span, error.status, error.message, None)
+        return JSON(payload, status_code=error.status)
     raw = await request.body()
     status, message, data, body = await run_in_threadpool(
-        _answer, request.app.state, request.headers, raw, report, with_dimension, span
+        _answer, state.store, tenant, raw, report, with_dimension, span
     )
     payload = _envelope(request.url.path, body, span, status, message, data)
     return JSON(payload, status_code=status)
