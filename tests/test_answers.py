@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from ccstats import answers
 from ccstats.ingest import ingest_conversations, ingest_intervals
+from ccstats.limits import MAX_LIST
+from ccstats.metrics.query import ANSWERS, MetricQuery, run_query
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore, SearchPage, SearchRequest
 
@@ -97,14 +99,15 @@ def test_answers_leave_by_count_and_by_weight() -> None:
         by_count.entry(store, "c", span, lambda: computed.append("c") or "c")
         assert computed == ["a"]  # the oldest left; "c" was kept
 
-        by_weight = answers.AnswerCache(10, weigh=len, budget=5)
+        by_weight = answers.AnswerCache(10, weigh=len, budget=6)
         for key, value in (("x", "123"), ("y", "456"), ("z", "1234567890")):
             by_weight.entry(store, key, span, lambda v=value: v)  # type: ignore[misc]
         computed.clear()
         for key in "xyz":
             by_weight.entry(store, key, span, lambda k=key: computed.append(k) or "1")
-        # "z" (10, over the budget) pushed out "x" and "y" and stayed alone; "x" came back
-        # (now weighing 1) and pushed "z" out; the three new answers weigh 3 and all stay.
+        # An entry weighs its key and its answer. "z" (11, over the budget) pushed out "x" and
+        # "y" and stayed alone; "x" came back (now weighing 2) and pushed "z" out; the three
+        # new answers weigh 6 and all stay.
         assert computed == ["x", "y", "z"]
         assert by_weight.entry(store, "z", span, lambda: "recomputed").value == "1"
 
@@ -163,3 +166,35 @@ def test_kept_answers_are_per_tenant() -> None:
         two = answers.kept(store, "same key", ("t2", START, END), lambda: "t2's answer")
         assert (one, two) == ("t1's answer", "t2's answer")
         assert answers.kept(store, "same key", ("t1", START, END), lambda: "again") == one
+
+
+def test_kept_metric_answers_are_bounded_in_bytes(monkeypatch: Any) -> None:
+    # Issue 15: answers were kept by count only, keyed by the request's own values: 40 reports
+    # with distinct 10 MB values kept ~10 MB each. Keys count now, and the budget is in bytes.
+    monkeypatch.setattr(ANSWERS, "budget", 2 * answers.MiB)
+    with _store() as store:
+        for i in range(40):
+            agents = tuple(f"{i:02}-{j:04}-" + "x" * 248 for j in range(MAX_LIST))  # 256 chars
+            query = MetricQuery("t1", ("conversations",), START, END, filters={"agent_id": agents})
+            assert run_query(store, query).rows == [{"conversations": 0}]
+        kept, weight = ANSWERS.usage(store)
+        one_key = answers.sizeof(agents)
+        assert one_key > MAX_LIST * 256  # the key's values are weighed
+        assert weight <= 2 * answers.MiB
+        assert 1 <= kept <= 2 * answers.MiB // one_key
+
+
+def test_built_formats_count_toward_the_budget() -> None:
+    with _store() as store:
+        span = ("t1", START, END)
+        cache = answers.AnswerCache(10, budget=100_000)
+        first = cache.entry(store, "first", span, lambda: "a")
+        second = cache.entry(store, "second", span, lambda: "b")
+        assert cache.usage(store)[0] == 2
+        cache.formatted(second, "wire", lambda: "x" * 99_900)
+        # The second answer's format pushed the budget over: the older answer left.
+        kept, weight = cache.usage(store)
+        assert (kept, weight) == (1, second.weight)
+        assert weight > 99_900
+        assert cache.entry(store, "first", span, lambda: "again").value == "again"
+        assert first.value == "a"

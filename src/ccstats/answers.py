@@ -9,11 +9,18 @@ A tenant's settings change (its zone) counts as a change of everything.
 
 Each answer also keeps the wire formats built from it (`Entry.formatted`), so that a dialect
 renames and formats a kept answer once, not on every request.
+
+Kept answers are bounded by count and by bytes: an entry weighs its key (the request's own values)
+plus its answer plus every format built from it (`sizeof`), and the oldest answers leave while a
+store's answers of one kind weigh more than the cache's budget.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +30,49 @@ from weakref import WeakKeyDictionary
 
 from ccstats.storage import IntervalTotal, SearchPage, SearchRequest, Store
 
-__all__ = ["Entry", "AnswerCache", "interval_totals", "kept", "search", "search_formatted"]
+__all__ = [
+    "Entry",
+    "AnswerCache",
+    "interval_totals",
+    "kept",
+    "search",
+    "search_formatted",
+    "sizeof",
+    "MiB",
+]
+
+MiB = 1024 * 1024
+_SAMPLE = 64
+"""Items of a large container measured one by one; the rest are taken to weigh the same."""
+_ATOMS = (str, bytes, int, float, bool, type(None), datetime)
+
+
+def sizeof(value: Any) -> int:
+    """Approximate bytes held by `value` and everything it contains (containers and dataclasses
+    walked; of a container over 64 items, the first 64 measured and the rest extrapolated).
+
+    Example:
+        >>> sizeof("x" * 1000) > 1000, sizeof(["x" * 1000] * 10) > 10_000
+        (True, True)
+    """
+    size = sys.getsizeof(value)
+    if isinstance(value, _ATOMS):
+        return size
+    if isinstance(value, dict):
+        children: Sequence[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        children = value if isinstance(value, list | tuple) else list(value)
+    elif dataclasses.is_dataclass(value):
+        children = list(getattr(value, "__dict__", {}).values()) or [
+            getattr(value, f.name) for f in dataclasses.fields(value)
+        ]
+    else:
+        return size
+    if len(children) <= _SAMPLE:
+        return size + sum(sizeof(child) for child in children)
+    measured = sum(sizeof(child) for child in children[:_SAMPLE])
+    return size + measured * len(children) // _SAMPLE
+
 
 T = TypeVar("T")
 
@@ -40,16 +89,19 @@ class Entry:
     value: Any
     formatted: dict[Hashable, Any] = field(default_factory=dict)
     weight: int = 0
+    owner: Any = None  # a weak reference to the store the entry is kept for
+    key: Any = None
 
 
 class AnswerCache:
     """Answers of one kind, per store, least recently used first out."""
 
     def __init__(
-        self, size: int, weigh: Callable[[Any], int] | None = None, budget: int = 0
+        self, size: int, weigh: Callable[[Any], int] = sizeof, budget: int = 64 * MiB
     ) -> None:
-        """Keep at most `size` answers per store and, with `weigh`, answers weighing at most
-        `budget` together (the newest answer stays, whatever it weighs)."""
+        """Keep at most `size` answers per store, weighing at most `budget` together by `weigh`
+        (bytes by default: the key, the answer and its built formats; the newest answer stays,
+        whatever it weighs)."""
         self.size = size
         self.weigh = weigh
         self.budget = budget
@@ -85,36 +137,50 @@ class AnswerCache:
                 entries.move_to_end(key)
             return hit
         value = compute()
-        entry = Entry(generation, value, weight=self.weigh(value) if self.weigh else 0)
+        weight = self.weigh(key) + self.weigh(value)
+        entry = Entry(generation, value, weight=weight, owner=weakref.ref(store), key=key)
         with self._lock:
             replaced = entries.pop(key, None)
             entries[key] = entry
-            weight = self._weights.get(store, 0) + entry.weight
-            weight -= replaced.weight if replaced else 0
-            while len(entries) > self.size or (len(entries) > 1 and weight > self.budget):
-                weight -= entries.popitem(last=False)[1].weight
-            self._weights[store] = weight
+            total = self._weights.get(store, 0) + entry.weight
+            total -= replaced.weight if replaced else 0
+            self._weights[store] = self._evict(entries, total)
         return entry
 
+    def usage(self, store: Store) -> tuple[int, int]:
+        """(answers kept, bytes they weigh) for a store."""
+        with self._lock:
+            return len(self._stores.get(store, ())), self._weights.get(store, 0)
+
+    def _evict(self, entries: OrderedDict[Hashable, Entry], total: int) -> int:
+        """Drop the oldest answers while over count or budget; the new total weight."""
+        while len(entries) > self.size or (len(entries) > 1 and total > self.budget):
+            total -= entries.popitem(last=False)[1].weight
+        return total
+
     def formatted(self, entry: Entry, key: Hashable, build: Callable[[], T]) -> T:
-        """`build()`, kept with the answer under `key` (the format and its other inputs)."""
+        """`build()`, kept with the answer under `key` (the format and its other inputs); what
+        it weighs counts toward the entry's weight."""
         with self._lock:
             if key in entry.formatted:
                 return cast(T, entry.formatted[key])
         built = build()
+        extra = self.weigh(key) + self.weigh(built)
         with self._lock:
+            if key in entry.formatted:  # another thread built it meanwhile
+                return cast(T, entry.formatted[key])
             entry.formatted[key] = built
+            entry.weight += extra
+            store: Store | None = entry.owner() if entry.owner is not None else None
+            entries = self._stores.get(store) if store is not None else None
+            if store is not None and entries is not None and entries.get(entry.key) is entry:
+                self._weights[store] = self._evict(entries, self._weights.get(store, 0) + extra)
         return built
 
 
-def _cells(page: SearchPage) -> int:
-    # Kept twice over: the engine's rows and the wire format built from them.
-    return 2 * len(page.values) * len(page.columns)
-
-
-PAGES = AnswerCache(256, weigh=_cells, budget=4_000_000)
-"""Detail-search pages, by weight: 4M values (a few hundred MB of Python objects at most; a
-native page of 1000 rows of all 86 columns weighs 172 000)."""
+PAGES = AnswerCache(256, budget=256 * MiB)
+"""Detail-search pages and the formats built from them, at most 256 MiB per store (a native page
+of 1000 rows of all 86 columns weighs about 8 MiB, its JSON rows as much again)."""
 
 
 def _page_entry(store: Store, request: SearchRequest, count: bool) -> Entry:
@@ -142,7 +208,7 @@ def search_formatted(
     return entry.value, PAGES.formatted(entry, key, lambda: build(entry.value))
 
 
-INTERVALS = AnswerCache(256)
+INTERVALS = AnswerCache(256, budget=16 * MiB)
 """Agent interval totals (the 7moor workload and quality reports)."""
 
 
@@ -166,7 +232,7 @@ def interval_totals(
     return totals
 
 
-REPORTS = AnswerCache(256)
+REPORTS = AnswerCache(256, budget=32 * MiB)
 """Whole reports made of several kept answers of one range (the 7moor agent reports)."""
 
 

@@ -31,7 +31,7 @@ HUAWEI = "/oifde/rest/api/"
 MOOR = "/openapi/im-report/"
 CALLS = "/api/v1/search/cis/calls"
 BIG = 10**30
-HUGE_TEXT = "x" * 100_000
+LONG = "я" * 257  # one character over the limit of an id or value (`ccstats.limits.MAX_TEXT`)
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +281,133 @@ CASES: list[Case] = [
         )
     ),
     ("aliyun unknown instance", "POST", "/", {"InstanceId": "实例"}, "aliyun", 403),
+    # oversized values (issue 15: each distinct 10 MB value was kept with its answer)
+    (
+        "query 1001 metrics",
+        "POST",
+        "/v1/query",
+        _query(metrics=["conversations"] * 1001),
+        "native",
+        400,
+    ),
+    ("query 9 group fields", "POST", "/v1/query", _query(group_by=["agent_id"] * 9), "native", 400),
+    (
+        "query 33 filters",
+        "POST",
+        "/v1/query",
+        _query(filters={f"f{i}": 1 for i in range(33)}),
+        "native",
+        400,
+    ),
+    (
+        "query 1001 filter values",
+        "POST",
+        "/v1/query",
+        _query(filters={"agent_id": ["a"] * 1001}),
+        "native",
+        400,
+    ),
+    (
+        "query long filter value",
+        "POST",
+        "/v1/query",
+        _query(filters={"agent_id": LONG}),
+        "native",
+        400,
+    ),
+    ("query long metric", "POST", "/v1/query", _query(metrics=[LONG]), "native", 400),
+    (
+        "query hours of 230 years",
+        "POST",
+        "/v1/query",
+        _query(**{"from": "1970-01-02", "to": "2200-01-01"}, granularity="hour"),
+        "native",
+        400,
+    ),
+    ("search long filter value", "GET", f"/v1/conversations?agent_id={LONG}", None, "native", 400),
+    (
+        "search 1001 filter values",
+        "GET",
+        "/v1/conversations?" + "&".join(["agent_id=a"] * 1001),
+        None,
+        "native",
+        400,
+    ),
+    ("search long cursor", "GET", f"/v1/conversations?cursor={'c' * 5000}", None, "native", 400),
+    ("one conversation long id", "GET", f"/v1/conversations/{LONG}", None, "native", 400),
+    (
+        "report long access code",
+        "POST",
+        HUAWEI + "queryCallStatisticsReport",
+        _report(accessCode=LONG),
+        "huawei",
+        400,
+    ),
+    (
+        "report 2 MB access code",
+        "POST",
+        HUAWEI + "queryCallStatisticsReport",
+        _report(accessCode="x" * 2_000_000),
+        "huawei",
+        413,
+    ),
+    (
+        "7moor 1001 access ids",
+        "POST",
+        MOOR + "session/time",
+        {**_range("2026-11-01 00:00:00", "2026-11-02 00:00:00"), "accessIds": ["a"] * 1001},
+        "7moor",
+        400,
+    ),
+    (
+        "7moor long agent",
+        "POST",
+        MOOR + "agent/quality",
+        {**_range("2026-11-01 00:00:00", "2026-11-02 00:00:00"), "agentList": [LONG]},
+        "7moor",
+        400,
+    ),
+    (
+        "7moor 2 MB body",
+        "POST",
+        MOOR + "agent/workload",
+        {**_range("2026-11-01 00:00:00", "2026-11-02 00:00:00"), "agentList": ["a" * 200] * 10_000},
+        "7moor",
+        413,
+    ),
+    ("twin24 long filter", "GET", f"{CALLS}?botId={LONG}", None, "twin24", 422),
+    (
+        "twin24 1001 filter values",
+        "GET",
+        CALLS + "?" + "&".join(["botId=b"] * 1001),
+        None,
+        "twin24",
+        422,
+    ),
+    (
+        "twin24 long login email",
+        "POST",
+        "/api/v1/auth/login",
+        {"email": LONG + "@x", "password": "p"},
+        None,
+        422,
+    ),
+    (
+        "aliyun long value",
+        "POST",
+        "/",
+        {"InstanceId": ALIYUN_INSTANCE, "ServicerName": LONG},
+        "aliyun",
+        400,
+    ),
+    (
+        "aliyun 1001 list values",
+        "POST",
+        "/",
+        {"InstanceId": ALIYUN_INSTANCE, **{f"AcidList.{i}": "a" for i in range(1, 1002)}},
+        "aliyun",
+        400,
+    ),
     ("aliyun no instance", "POST", "/", {}, "aliyun", 400),
     ("aliyun unsigned", "POST", "/?Action=HotlineSessionQuery&Version=2019-10-15", None, None, 400),
 ]

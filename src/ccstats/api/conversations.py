@@ -36,6 +36,7 @@ from ccstats.export import (
     parquet_chunks,
     xlsx_chunks,
 )
+from ccstats.limits import MAX_FILTERS, MAX_TEXT, TooLarge, check_list, check_text
 from ccstats.metrics import UnknownNameError
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
@@ -103,10 +104,22 @@ def _unknown(kind: str, name: str, choices: tuple[str, ...] | list[str]) -> ApiE
     )
 
 
+_MAX_CONTROL = 4096
+"""Characters of a control parameter (`fields` names up to 86 columns, a cursor a few values)."""
+
+
+def _too_large(error: TooLarge) -> ApiError:
+    return ApiError(400, "value_too_large", str(error))
+
+
 def _single(request: Request, name: str) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
         raise _bad("invalid_parameter", f"{name}: give it once, got {len(values)} values")
+    try:
+        check_text(name, values[0] if values else None, _MAX_CONTROL)
+    except TooLarge as error:
+        raise _too_large(error) from None
     return values[0] if values else None
 
 
@@ -129,8 +142,15 @@ def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
                 f"{name} is a time field: select a range with from/to and time_basis={name}",
             )
         if name not in FILTERABLE:
-            raise _unknown("parameter or field", name, (*CONTROLS, *FILTERABLE))
-        found.setdefault(name, []).append(filter_text(name, text))
+            raise _unknown("parameter or field", name[:MAX_TEXT], (*CONTROLS, *FILTERABLE))
+        values = found.setdefault(name, [])
+        try:
+            check_text(name, text)
+            check_list(name, [*values, text])
+            check_list("filters", found, MAX_FILTERS)
+        except TooLarge as error:
+            raise _too_large(error) from None
+        values.append(filter_text(name, text))
     return tuple((name, tuple(values)) for name, values in found.items())
 
 
@@ -421,6 +441,10 @@ def _message_json(message: dict[str, Any]) -> dict[str, Any]:
 @router.get("/conversations/{conversation_id}", summary="One conversation with its transcript")
 def get_conversation(conversation_id: str, store: StoreDep, tenant: TenantDep) -> dict[str, Any]:
     """The tenant's conversation with `messages`; 404 if the tenant has no such id."""
+    try:
+        check_text("conversation id", conversation_id)
+    except TooLarge as error:
+        raise _too_large(error) from None
     found = store.search(
         SearchRequest(tenant_id=tenant.id, filters=(("id", (conversation_id,)),), limit=1)
     )

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats import answers
 from ccstats.api.responses import JSON
+from ccstats.limits import MAX_SECRET, MAX_TEXT, TooLarge, check_list, check_text
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.storage import SearchRequest, Store
 from ccstats.web import dashboard_response
@@ -406,6 +407,10 @@ def _list_values(params: Mapping[str, str], name: str) -> list[str] | None:
     if params.get(name, "").strip():
         values += _json_list(name, params[name])
     values = [v for v in values if v != ""]
+    try:
+        check_list(name, values)
+    except TooLarge as error:
+        raise _invalid(name, str(error)) from None
     return values or None
 
 
@@ -658,8 +663,20 @@ def _decode(text: str) -> list[tuple[str, str]]:
         raise AcsError(400, "InvalidParameter", "The request has too many parameters.") from None
 
 
+def _check_sizes(params: list[tuple[str, str]]) -> None:
+    """Every parameter name and value bounded (`ccstats.limits`); list items are checked with
+    their list (`_list_values`)."""
+    for name, value in params:
+        try:
+            check_text("a parameter name", name)
+            check_text(name, value, MAX_SECRET if name == "Signature" else MAX_TEXT)
+        except TooLarge as error:
+            raise _invalid(name[:MAX_TEXT], str(error)) from None
+
+
 def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
     params = _params(wire.query, wire.body, request.headers.get("content-type", ""))
+    _check_sizes(params)
     values = dict(params)
     _check_action(request, values)
     tenant_id = authenticate(store, wire, params, _nonces(request.app))

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
+from ccstats.limits import MAX_SECRET, MAX_TEXT
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted
 from ccstats.numbers import rate_string
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
@@ -183,6 +184,11 @@ def _text(body: Mapping[str, Any], name: str) -> str:
         )
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise HuaweiError(400, BAD_VALUE, f"The parameter {name} must be a string.")
+    limit = MAX_SECRET if name in ("appSecret", "authToken") else MAX_TEXT
+    if len(str(value)) > limit:
+        raise HuaweiError(
+            400, BAD_VALUE, f"The parameter {name} is too long: at most {limit} characters."
+        )
     return str(value)
 
 
@@ -243,7 +249,8 @@ def _report_type(body: Mapping[str, Any]) -> ReportType:
 def _authenticate(store: Store, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
     token = body.get("authToken")
-    owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
+    usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
+    owner = tokens.tenant_of(str(token)) if usable else None
     tenant = store.get_tenant(owner) if owner is not None else None
     if tenant is None:
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)

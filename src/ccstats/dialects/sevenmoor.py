@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ccstats import answers
 from ccstats.api.responses import JSON
+from ccstats.limits import MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
 from ccstats.numbers import average_int, percent, round_half_up
@@ -282,6 +283,8 @@ class ReportParams:
 def _local_time(text: Any, which: str) -> datetime:
     if not isinstance(text, str):
         raise _param_error(f"createTime {which} must be a string 'YYYY-MM-DD HH:MM:SS'")
+    if len(text) > 64:
+        raise _param_error(f"createTime {which} is not a time 'YYYY-MM-DD HH:MM:SS'")
     try:
         return datetime.strptime(text, _TIME_FORMAT)
     except ValueError:
@@ -329,6 +332,10 @@ def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _param_error(f"{name} must be a list of strings")
+    try:
+        check_list(name, value)
+    except TooLarge as error:
+        raise _param_error(str(error)) from None
     return tuple(dict.fromkeys(value))
 
 
@@ -341,9 +348,8 @@ def parse_params(body: Any, zone: ZoneInfo, with_dimension: bool) -> ReportParam
     if with_dimension:
         dimension = body.get("dimension") or "hour"
         if dimension not in DIMENSIONS:
-            raise _param_error(
-                f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}"
-            )
+            shown = repr(dimension)[:MAX_TEXT]
+            raise _param_error(f"unknown dimension {shown}; use one of {', '.join(DIMENSIONS)}")
     return ReportParams(
         start=start,
         end=end,

@@ -31,6 +31,7 @@ from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
+from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
 from ccstats.records import (
     INT64_MAX,
     INT64_MIN,
@@ -220,9 +221,10 @@ def _login_body(raw: bytes) -> tuple[str, str, int]:
         body = None
     if not isinstance(body, dict):
         raise _bad("body", 'must be a JSON object {"email": ..., "password": ..., "ttl": ...}')
-    for name in ("email", "password"):
+    for name, limit in (("email", MAX_TEXT), ("password", MAX_SECRET)):
         if not isinstance(body.get(name), str) or not body[name]:
             raise _bad(name, "is required (a non-empty string)")
+        _bounded(name, body[name], limit)
     return body["email"].strip().lower(), body["password"], _ttl(body.get("ttl"))
 
 
@@ -250,6 +252,7 @@ def refresh(request: Request) -> Response:
         given = request.query_params.get("refreshToken") or ""
         if not given:
             raise _bad("refreshToken", "is required")
+        _bounded("refreshToken", given, MAX_SECRET)
         ttl = _ttl(request.query_params.get("ttl"))
         record = store.put_meta(_refresh_key(given), None)
         owner = orjson.loads(record) if record else None
@@ -452,8 +455,31 @@ def _output(params: QueryParams) -> str | None:
     return output
 
 
+def _bounded(name: str, value: Any, limit: int = MAX_TEXT) -> None:
+    try:
+        check_text(name, value, limit)
+    except TooLarge as error:
+        raise Twin24Error(422, str(error), {"parameter": name[:MAX_TEXT]}) from None
+
+
+def _check_sizes(params: QueryParams) -> None:
+    """Every parameter bounded (`ccstats.limits`): names, values, repeats."""
+    counts: dict[str, int] = {}
+    for name, value in params.multi_items():
+        _bounded("parameter name", name)
+        _bounded(name, value, _MAX_LIST_TEXT if name in ("fields", "sort") else MAX_TEXT)
+        counts[name] = counts.get(name, 0) + 1
+        if counts[name] > MAX_LIST:
+            raise _bad(name, f"at most {MAX_LIST} values")
+
+
+_MAX_LIST_TEXT = 4096
+"""Characters of `fields` or `sort` (comma lists of field names)."""
+
+
 def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     """A Twin24 query string as a search of the tenant's voice conversations."""
+    _check_sizes(params)
     fields = _fields(params)
     start, end, time_field = _period(params, zone)
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)

@@ -23,6 +23,7 @@ __all__ = [
     "AggregateRequest",
     "Credential",
     "IntervalTotal",
+    "ResultTooLarge",
     "SearchRequest",
     "SearchPage",
     "Store",
@@ -68,6 +69,12 @@ class AggregateRequest:
     bucket_starts: tuple[datetime, ...] | None = None
     group_by: tuple[str, ...] = ()
     filters: Filters = ()
+    max_rows: int | None = None
+    """More result rows than this raise `ResultTooLarge` (none of them is kept in memory)."""
+
+
+class ResultTooLarge(ValueError):
+    """An aggregate with more rows than its request's `max_rows`."""
 
 
 @dataclass(frozen=True)
