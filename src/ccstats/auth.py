@@ -53,13 +53,30 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     return False
 
 
+_DUMMY_HASH = (
+    "scrypt$368b4664c4b50f523bdae57a219fd98f$aa4272776230325bfc0429283a24b2ac690392bec5204f3ef28c"
+    "f70a71c500d2fe37fbdf1ed5af80fea1b858066e13975373469cbc242ab3ea583222cf566bf7"
+)
+"""The scrypt hash of a random password nobody kept: checked for unknown keys, at a real cost."""
+
+
 def check_secret(store: Store, kind: str, key_id: str, secret: str) -> tuple[bool, str | None]:
-    """(key known, tenant id if the secret matches) for hashed-secret kinds."""
+    """(key known, tenant id if the secret matches) for hashed-secret kinds.
+
+    An unknown key of a kind with slow hashes (Twin24 passwords) is checked against a dummy hash
+    of the same cost, so that the answer's time does not tell which keys exist.
+    """
     found = store.find_credentials(kind, key_id)
     for credential in found:
         if verify_secret(secret, credential.secret_hash):
             return True, credential.tenant_id
+    if not found and kind in _SLOW_KINDS:
+        verify_secret(secret, _DUMMY_HASH)
     return bool(found), None
+
+
+_SLOW_KINDS = frozenset({"twin24"})
+"""Kinds whose secrets are passwords, stored with scrypt (`hash_secret(slow=True)`)."""
 
 
 def _api(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:

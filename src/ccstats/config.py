@@ -8,12 +8,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccstats.ratelimit import AuthLimits
+
 __all__ = [
     "Settings",
     "default_db",
     "admin_token_path",
     "load_or_create_admin_token",
     "env_size",
+    "env_number",
+    "auth_limits_from_env",
     "MAX_BODY_BYTES",
     "MAX_QUERY_BODY_BYTES",
 ]
@@ -83,10 +87,36 @@ def env_size(name: str, default: int) -> int:
     return size
 
 
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment (`CCSTATS_AUTH_WINDOW_S=300`)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"${name} must be a positive number, got {text!r}")
+    return value
+
+
+def auth_limits_from_env() -> AuthLimits:
+    """Failed-authentication limits: `$CCSTATS_AUTH_FAILURES_PER_KEY` (default 10),
+    `$CCSTATS_AUTH_FAILURES_PER_ADDRESS` (100) within `$CCSTATS_AUTH_WINDOW_S` seconds (300)."""
+    default = AuthLimits()
+    return AuthLimits(
+        per_key=int(env_number("CCSTATS_AUTH_FAILURES_PER_KEY", default.per_key)),
+        per_address=int(env_number("CCSTATS_AUTH_FAILURES_PER_ADDRESS", default.per_address)),
+        window_s=env_number("CCSTATS_AUTH_WINDOW_S", default.window_s),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """How the server runs; the body limits default to `$CCSTATS_MAX_BODY_BYTES` (ingest and
-    admin settings) and `$CCSTATS_MAX_QUERY_BODY_BYTES` (every other path)."""
+    admin settings) and `$CCSTATS_MAX_QUERY_BODY_BYTES` (every other path), the limits of failed
+    authentications to `auth_limits_from_env()`."""
 
     db: str = ":memory:"
     host: str = "127.0.0.1"
@@ -98,3 +128,4 @@ class Settings:
     max_query_body_bytes: int = field(
         default_factory=lambda: env_size("CCSTATS_MAX_QUERY_BODY_BYTES", MAX_QUERY_BODY_BYTES)
     )
+    auth_limits: AuthLimits = field(default_factory=auth_limits_from_env)

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from ccstats import answers
 from ccstats.api.responses import JSON
 from ccstats.limits import MAX_SECRET, MAX_TEXT, TooLarge, check_list, check_text
+from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.storage import SearchRequest, Store
 from ccstats.web import dashboard_response
@@ -69,9 +70,12 @@ _JSON_TYPE = "application/json;charset=utf-8"
 class AcsError(Exception):
     """An error answered in Alibaba's POP shape (`Code` is what the SDK's exception carries)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -92,6 +96,10 @@ def _error(request: Request, error: AcsError) -> Response:
         "Recommend": "",
     }
     headers = {"x-acs-request-id": request_id}
+    if error.retry_after:
+        # The SDK raises ThrottlingException on `x-acs-retry-after` (milliseconds, its backoff unit).
+        headers["Retry-After"] = str(error.retry_after)
+        headers["x-acs-retry-after"] = str(error.retry_after * 1000)
     return JSON(body, status_code=error.status, media_type=_JSON_TYPE, headers=headers)
 
 
@@ -683,6 +691,28 @@ def _answer(request: Request, store: Store, wire: _Wire) -> dict[str, Any]:
     return hotline_session_query(store, tenant_id, values)
 
 
+_GUESSES = ("SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound")
+"""Authentication failures that guess a secret: counted per access key and address."""
+
+
+def _key_id(query: list[tuple[str, str]], headers: dict[str, list[str]]) -> str:
+    """The AccessKeyId a request names (V3 `Credential=`, else the V2 parameter)."""
+    authorization = _Wire("", query, headers, b"").header("authorization")
+    for part in authorization.partition(" ")[2].split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "Credential":
+            return value
+    return dict(query).get("AccessKeyId", "")
+
+
+def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        # Alibaba's code and message for a caller throttled (research, section 4); 429 here.
+        message = "Request was denied due to user flow control."
+        raise AcsError(429, "Throttling.User", message, retry_after=wait)
+
+
 # One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
 @router.get(
     "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
@@ -697,13 +727,19 @@ async def rpc(request: Request) -> Response:
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
     store: Store = request.app.state.store
+    limiter = limiter_of(request.app.state)
+    keys: tuple[str, ...] = (address_key(request),)
     try:
         query = _decode(request.url.query)
         received = {k: request.headers.getlist(k) for k in request.headers.keys()}
+        keys = (address_key(request), f"aliyun:{_key_id(query, received)[:MAX_TEXT]}")
+        _refuse_if_blocked(limiter, keys)
         await run_in_threadpool(precheck, store, query, received)
         wire = _Wire(request.method, query, received, await request.body())
         data = await run_in_threadpool(_answer, request, store, wire)
     except AcsError as error:
+        if error.code in _GUESSES:
+            limiter.failed(*keys)
         return _error(request, error)
     request_id = _request_id()
     headers = {"x-acs-request-id": request_id}

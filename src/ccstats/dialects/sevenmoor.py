@@ -34,6 +34,7 @@ from ccstats.limits import MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue, run_formatted, run_query
 from ccstats.numbers import average_int, percent, round_half_up
+from ccstats.ratelimit import address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings
 from ccstats.storage import Store
 
@@ -78,9 +79,9 @@ _LABEL_FORMATS = {
 class SevenMoorError(Exception):
     """An error answered in the 7moor envelope with `success: false`; HTTP status = code."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
 
 
 def _param_error(detail: str) -> SevenMoorError:
@@ -724,10 +725,25 @@ def _decode(raw: bytes) -> Any:
         return None
 
 
-def _tenant(state: Any, headers: Mapping[str, str]) -> TenantSettings:
+_GUESSES = ("appkeyNotFound", "signError")
+"""Authentication failures that guess a secret: counted per appkey and address."""
+
+
+def _tenant(state: Any, headers: Mapping[str, str], address: str) -> TenantSettings:
     """The signed request's tenant: the m7-* headers alone (the signature does not cover the
-    body), so an unsigned caller never gets its body read."""
-    return authenticate(state.store, headers, _replay_cache(state), clock())
+    body), so an unsigned caller never gets its body read. Unknown appkeys and bad signatures
+    count as failures of the appkey and of the address (`ccstats.ratelimit`)."""
+    limiter = limiter_of(state)
+    keys = (address, f"7moor:{headers.get('m7-appkey', '').strip()[:MAX_TEXT]}")
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise SevenMoorError(429, "tooManyRequests", retry_after=wait)
+    try:
+        return authenticate(state.store, headers, _replay_cache(state), clock())
+    except SevenMoorError as error:
+        if error.message in _GUESSES:
+            limiter.failed(*keys)
+        raise
 
 
 def _answer(
@@ -754,10 +770,11 @@ async def _serve(request: Request, report: Report, with_dimension: bool = False)
     span = _Span()
     state = request.app.state
     try:
-        tenant = await run_in_threadpool(_tenant, state, request.headers)
+        tenant = await run_in_threadpool(_tenant, state, request.headers, address_key(request))
     except SevenMoorError as error:
         payload = _envelope(request.url.path, None, span, error.status, error.message, None)
-        return JSON(payload, status_code=error.status)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return JSON(payload, status_code=error.status, headers=headers)
     raw = await request.body()
     status, message, data, body = await run_in_threadpool(
         _answer, state.store, tenant, raw, report, with_dimension, span

@@ -32,6 +32,7 @@ from ccstats.api.responses import JSON
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
+from ccstats.ratelimit import address_key, limiter_of
 from ccstats.records import (
     INT64_MAX,
     INT64_MIN,
@@ -122,9 +123,16 @@ CONTROL_PARAMS = (
 class Twin24Error(Exception):
     """An error answered as Twin24 does: non-2xx with `{"error": ..., "details": ...}`."""
 
-    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.details = status, message, details
+        self.retry_after = retry_after
 
 
 def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> Twin24Error:
@@ -136,7 +144,21 @@ def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> 
 
 
 def _error_response(error: Twin24Error) -> Response:
-    return JSON({"error": error.message, "details": error.details}, status_code=error.status)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    body = {"error": error.message, "details": error.details}
+    return JSON(body, status_code=error.status, headers=headers)
+
+
+def _refuse_if_blocked(request: Request, keys: tuple[str, ...]) -> None:
+    """429 while the caller's address or the login has failed too often (`ccstats.ratelimit`)."""
+    wait = limiter_of(request.app.state).retry_after(*keys)
+    if wait is not None:
+        raise Twin24Error(
+            429,
+            f"Too many failed attempts. Try again in {wait} seconds.",
+            {"retryAfter": wait},
+            retry_after=wait,
+        )
 
 
 def matches(request: Request) -> bool:
@@ -233,10 +255,15 @@ async def login(request: Request) -> Response:
     """`{email, password, ttl}` → `{token, refreshToken}`; 401 "Invalid credentials."."""
     store: Store = request.app.state.store
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         email, password, ttl = _login_body(await request.body())
-        # scrypt is slow on purpose: off the event loop.
+        keys = (address_key(request), f"twin24:{email}")
+        _refuse_if_blocked(request, keys)
+        # scrypt is slow on purpose: off the event loop. An unknown email costs one scrypt too
+        # (`check_secret`), so the answer's time does not tell which emails exist.
         _, tenant_id = await run_in_threadpool(check_secret, store, "twin24", email, password)
         if tenant_id is None:
+            limiter_of(request.app.state).failed(*keys)
             raise Twin24Error(401, "Invalid credentials.")
         tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
     except Twin24Error as error:
@@ -249,6 +276,7 @@ def refresh(request: Request) -> Response:
     """`?refreshToken=&ttl=` → a new `{token, refreshToken}`; the old refresh token is used up."""
     store: Store = request.app.state.store
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         given = request.query_params.get("refreshToken") or ""
         if not given:
             raise _bad("refreshToken", "is required")
@@ -257,7 +285,10 @@ def refresh(request: Request) -> Response:
         record = store.put_meta(_refresh_key(given), None)
         owner = orjson.loads(record) if record else None
         # Not "Token is expired.": clients answer that by refreshing, which would loop.
-        if owner is None or owner["exp"] < datetime.now(UTC).timestamp():
+        if owner is None:
+            limiter_of(request.app.state).failed(address_key(request))  # a guessed token
+            raise Twin24Error(401, "Unauthorized.")
+        if owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
         if not any(
             c.tenant_id == owner["tenant"] for c in store.find_credentials("twin24", owner["sub"])
@@ -274,6 +305,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Twin24Error(401, "Unauthorized.")
+    _refuse_if_blocked(request, (address_key(request),))
     try:
         claims = jwt.decode(
             token.strip(),
@@ -285,6 +317,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
         # Exact text: the Twin24 SDK refreshes and retries on it (vendor-protocols-research.md §3).
         raise Twin24Error(401, "Token is expired.") from None
     except jwt.InvalidTokenError:
+        limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
     tenant: TenantSettings | None = request.app.state.store.get_tenant(str(claims["tenant"]))
     if tenant is None:
