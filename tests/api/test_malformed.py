@@ -113,6 +113,8 @@ CASES: list[Case] = [
     ("query unicode metric", "POST", "/v1/query", _query(metrics=["метрика"]), "native", 400),
     ("query granularity", "POST", "/v1/query", _query(granularity="fortnight"), "native", 400),
     ("query no token", "POST", "/v1/query", _query(), None, 401),
+    ("admin token not ascii", "GET", "/v1/tenants", None, "latin-1", 401),
+    ("query token not ascii", "POST", "/v1/query", _query(), "latin-1", 401),
     # native detail search
     ("search from year 1", "GET", "/v1/conversations?from=0001-01-01", None, "native", 400),
     (
@@ -414,8 +416,10 @@ CASES: list[Case] = [
 
 
 def _send(client: TestClient, method: str, path: str, body: Any, auth: str | None) -> Any:
-    headers: dict[str, str] = {}
-    if auth == "native":
+    headers: dict[str, Any] = {}
+    if auth == "latin-1":  # a header byte outside ASCII arrives as a latin-1 character
+        headers = {"authorization": "Bearer é".encode("latin-1")}
+    elif auth == "native":
         headers = dict(NATIVE)
     elif auth == "7moor":
         headers = moor_headers()
