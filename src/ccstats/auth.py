@@ -11,7 +11,8 @@ import hmac
 import secrets
 from typing import Any
 
-from ccstats.storage import Credential, Store
+from ccstats.limits import MAX_TEXT
+from ccstats.storage import Credential, KeyTaken, Store
 
 __all__ = [
     "KINDS",
@@ -21,9 +22,13 @@ __all__ = [
     "tenant_for_api_token",
     "check_secret",
     "CredentialError",
+    "UNIQUE_KEYS",
 ]
 
 KINDS = ("api", "huawei", "7moor", "twin24", "aliyun")
+UNIQUE_KEYS = frozenset({"7moor", "twin24", "aliyun"})
+"""Kinds whose key id names one tenant (an API token's key id and a Huawei appKey may repeat:
+the secret tells them apart)."""
 
 
 class CredentialError(ValueError):
@@ -149,10 +154,23 @@ def create_credential(
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
         )
-    if key and kind not in ("huawei", "api") and store.find_credentials(kind, key):
-        raise CredentialError(f"{kind} key {key!r} already exists")
+    if key is not None:
+        key = key.strip()
+        if not key:
+            raise CredentialError("the key must not be blank")
+        if len(key) > MAX_TEXT:
+            raise CredentialError(f"the key must be at most {MAX_TEXT} characters")
     credential, shown = _MAKERS[kind](tenant_id, key, secret)
-    store.add_credential(credential)
+    try:
+        # A key that names one tenant (7moor appkey, Twin24 email, Alibaba AccessKeyId) is unique
+        # whatever its case: a Twin24 email is looked up lower-cased, so "DEMO@x" beside "demo@x"
+        # would be a second password for one login.
+        store.add_credential(credential, unique=kind in UNIQUE_KEYS)
+    except KeyTaken:
+        raise CredentialError(
+            f"{kind} key {credential.key_id!r} already exists (keys are compared ignoring case"
+            " and surrounding spaces)"
+        ) from None
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
 

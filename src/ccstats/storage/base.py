@@ -23,6 +23,7 @@ __all__ = [
     "AggregateRequest",
     "Credential",
     "IntervalTotal",
+    "KeyTaken",
     "ResultTooLarge",
     "SearchRequest",
     "SearchPage",
@@ -75,6 +76,10 @@ class AggregateRequest:
 
 class ResultTooLarge(ValueError):
     """An aggregate with more rows than its request's `max_rows`."""
+
+
+class KeyTaken(ValueError):
+    """A credential key id already used by a credential of the same kind."""
 
 
 @dataclass(frozen=True)
@@ -193,8 +198,9 @@ class Store:
         """Every tenant, by id."""
         raise NotImplementedError
 
-    def add_credential(self, credential: Credential) -> None:
-        """Store a credential."""
+    def add_credential(self, credential: Credential, unique: bool = False) -> None:
+        """Store a credential; with `unique`, raise `KeyTaken` (storing nothing) when a
+        credential of its kind has the same key id, ignoring case and surrounding spaces."""
         raise NotImplementedError
 
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
