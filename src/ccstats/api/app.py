@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from ccstats import __version__
-from ccstats.api import admin, conversations, native
+from ccstats.api import admin, conversations, native, openapi
 from ccstats.api.deps import token_refusal
 from ccstats.api.errors import ApiError, error_response
 from ccstats.api.middleware import CatchCrashes, LimitBodies
@@ -92,7 +92,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        return _render(request, error.status_code, str(error.detail))
+        response = _render(request, error.status_code, str(error.detail))
+        if error.status_code == 405:
+            response.headers["Allow"] = openapi.allowed_methods(request.app, request.url.path)
+        return response
 
 
 MAINTENANCE_INTERVAL_S = 30.0
@@ -155,4 +158,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(admin.router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
+    openapi.install(app)
     return app
