@@ -210,3 +210,24 @@ def test_an_interval_out_of_range_rejects_its_record(app_client: TestClient, sto
         "started_at: time 1e+300 (epoch ms) is outside the accepted range"
         in (answer.json()["rejected"][0]["reason"])
     )
+
+
+def test_the_rejection_example_of_docs_native_md(app_client: TestClient, store: Store) -> None:
+    # docs/native.md, "Ingest": the answer for a record of year 9999, verbatim.
+    add_tenant(store, "t1")
+    batch = [
+        {"id": "ok-1", "channel": "chat", "created_at": "2026-11-20T10:00:00Z"},
+        {"id": "bad-1", "channel": "voice", "created_at": "9999-12-31T23:59:59-01:00"},
+    ]
+    answer = app_client.post("/v1/conversations", json=batch, headers=token_headers(store, "t1"))
+    assert answer.json() == {
+        "accepted": 1,
+        "rejected": [
+            {
+                "index": 1,
+                "id": "bad-1",
+                "reason": "created_at: time '9999-12-31T23:59:59-01:00' is outside the accepted"
+                " range (1970-01-01T00:00:00Z to 2200-12-31T23:59:59.999999Z)",
+            }
+        ],
+    }

@@ -60,6 +60,12 @@ ERRORS = [
     ("POST", "/v1/query", {"metrics": ["x"], "from": "2024-01-01", "to": "2024-01-02"}, 400),
     ("GET", "/v1/nowhere", None, 404),
     ("DELETE", "/v1/metrics", None, 405),
+    ("GET", "/api/v1/search/cis/calls?from=0001-01-01", None, 401),
+    ("POST", "/api/v1/auth/login", {"email": 1}, 422),
+    ("POST", "/oifde/rest/api/queryChatbotReport", {"timestamp": 10**30}, 401),
+    ("POST", "/oifde/rest/api/gettoken", [1], 400),
+    ("POST", "/openapi/im-report/session/time", {}, 401),
+    ("POST", "/?Action=HotlineSessionQuery", None, 400),
     ("GET", "/v1/metrics", None, 200),
 ]
 
