@@ -1,5 +1,6 @@
-"""A real `ccstats serve` process on a loopback port, for tests where the server's own setup
-(its settings, logging, uvicorn options) is what is tested."""
+"""Real servers on loopback ports: a `ccstats serve` process, for tests where the server's own
+setup (its settings, logging, uvicorn options) is what is tested, and the app in a uvicorn thread,
+for tests where the protocol matters (keep-alive connections, streamed bodies, body limits)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,3 +66,22 @@ def serving(
         if process.returncode is None:
             process.terminate()
             server.stderr = process.communicate(timeout=30)[1] or ""
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn in a thread; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

@@ -202,6 +202,12 @@ def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
     # orjson writes the datetimes of Parquet rows as ISO 8601 with offset (json.dumps cannot).
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     response = httpx.post(url + path, content=orjson.dumps(chunks), headers=headers, timeout=300)
+    if response.status_code == 413 and len(chunks) > 1:
+        # Over the server's body limit ($CCSTATS_MAX_BODY_BYTES): send the batch in two halves.
+        half = len(chunks) // 2
+        result = _post_to_server(chunks[:half], kind, db)
+        result.merge(_post_to_server(chunks[half:], kind, db), offset=half)
+        return result
     if response.status_code != 200:
         raise fail(
             f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"

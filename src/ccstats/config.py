@@ -20,7 +20,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ccstats.ratelimit import AuthLimits
+
 __all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_QUERY_BODY_BYTES",
+    "auth_limits_from_env",
+    "env_number",
+    "parse_size",
     "CONFIG_ENV",
     "ENV_PREFIX",
     "ConfigError",
@@ -38,6 +45,67 @@ CONFIG_ENV = "CCSTATS_CONFIG"
 
 class ConfigError(ValueError):
     """The settings cannot be read: a missing or malformed file, or an invalid value."""
+
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Default limit of an ingest body (`$CCSTATS_MAX_BODY_BYTES`): `ccstats import` sends 10 000
+records per request through a running server, and 10 000 records of 6.7 KB (a demo record with its
+transcript averages 1.2 KB, the largest 4.4 KB) fit in 64 MiB."""
+MAX_QUERY_BODY_BYTES = 1024 * 1024
+"""Default limit of every other request body (`$CCSTATS_MAX_QUERY_BODY_BYTES`): report requests,
+logins and queries are a few hundred bytes; list parameters are bounded far below this."""
+
+_UNITS = {
+    "": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b)?", re.IGNORECASE)
+
+
+def parse_size(text: str, name: str) -> int:
+    """A positive number of bytes (`67108864`, `64MiB`, `1MB`, `512KiB`); `name` for the error.
+
+    Example:
+        >>> parse_size("64MiB", "CCSTATS_MAX_BODY_BYTES")
+        67108864
+    """
+    found = _SIZE.fullmatch(text.strip())
+    size = int(found[1]) * _UNITS[(found[2] or "").lower()] if found else 0
+    if size <= 0:
+        raise ValueError(
+            f"${name} must be a positive number of bytes (e.g. 67108864 or 64MiB), got {text!r}"
+        )
+    return size
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment (`CCSTATS_AUTH_WINDOW_S=300`)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"${name} must be a positive number, got {text!r}")
+    return value
+
+
+def auth_limits_from_env() -> AuthLimits:
+    """Failed-authentication limits: `$CCSTATS_AUTH_FAILURES_PER_KEY` (default 10),
+    `$CCSTATS_AUTH_FAILURES_PER_ADDRESS` (100) within `$CCSTATS_AUTH_WINDOW_S` seconds (300)."""
+    default = AuthLimits()
+    return AuthLimits(
+        per_key=int(env_number("CCSTATS_AUTH_FAILURES_PER_KEY", default.per_key)),
+        per_address=int(env_number("CCSTATS_AUTH_FAILURES_PER_ADDRESS", default.per_address)),
+        window_s=env_number("CCSTATS_AUTH_WINDOW_S", default.window_s),
+    )
 
 
 def default_db() -> str:
@@ -111,6 +179,31 @@ class Settings(BaseSettings):
         description="Proxies whose `X-Forwarded-For`/`-Proto` headers are trusted (comma-"
         "separated addresses, `*` for any): the request log then shows the real client.",
     )
+
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES,
+        gt=0,
+        description="Largest ingest or admin request body, in bytes (`64MiB`, `1MB` accepted); "
+        "larger ones are refused with 413 before being read.",
+    )
+    max_query_body_bytes: int = Field(
+        default=MAX_QUERY_BODY_BYTES,
+        gt=0,
+        description="Largest body of every other request (reports, logins, queries), in bytes.",
+    )
+    auth_limits: AuthLimits = Field(
+        default_factory=auth_limits_from_env,
+        description="Failed authentications allowed per key and per client address within a "
+        "window, then 429 (`CCSTATS_AUTH_FAILURES_PER_KEY`, `CCSTATS_AUTH_FAILURES_PER_ADDRESS`, "
+        "`CCSTATS_AUTH_WINDOW_S`).",
+    )
+
+    @field_validator("max_body_bytes", "max_query_body_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            return parse_size(value, ENV_PREFIX + str(info.field_name).upper())
+        return value
 
     @field_validator("root_path")
     @classmethod
@@ -187,3 +280,5 @@ def load_settings(config: str | Path | None = None, **given: Any) -> Settings:
     except ValidationError as error:
         source = f" (settings file {path})" if path else ""
         raise ConfigError(f"invalid settings{source}: {_describe(error)}") from None
+    except ValueError as error:  # a limit in the environment that is not a number
+        raise ConfigError(f"invalid settings: {error}") from None

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
+from ccstats.api.filters import filter_value
 from ccstats.api.timeparams import local_iso, parse_request_time
 from ccstats.ingest import IngestResult, PayloadError, parse_payload
+from ccstats.limits import MAX_FILTERS, MAX_GROUP_BY, MAX_LIST, MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
-from ccstats.metrics.query import MetricQuery, QueryError, RatioValue
+from ccstats.metrics.query import GROUPABLE, MetricQuery, QueryError, RatioValue
 from ccstats.numbers import round_half_up
 from ccstats.observability import telemetry_of
 from ccstats.records import TenantSettings
@@ -99,16 +101,22 @@ def get_metrics() -> dict[str, Any]:
     }
 
 
-class QueryBody(BaseModel):
-    """A metric query (`docs/native.md`)."""
+Name = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+"""A metric, field or granularity name (bounded: an unknown name is quoted in the error)."""
+TimeValue = Annotated[str, StringConstraints(max_length=64)] | int
 
-    metrics: list[str]
-    from_: str | int = Field(alias="from")
-    to: str | int
-    granularity: str = "total"
-    group_by: list[str] = Field(default_factory=list)
-    filters: dict[str, Any] = Field(default_factory=dict)
-    time_basis: str = "created_at"
+
+class QueryBody(BaseModel):
+    """A metric query (`spec/dialects.md`, Native /v1); every list and text is bounded
+    (`ccstats.limits`)."""
+
+    metrics: list[Name] = Field(max_length=MAX_LIST)
+    from_: TimeValue = Field(alias="from")
+    to: TimeValue
+    granularity: Name = "total"
+    group_by: list[Name] = Field(default_factory=list, max_length=MAX_GROUP_BY)
+    filters: dict[Name, Any] = Field(default_factory=dict, max_length=MAX_FILTERS)
+    time_basis: Name = "created_at"
     fill_empty: bool = False
 
 
@@ -125,10 +133,25 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """`{"channel": ["voice"], "bot_turns": 3}`: a value or a list of values per field."""
+    filters = {}
+    for name, value in raw.items():
+        if name not in GROUPABLE:
+            raise UnknownNameError("field", name, list(GROUPABLE))
+        values = value if isinstance(value, list) else [value]
+        try:
+            check_list(f"filters.{name}", values)
+        except TooLarge as error:
+            raise ApiError(400, "value_too_large", str(error)) from None
+        filters[name] = tuple(filter_value(name, v) for v in values)
+    return filters
+
+
 def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
     """The MetricQuery of a request body, in the tenant's zone."""
     zone = tenant.zone
-    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
+    filters = _query_filters(body.filters)
     return MetricQuery(
         tenant_id=tenant.id,
         metrics=tuple(body.metrics),

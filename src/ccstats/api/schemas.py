@@ -69,6 +69,12 @@ ERROR_CODES: dict[str, str] = {
     "forbidden": "A tenant's API token on an admin route (403).",
     "not_found": "No such tenant, conversation or path (404).",
     "method_not_allowed": "The path exists, with another method (405).",
+    "value_too_large": "A value, list or filter count over its bound (`limits`); the message "
+    "names the parameter and the bound.",
+    "payload_too_large": "The request body is over the server's limit (413; "
+    "`CCSTATS_MAX_BODY_BYTES`, `CCSTATS_MAX_QUERY_BODY_BYTES`).",
+    "too_many_requests": "Too many failed authentications from this address or for this key; "
+    "`Retry-After` says when to try again (429).",
     "storage_failed": "The store failed; nothing of the batch was stored: send it again (503).",
     "internal_error": "A bug; the server log has the details, under the response's X-Request-ID "
     "(500).",
@@ -93,11 +99,14 @@ ERROR_STATUSES: dict[int, tuple[str, ...]] = {
         "invalid_credential",
         "invalid_metric",
         "missing_header",
+        "value_too_large",
     ),
     401: ("unauthorized",),
     403: ("forbidden",),
     404: ("not_found",),
     405: ("method_not_allowed",),
+    413: ("payload_too_large",),
+    429: ("too_many_requests",),
     500: ("internal_error",),
     503: ("storage_failed",),
 }
@@ -292,8 +301,8 @@ class RouteDoc:
     body_note: str = ""
 
 
-_TENANT_ERRORS = (400, 401)
-_ADMIN_ERRORS = (400, 401, 403)
+_TENANT_ERRORS = (400, 401, 413, 429)
+_ADMIN_ERRORS = (400, 401, 403, 413, 429)
 
 ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("post", "/v1/conversations"): RouteDoc(
@@ -305,9 +314,11 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("get", "/v1/metrics"): RouteDoc(MetricCatalogue, ()),
     ("post", "/v1/query"): RouteDoc(QueryAnswer, _TENANT_ERRORS),
     ("get", "/v1/conversations"): RouteDoc(SearchAnswer, _TENANT_ERRORS),
-    ("get", "/v1/conversations/{conversation_id}"): RouteDoc(ConversationAnswer, (401, 404)),
-    ("get", "/v1/tenants"): RouteDoc(TenantList, (401, 403), admin=True),
-    ("get", "/v1/tenants/{tenant_id}"): RouteDoc(TenantSettings, (401, 403, 404), admin=True),
+    ("get", "/v1/conversations/{conversation_id}"): RouteDoc(
+        ConversationAnswer, (400, 401, 404, 429)
+    ),
+    ("get", "/v1/tenants"): RouteDoc(TenantList, (401, 403, 429), admin=True),
+    ("get", "/v1/tenants/{tenant_id}"): RouteDoc(TenantSettings, (401, 403, 404, 429), admin=True),
     ("put", "/v1/tenants/{tenant_id}"): RouteDoc(
         TenantSettings,
         _ADMIN_ERRORS,
@@ -327,7 +338,7 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ),
     # The dashboard's (`docs/dashboard.md`); public API like the rest.
     ("get", "/v1/session"): RouteDoc(SessionAnswer, (400,)),
-    ("post", "/v1/session"): RouteDoc(SessionAnswer, (400, 401)),
+    ("post", "/v1/session"): RouteDoc(SessionAnswer, (400, 401, 413)),
     ("delete", "/v1/session"): RouteDoc(SessionAnswer, (400,)),
     ("post", "/v1/summary"): RouteDoc(SummaryAnswer, _TENANT_ERRORS),
     ("post", "/v1/agent-summary"): RouteDoc(AgentSummaryAnswer, _TENANT_ERRORS),
@@ -416,6 +427,8 @@ def amend_openapi(schema: dict[str, Any]) -> None:
                 _add_model(components, doc.answer)
                 ok = responses.setdefault("200", {"description": "OK"})
                 ok["content"] = {"application/json": {"schema": _ref(doc.answer)}}
+            for status in [s for s in responses if s.startswith(("4", "5"))]:
+                del responses[status]  # the dialect-wide list (`openapi`): this route's own here
             for status in doc.errors:
                 responses[str(status)] = _error_response(status)
             if doc.body is not None:

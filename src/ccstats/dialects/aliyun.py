@@ -31,7 +31,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats.dialects.signing import NonceCache, nonce_cache
-from ccstats.records import TenantSettings, parse_time
+from ccstats.limits import MAX_SECRET, MAX_TEXT, TooLarge, check_list, check_text
+from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
 from ccstats.service import SearchRequest, Service
 
@@ -41,6 +43,7 @@ __all__ = [
     "canonical_query",
     "canonical_request_v3",
     "matches",
+    "precheck",
     "render_error",
     "router",
     "signature_v2",
@@ -68,9 +71,12 @@ _JSON_TYPE = "application/json;charset=utf-8"
 class AcsError(Exception):
     """An error answered in Alibaba's POP shape (`Code` is what the SDK's exception carries)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -91,6 +97,10 @@ def _error(request: Request, error: AcsError) -> Response:
         "Recommend": "",
     }
     headers = {"x-acs-request-id": request_id}
+    if error.retry_after:
+        # The SDK raises ThrottlingException on `x-acs-retry-after` (milliseconds, its backoff unit).
+        headers["Retry-After"] = str(error.retry_after)
+        headers["x-acs-retry-after"] = str(error.retry_after * 1000)
     return JSON(body, status_code=error.status, media_type=_JSON_TYPE, headers=headers)
 
 
@@ -291,6 +301,28 @@ def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
         raise AcsError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
 
 
+def precheck(service: Service, query: list[tuple[str, str]], headers: dict[str, list[str]]) -> None:
+    """What authentication can check before the body is read: the access key and the clock
+    (V3 `Authorization` header, or a V2 signature in the query). An unknown key or a stale
+    request is refused without its body being read; the signature is checked with it after."""
+    wire = _Wire("", query, headers, b"")
+    if wire.header("authorization"):
+        algorithm, key_id, _, _ = _parse_authorization(wire.header("authorization"))
+        if algorithm != V3_ALGORITHM:
+            raise AcsError(
+                400,
+                "InvalidSignatureMethod",
+                f"Signature algorithm {algorithm!r} is not supported.",
+            )
+        _secrets_of(service, key_id)
+        _check_clock(wire.header("x-acs-date"), "x-acs-date")
+        return
+    values = dict(query)
+    if values.get("Signature") and values.get("AccessKeyId") and values.get("Timestamp"):
+        _secrets_of(service, values["AccessKeyId"])
+        _check_clock(values["Timestamp"], "Timestamp")
+
+
 def authenticate(
     service: Service, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
 ) -> str:
@@ -352,6 +384,10 @@ def _list_values(params: Mapping[str, str], name: str) -> list[str] | None:
     if params.get(name, "").strip():
         values += _json_list(name, params[name])
     values = [v for v in values if v != ""]
+    try:
+        check_list(name, values)
+    except TooLarge as error:
+        raise _invalid(name, str(error)) from None
     return values or None
 
 
@@ -414,12 +450,13 @@ def _instant(params: Mapping[str, str], name: str, end: bool = False) -> datetim
         raise _invalid(name, f"{text!r} is not an epoch time in milliseconds")
     value = int(text)
     try:
+        # reports.md: epoch ms; seed 004's own example values (1614828721) are seconds.
         if value >= SECONDS_BELOW:
-            return parse_time(value)
-        instant = datetime.fromtimestamp(value, tz=UTC)
+            return parse_time(value, REQUEST_TIMES)
+        instant = parse_time(value * 1000, REQUEST_TIMES)
         return instant + timedelta(seconds=1, microseconds=-1) if end else instant
     except (ValueError, OverflowError, OSError):
-        raise _invalid(name, f"{text} is out of range") from None
+        raise _invalid(name, f"{text} is out of range (the years 1970-2200 are accepted)") from None
 
 
 @dataclass(frozen=True)
@@ -609,15 +646,52 @@ def _decode(text: str) -> list[tuple[str, str]]:
         raise AcsError(400, "InvalidParameter", "The request has too many parameters.") from None
 
 
+def _check_sizes(params: list[tuple[str, str]]) -> None:
+    """Every parameter name and value bounded (`ccstats.limits`); list items are checked with
+    their list (`_list_values`)."""
+    for name, value in params:
+        try:
+            check_text("a parameter name", name)
+            check_text(name, value, MAX_SECRET if name == "Signature" else MAX_TEXT)
+        except TooLarge as error:
+            raise _invalid(name[:MAX_TEXT], str(error)) from None
+
+
 def _answer(request: Request, service: Service, wire: _Wire) -> dict[str, Any]:
     params = _params(wire.query, wire.body, request.headers.get("content-type", ""))
+    _check_sizes(params)
     values = dict(params)
     _check_action(request, values)
     tenant_id = authenticate(service, wire, params, nonce_cache(request.app.state, "aliyun"))
     return hotline_session_query(service, tenant_id, values)
 
 
-# `GET /` is shared with the dashboard: the app routes it here when the request carries an action.
+_GUESSES = ("SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound")
+"""Authentication failures that guess a secret: counted per access key and address."""
+
+
+def _key_id(query: list[tuple[str, str]], headers: dict[str, list[str]]) -> str:
+    """The AccessKeyId a request names (V3 `Credential=`, else the V2 parameter)."""
+    authorization = _Wire("", query, headers, b"").header("authorization")
+    for part in authorization.partition(" ")[2].split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "Credential":
+            return value
+    return dict(query).get("AccessKeyId", "")
+
+
+def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        # Alibaba's code and message for a caller throttled (research, section 4); 429 here.
+        message = "Request was denied due to user flow control."
+        raise AcsError(429, "Throttling.User", message, retry_after=wait)
+
+
+# One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
+@router.get(
+    "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
+)
 @router.post("/", summary="Alibaba AICCS RPC endpoint", operation_id="rpc_post")
 async def rpc(request: Request) -> Response:
     """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery."""
@@ -625,16 +699,20 @@ async def rpc(request: Request) -> Response:
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
-    body = await request.body()
+    service: Service = request.app.state.service
+    limiter = limiter_of(request.app.state)
+    keys: tuple[str, ...] = (address_key(request),)
     try:
-        wire = _Wire(
-            method=request.method,
-            query=_decode(request.url.query),
-            headers={k: request.headers.getlist(k) for k in request.headers.keys()},
-            body=body,
-        )
-        data = await run_in_threadpool(_answer, request, request.app.state.service, wire)
+        query = _decode(request.url.query)
+        received = {k: request.headers.getlist(k) for k in request.headers.keys()}
+        keys = (address_key(request), f"aliyun:{_key_id(query, received)[:MAX_TEXT]}")
+        _refuse_if_blocked(limiter, keys)
+        await run_in_threadpool(precheck, service, query, received)
+        wire = _Wire(request.method, query, received, await request.body())
+        data = await run_in_threadpool(_answer, request, service, wire)
     except AcsError as error:
+        if error.code in _GUESSES:
+            limiter.failed(*keys)
         return _error(request, error)
     request_id = _request_id()
     headers = {"x-acs-request-id": request_id}

@@ -23,9 +23,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats.auth import check_secret
+from ccstats.limits import MAX_SECRET, MAX_TEXT
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
-from ccstats.records import TenantSettings
+from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
 from ccstats.service import Registry, Service
 from ccstats.timebuckets import local_date_of, local_midnight
@@ -64,17 +66,44 @@ MISSING_FIELD = 10000003
 NO_TOKEN_MESSAGE = "No token information exists or the token has expired."
 
 
+TOO_MANY_FAILURES = 200800003
+"""ccstats's code for a 429 after too many failed authentications (the OIAP table has none; the
+2008000xx family is gettoken's)."""
+
+
 class HuaweiError(Exception):
     """An error answered as Huawei's `{"errorCode", "errorMsg"}` with an HTTP status."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
-def error_response(status: int, code: int, message: str) -> Response:
+def error_response(
+    status: int, code: int, message: str, retry_after: int | None = None
+) -> Response:
     """A Huawei error body: always an object, so clients tell it from a report (a bare array)."""
-    return JSON({"errorCode": code, "errorMsg": message}, status_code=status, media_type=MEDIA_TYPE)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    body = {"errorCode": code, "errorMsg": message}
+    return JSON(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _failed(error: HuaweiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.retry_after)
+
+
+def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise HuaweiError(
+            429,
+            TOO_MANY_FAILURES,
+            f"Too many failed authentications. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
 
 
 def matches(request: Request) -> bool:
@@ -185,6 +214,11 @@ def _text(body: Mapping[str, Any], name: str) -> str:
         )
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise HuaweiError(400, BAD_VALUE, f"The parameter {name} must be a string.")
+    limit = MAX_SECRET if name in ("appSecret", "authToken") else MAX_TEXT
+    if len(str(value)) > limit:
+        raise HuaweiError(
+            400, BAD_VALUE, f"The parameter {name} is too long: at most {limit} characters."
+        )
     return str(value)
 
 
@@ -211,10 +245,12 @@ def _timestamp(body: Mapping[str, Any]) -> datetime:
             f"The parameter timestamp must be an integer of milliseconds: {value!r}.",
         )
     try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
-    except OverflowError:
+        return parse_time(millis, REQUEST_TIMES)
+    except ValueError:
         raise HuaweiError(
-            400, BAD_VALUE, f"The parameter timestamp is out of range: {millis}."
+            400,
+            BAD_VALUE,
+            f"The parameter timestamp is out of range: {millis} (the years 1970-2200 are accepted).",
         ) from None
 
 
@@ -240,12 +276,22 @@ def _report_type(body: Mapping[str, Any]) -> ReportType:
     raise HuaweiError(400, BAD_VALUE, f"The parameter type must be hour or day, not {value!r}.")
 
 
-def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
+def _authenticate(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> TenantSettings:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
+    _refuse_if_blocked(limiter, (address,))
     token = body.get("authToken")
-    owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
+    usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
+    owner = tokens.tenant_of(str(token)) if usable else None
     tenant = service.tenant(owner) if owner is not None else None
     if tenant is None:
+        if usable:
+            limiter.failed(address)  # a token that was never issued, or has expired
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
     if _text(body, "tenantId") != tenant.id:
         # dialects.md: a token used for another tenant than its own is refused (tenant wall).
@@ -255,9 +301,16 @@ def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any])
     return tenant
 
 
-def parse_report(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> ReportRequest:
-    """Authenticate and validate a report body (errors as HuaweiError)."""
-    tenant = _authenticate(service, tokens, body)
+def parse_report(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> ReportRequest:
+    """Authenticate and validate a report body (errors as HuaweiError; a token never issued
+    counts as a failed authentication of `address`)."""
+    tenant = _authenticate(service, tokens, body, limiter, address)
     access_code = _text(body, "accessCode")
     report_type = _report_type(body)
     return ReportRequest(tenant, report_type, access_code, _timestamp(body))
@@ -427,12 +480,23 @@ _REPORT_BODY = _json_schema(
 )
 
 
-def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
+def _issue_token(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> dict[str, Any]:
+    _refuse_if_blocked(limiter, (address,))
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
+    keys = (address, f"huawei:{app_key}")
+    _refuse_if_blocked(limiter, keys)
     known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
     if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
+        limiter.failed(*keys)
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
     if tenant_id is None:
+        limiter.failed(*keys)
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
     token = tokens.issue(tenant_id)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
@@ -447,27 +511,35 @@ def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) 
 )
 async def gettoken(request: Request) -> Response:
     """Exchange `appKey` (tenant id) and `appSecret` for an authToken valid `expireTime` seconds."""
+    state = request.app.state
     try:
         body = await _json_body(request)
         answer = await run_in_threadpool(
-            _issue_token, request.app.state.service, tokens_of(request), body
+            _issue_token,
+            state.service,
+            tokens_of(request),
+            body,
+            limiter_of(state),
+            address_key(request),
         )
     except HuaweiError as error:
-        return error_response(error.status, error.code, error.message)
+        return _failed(error)
     return JSON(answer, media_type=MEDIA_TYPE)
 
 
 async def _report(request: Request, fields: tuple[Field, ...], make_row: RowMaker) -> Response:
     service: Service = request.app.state.service
     tokens = tokens_of(request)
+    limiter, address = limiter_of(request.app.state), address_key(request)
 
     def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-        return build_report(service, parse_report(service, tokens, body), fields, make_row)
+        report = parse_report(service, tokens, body, limiter, address)
+        return build_report(service, report, fields, make_row)
 
     try:
         rows = await run_in_threadpool(answer, await _json_body(request))
     except HuaweiError as error:
-        return error_response(error.status, error.code, error.message)
+        return _failed(error)
     return JSON(rows, media_type=MEDIA_TYPE)
 
 

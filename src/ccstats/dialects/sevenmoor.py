@@ -27,10 +27,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats.dialects.signing import NonceCache, nonce_cache
+from ccstats.limits import MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import average_int, percent, round_half_up
-from ccstats.records import TenantSettings
+from ccstats.ratelimit import address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings
 from ccstats.responses import JSON
 from ccstats.service import Link, Service
 
@@ -84,9 +86,9 @@ _LABEL_FORMATS = {
 class SevenMoorError(Exception):
     """An error answered in the 7moor envelope with `success: false`; HTTP status = code."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
 
 
 def _param_error(detail: str) -> SevenMoorError:
@@ -247,6 +249,8 @@ class ReportParams:
 def _local_time(text: Any, which: str) -> datetime:
     if not isinstance(text, str):
         raise _param_error(f"createTime {which} must be a string 'YYYY-MM-DD HH:MM:SS'")
+    if len(text) > 64:
+        raise _param_error(f"createTime {which} is not a time 'YYYY-MM-DD HH:MM:SS'")
     try:
         return datetime.strptime(text, _TIME_FORMAT)
     except ValueError:
@@ -270,11 +274,22 @@ def _range(body: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]
     if not isinstance(value, list) or len(value) != 2:
         raise _param_error("createTime must be a list [start, end] of two time strings")
     start, end = _local_time(value[0], "start"), _local_time(value[1], "end")
+    instants = _instant(start, zone, "start"), _instant(end, zone, "end")
     if end <= start:
         raise _param_error(f"createTime end {value[1]} is not after its start {value[0]}")
     if end > _one_year_after(start):
         raise _param_error("createTime range is over one year")
-    return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+    return instants
+
+
+def _instant(local: datetime, zone: ZoneInfo, which: str) -> datetime:
+    """A tenant-local time as a UTC instant, within the years ccstats accepts (1970-2200)."""
+    try:
+        return REQUEST_TIMES.instant(
+            lambda: local.replace(tzinfo=zone).astimezone(UTC), local.isoformat(sep=" ")
+        )
+    except ValueError as error:
+        raise _param_error(f"createTime {which}: {error}") from None
 
 
 def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -283,6 +298,10 @@ def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _param_error(f"{name} must be a list of strings")
+    try:
+        check_list(name, value)
+    except TooLarge as error:
+        raise _param_error(str(error)) from None
     return tuple(dict.fromkeys(value))
 
 
@@ -295,9 +314,8 @@ def parse_params(body: Any, zone: ZoneInfo, with_dimension: bool) -> ReportParam
     if with_dimension:
         dimension = body.get("dimension") or "hour"
         if dimension not in DIMENSIONS:
-            raise _param_error(
-                f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}"
-            )
+            shown = repr(dimension)[:MAX_TEXT]
+            raise _param_error(f"unknown dimension {shown}; use one of {', '.join(DIMENSIONS)}")
     return ReportParams(
         start=start,
         end=end,
@@ -655,19 +673,38 @@ def _decode(raw: bytes) -> Any:
         return None
 
 
+_GUESSES = ("appkeyNotFound", "signError")
+"""Authentication failures that guess a secret: counted per appkey and address."""
+
+
+def _tenant(state: Any, headers: Mapping[str, str], address: str) -> TenantSettings:
+    """The signed request's tenant: the m7-* headers alone (the signature does not cover the
+    body), so an unsigned caller never gets its body read. Unknown appkeys and bad signatures
+    count as failures of the appkey and of the address (`ccstats.ratelimit`)."""
+    limiter = limiter_of(state)
+    keys = (address, f"7moor:{headers.get('m7-appkey', '').strip()[:MAX_TEXT]}")
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise SevenMoorError(429, "tooManyRequests", retry_after=wait)
+    try:
+        return authenticate(state.service, headers, nonce_cache(state, "7moor"), clock())
+    except SevenMoorError as error:
+        if error.message in _GUESSES:
+            limiter.failed(*keys)
+        raise
+
+
 def _answer(
-    state: Any,
-    headers: Mapping[str, str],
+    service: Service,
+    tenant: TenantSettings,
     raw: bytes,
     report: Report,
     with_dimension: bool,
     span: _Span,
 ) -> tuple[int, str, Any, Any]:
-    """(status, message, data, body echo): the whole request, off the event loop."""
+    """(status, message, data, body echo) of an authenticated request, off the event loop."""
     body = _decode(raw)
-    service: Service = state.service
     try:
-        tenant = authenticate(service, headers, nonce_cache(state, "7moor"), clock())
         params = parse_params(body, tenant.zone, with_dimension)
         span.work_start = _now_ms()
         data = report(service, tenant, params)
@@ -679,9 +716,16 @@ def _answer(
 
 async def _serve(request: Request, report: Report, with_dimension: bool = False) -> Response:
     span = _Span()
+    state = request.app.state
+    try:
+        tenant = await run_in_threadpool(_tenant, state, request.headers, address_key(request))
+    except SevenMoorError as error:
+        payload = _envelope(request, None, span, error.status, error.message, None)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return JSON(payload, status_code=error.status, headers=headers)
     raw = await request.body()
     status, message, data, body = await run_in_threadpool(
-        _answer, request.app.state, request.headers, raw, report, with_dimension, span
+        _answer, state.service, tenant, raw, report, with_dimension, span
     )
     payload = _envelope(request, body, span, status, message, data)
     return JSON(payload, status_code=status)

@@ -29,7 +29,16 @@ from starlette.responses import StreamingResponse
 
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
-from ccstats.records import TenantSettings, parse_time
+from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
+from ccstats.ratelimit import address_key, limiter_of
+from ccstats.records import (
+    INT64_MAX,
+    INT64_MIN,
+    REQUEST_TIMES,
+    TenantSettings,
+    TimeOutOfRange,
+    parse_time,
+)
 from ccstats.responses import JSON
 from ccstats.service import SearchPage, SearchRequest, Service, StorageError
 from ccstats.timebuckets import local_midnight, parse_local
@@ -120,9 +129,16 @@ MAX_IGNORED_LISTED = 50
 class Twin24Error(Exception):
     """An error answered as Twin24 does: non-2xx with `{"error": ..., "details": ...}`."""
 
-    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.details = status, message, details
+        self.retry_after = retry_after
 
 
 def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> Twin24Error:
@@ -134,7 +150,21 @@ def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> 
 
 
 def _error_response(error: Twin24Error) -> Response:
-    return JSON({"error": error.message, "details": error.details}, status_code=error.status)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    body = {"error": error.message, "details": error.details}
+    return JSON(body, status_code=error.status, headers=headers)
+
+
+def _refuse_if_blocked(request: Request, keys: tuple[str, ...]) -> None:
+    """429 while the caller's address or the login has failed too often (`ccstats.ratelimit`)."""
+    wait = limiter_of(request.app.state).retry_after(*keys)
+    if wait is not None:
+        raise Twin24Error(
+            429,
+            f"Too many failed attempts. Try again in {wait} seconds.",
+            {"retryAfter": wait},
+            retry_after=wait,
+        )
 
 
 def matches(request: Request) -> bool:
@@ -219,9 +249,10 @@ def _login_body(raw: bytes) -> tuple[str, str, int]:
         body = None
     if not isinstance(body, dict):
         raise _bad("body", 'must be a JSON object {"email": ..., "password": ..., "ttl": ...}')
-    for name in ("email", "password"):
+    for name, limit in (("email", MAX_TEXT), ("password", MAX_SECRET)):
         if not isinstance(body.get(name), str) or not body[name]:
             raise _bad(name, "is required (a non-empty string)")
+        _bounded(name, body[name], limit)
     return body["email"].strip().lower(), body["password"], _ttl(body.get("ttl"))
 
 
@@ -230,12 +261,17 @@ async def login(request: Request) -> Response:
     """`{email, password, ttl}` → `{token, refreshToken}`; 401 "Invalid credentials."."""
     service: Service = request.app.state.service
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         email, password, ttl = _login_body(await request.body())
-        # scrypt is slow on purpose: off the event loop.
+        keys = (address_key(request), f"twin24:{email}")
+        _refuse_if_blocked(request, keys)
+        # scrypt is slow on purpose: off the event loop. An unknown email costs one scrypt too
+        # (`check_secret`), so the answer's time does not tell which emails exist.
         _, tenant_id = await run_in_threadpool(
             check_secret, service.registry, "twin24", email, password
         )
         if tenant_id is None:
+            limiter_of(request.app.state).failed(*keys)
             raise Twin24Error(401, "Invalid credentials.")
         tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
     except Twin24Error as error:
@@ -248,14 +284,19 @@ def refresh(request: Request) -> Response:
     """`?refreshToken=&ttl=` → a new `{token, refreshToken}`; the old refresh token is used up."""
     service: Service = request.app.state.service
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         given = request.query_params.get("refreshToken") or ""
         if not given:
             raise _bad("refreshToken", "is required")
+        _bounded("refreshToken", given, MAX_SECRET)
         ttl = _ttl(request.query_params.get("ttl"))
         record = service.registry.put_meta(_refresh_key(given), None)
         owner = orjson.loads(record) if record else None
         # Not "Token is expired.": clients answer that by refreshing, which would loop.
-        if owner is None or owner["exp"] < datetime.now(UTC).timestamp():
+        if owner is None:
+            limiter_of(request.app.state).failed(address_key(request))  # a guessed token
+            raise Twin24Error(401, "Unauthorized.")
+        if owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
         if not any(
             c.tenant_id == owner["tenant"]
@@ -273,6 +314,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Twin24Error(401, "Unauthorized.")
+    _refuse_if_blocked(request, (address_key(request),))
     try:
         claims = jwt.decode(
             token.strip(),
@@ -284,6 +326,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
         # Exact text: the Twin24 SDK refreshes and retries on it (the official PHP SDK, `HttpClient::processResponse`).
         raise Twin24Error(401, "Token is expired.") from None
     except jwt.InvalidTokenError:
+        limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
     tenant: TenantSettings | None = request.app.state.service.tenant(str(claims["tenant"]))
     if tenant is None:
@@ -315,7 +358,7 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int | Non
     try:
         value = int(text)
     except ValueError:
-        raise _bad(name, f"must be an integer, got {text!r}") from None
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
     if value < low or (high is not None and value > high):
         limits = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise _bad(name, f"must be {limits}, got {value}")
@@ -340,12 +383,18 @@ def _time(name: str, text: str, zone: Any) -> datetime:
     """ISO 8601 with an offset; without one, tenant-local wall time (data-model.md, Tenants)."""
     # Seed 003 asks clients to URL-encode `+`; one that forgot sends a space instead.
     text = _UNENCODED_PLUS.sub(r"\1+\2", text.strip())
-    try:
+
+    def instant() -> datetime:
         if len(text) == 10 and text[4] == "-":
             return local_midnight(datetime.fromisoformat(text).date(), zone)
         if text.lstrip("-").isdigit():
-            return parse_time(text)
+            return parse_time(text, REQUEST_TIMES)
         return parse_local(text.replace("Z", "+00:00"), zone)
+
+    try:
+        return REQUEST_TIMES.instant(instant, text)
+    except TimeOutOfRange as error:
+        raise _bad(name, str(error)) from None
     except ValueError:
         raise _bad(
             name, f"must be an ISO 8601 date-time such as 2022-03-01T21:30:54+00:00, got {text!r}"
@@ -401,6 +450,16 @@ def _filter_texts(name: str, texts: list[str]) -> list[str]:
     return [part.strip() for text in texts for part in text.split(",") if part.strip()]
 
 
+def _int_value(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _bad(name, f"must be a 64-bit integer, got {value}")
+    return value
+
+
 def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
     """The stored values that a filter's query values stand for."""
     if spec.kind in ("messages", "messages_text"):
@@ -408,10 +467,7 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
     values: list[Any] = []
     for text in _filter_texts(name, texts):
         if spec.kind == "int":
-            try:
-                values.append(int(text))
-            except ValueError:
-                raise _bad(name, f"must be an integer, got {text!r}") from None
+            values.append(_int_value(name, text))
         elif spec.kind == "bool":
             # A missing bool shows as false (reports.md, common rules), so false matches it too.
             values += [True] if _bool(name, text) else [False, None]
@@ -474,8 +530,31 @@ def _output(params: QueryParams) -> str | None:
     return output
 
 
+def _bounded(name: str, value: Any, limit: int = MAX_TEXT) -> None:
+    try:
+        check_text(name, value, limit)
+    except TooLarge as error:
+        raise Twin24Error(422, str(error), {"parameter": name[:MAX_TEXT]}) from None
+
+
+def _check_sizes(params: QueryParams) -> None:
+    """Every parameter bounded (`ccstats.limits`): names, values, repeats."""
+    counts: dict[str, int] = {}
+    for name, value in params.multi_items():
+        _bounded("parameter name", name)
+        _bounded(name, value, _MAX_LIST_TEXT if name in ("fields", "sort") else MAX_TEXT)
+        counts[name] = counts.get(name, 0) + 1
+        if counts[name] > MAX_LIST:
+            raise _bad(name, f"at most {MAX_LIST} values")
+
+
+_MAX_LIST_TEXT = 4096
+"""Characters of `fields` or `sort` (comma lists of field names)."""
+
+
 def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     """A Twin24 query string as a search of the tenant's voice conversations."""
+    _check_sizes(params)
     fields = _fields(params)
     start, end, time_field = _period(params, zone)
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)

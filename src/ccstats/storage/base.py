@@ -22,11 +22,19 @@ from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
-__all__ = ["Store", "StorageError"]
+__all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError"]
 
 
 class StorageError(RuntimeError):
     """The engine failed; the operation stored nothing."""
+
+
+class ResultTooLarge(ValueError):
+    """An aggregate with more rows than its request's `max_rows`."""
+
+
+class KeyTaken(ValueError):
+    """A credential key id already used by a credential of the same kind."""
 
 
 class Store:

@@ -28,7 +28,7 @@ from ccstats.schema import (
     STORE_COLUMNS,
 )
 from ccstats.storage import paging
-from ccstats.storage.base import StorageError, Store
+from ccstats.storage.base import ResultTooLarge, StorageError, Store
 from ccstats.storage.duckdb import compaction, contacts, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
@@ -248,11 +248,20 @@ class DuckDBStore(Store):
         cursor.execute("SET TimeZone = 'UTC'")  # a cursor is a connection of its own
         return cursor
 
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _fetch(
+        self, sql: str, params: Sequence[Any] = (), at_most: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The result's rows; with `at_most`, ResultTooLarge past that many (none kept)."""
         try:
-            return self._cursor().execute(sql, list(params)).fetchall()
+            result = self._cursor().execute(sql, list(params))
+            if at_most is None:
+                return result.fetchall()
+            rows = result.fetchmany(at_most + 1)
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
+        if len(rows) > at_most:
+            raise ResultTooLarge(f"the result has more than {at_most} rows")
+        return rows
 
     def _write(
         self,
@@ -478,7 +487,8 @@ class DuckDBStore(Store):
         sql, params = self._aggregate_sql(request)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
-        rows = [tuple(_aware(v) for v in row) for row in self._fetch(sql, params)]
+        fetched = self._fetch(sql, params, request.max_rows)
+        rows = [tuple(_aware(v) for v in row) for row in fetched]
         return Table(columns, rows, sql)
 
     def explain(self, request: AggregateRequest) -> str:
