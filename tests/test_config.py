@@ -82,6 +82,9 @@ def test_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         "root_path": "/ccstats",  # the trailing slash dropped
         "cors_origins": ["https://a.example", "https://b.example:8443"],
         "forwarded_allow_ips": "10.0.0.5",
+        "max_body_bytes": 64 * 1024 * 1024,
+        "max_query_body_bytes": 1024 * 1024,
+        "auth_limits": {"per_key": 10, "per_address": 100, "window_s": 300.0},
     }
     monkeypatch.setenv("CCSTATS_CORS_ORIGINS", '["https://c.example"]')  # JSON works too
     assert load_settings().cors_origins == ["https://c.example"]
@@ -152,8 +155,9 @@ def test_every_serve_option_is_a_setting_and_every_setting_reachable() -> None:
     plural = {"cors_origin": "cors_origins"}
     named = {plural.get(name, name) for flag, name in options.items() if flag != "--config"}
     assert named <= fields, named - fields
-    # The admin token is no option (a process list would show it): variable and file only.
-    assert fields - named == {"admin_token"}
+    # The admin token is no option (a process list would show it): variable and file only;
+    # the authentication limits are three numbers, set by their variables.
+    assert fields - named == {"admin_token", "auth_limits"}
     assert "--config" in options
 
 
@@ -246,20 +250,18 @@ def test_serve_under_a_root_path_from_the_environment(tmp_path: Path) -> None:
         schema = httpx.get(base + "/openapi.json").json()
         assert schema["servers"] == [{"url": "/ccstats"}]
         docs = httpx.get(base + "/docs").text
-        assert "/ccstats/openapi.json" in docs
+        assert "static/js/docs.js" in docs  # relative: under the root path (it loads openapi.json)
         # A vendor path's error is still in the vendor's shape (Huawei: errorCode/errorMsg).
         missing = httpx.post(base + "/oifde/rest/api/nothing", json={})
         assert missing.status_code == 404
         assert set(missing.json()) == {"errorCode", "errorMsg"}
         # The dashboard's links resolve below the sub-path, as a browser resolves them.
         page = httpx.get(base + "/").text
-        links = re.findall(r'fetch\("([^"]+)"|href="([^"]+)"', page)
-        targets = {urljoin("https://example.com/ccstats/", a or b) for a, b in links}
-        assert targets == {
-            "https://example.com/ccstats/v1/metrics",
-            "https://example.com/ccstats/v1/query",
-            "https://example.com/ccstats/docs",
-        }
+        links = re.findall(r'(?:src|href)="([^"]+)"', page)
+        targets = {urljoin("https://example.com/ccstats/", link) for link in links}
+        assert targets and all(t.startswith("https://example.com/ccstats/") for t in targets)
+        assert "https://example.com/ccstats/docs" in targets
+        assert "https://example.com/ccstats/static/js/main.js" in targets
         scrape = httpx.get(base + "/metrics").text
     assert f"serving {env['CCSTATS_DB']} on http://127.0.0.1:{port}/ccstats" in server.stderr
     assert 'route="/v1/metrics"' in scrape

@@ -120,6 +120,10 @@ def serve(
     forwarded_allow_ips: Annotated[
         str | None, _option("forwarded_allow_ips", "--forwarded-allow-ips")
     ] = None,
+    max_body_bytes: Annotated[str | None, _option("max_body_bytes", "--max-body-bytes")] = None,
+    max_query_body_bytes: Annotated[
+        str | None, _option("max_query_body_bytes", "--max-query-body-bytes")
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -146,6 +150,8 @@ def serve(
             root_path=root_path,
             cors_origins=cors_origin or None,
             forwarded_allow_ips=forwarded_allow_ips,
+            max_body_bytes=max_body_bytes,
+            max_query_body_bytes=max_query_body_bytes,
         )
     except ConfigError as error:
         raise fail(str(error)) from None

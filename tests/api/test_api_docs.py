@@ -129,7 +129,9 @@ def test_every_v1_operation_is_documented(openapi: dict[str, Any]) -> None:
 def test_no_operation_documents_fastapis_422(openapi: dict[str, Any]) -> None:
     for path, operations in openapi["paths"].items():
         for method, operation in operations.items():
-            assert "422" not in operation["responses"], (method, path)
+            answer = operation["responses"].get("422", {})
+            # Twin24 answers 422 in its own shape (seed 003); nothing answers FastAPI's.
+            assert "HTTPValidationError" not in str(answer), (method, path)
     assert "HTTPValidationError" not in openapi["components"]["schemas"]
 
 

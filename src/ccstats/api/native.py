@@ -107,7 +107,7 @@ TimeValue = Annotated[str, StringConstraints(max_length=64)] | int
 
 
 class QueryBody(BaseModel):
-    """A metric query (`spec/dialects.md`, Native /v1); every list and text is bounded
+    """A metric query (`docs/native.md`); every list and text is bounded
     (`ccstats.limits`)."""
 
     metrics: list[Name] = Field(max_length=MAX_LIST)

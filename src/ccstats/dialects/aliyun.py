@@ -688,10 +688,7 @@ def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
         raise AcsError(429, "Throttling.User", message, retry_after=wait)
 
 
-# One operation id per method: a two-method api_route gives both the same id (a FastAPI warning).
-@router.get(
-    "/", summary="Alibaba AICCS RPC endpoint (GET), or the dashboard", operation_id="rpc_get"
-)
+# `GET /` is shared with the dashboard: the app routes it here when the request carries an action.
 @router.post("/", summary="Alibaba AICCS RPC endpoint", operation_id="rpc_post")
 async def rpc(request: Request) -> Response:
     """Alibaba RPC calls (`x-acs-action` or `Action`): HotlineSessionQuery."""
