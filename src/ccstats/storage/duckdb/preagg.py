@@ -70,9 +70,7 @@ class Rollup:
         return f"CAST(timezone({tz}, date_trunc('day', {local})) AS TIMESTAMP)"
 
 
-ROLLUP = Rollup(
-    "conversation_rollup", ("channel", "access_code", "direction", "source")
-)
+ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction", "source"))
 """Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native; `source`
 so a vendor credential's scope stays on the pre-aggregate path)."""
 
