@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pyarrow as pa
 
 from ccstats.metrics import CATALOG
+from ccstats.metrics.definitions import Measure
+from ccstats.metrics.plan import AggregateRequest
 from ccstats.records import Conversation, TenantSettings
 from ccstats.service import Service
-from ccstats.storage.base import AggregateRequest
 from ccstats.storage.duckdb.store import DuckDBStore
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -34,7 +36,7 @@ def _request() -> AggregateRequest:
         "t1",
         START,
         START + timedelta(days=1),
-        (CATALOG["conversations"],),
+        (cast(Measure, CATALOG["conversations"]),),
         bucket_starts=(START,),
     )
 
@@ -48,9 +50,10 @@ def test_a_store_file_without_the_column_gets_it_on_open(tmp_path: Path) -> None
     con.execute("DROP TABLE IF EXISTS conversation_rollup")
     con.execute('ALTER TABLE conversations DROP COLUMN "source"')
     con.close()
-    with DuckDBStore(path) as store:
-        Service(store).ingest_conversations([_conversation(2, "huawei")])
-        rows = store._fetch("SELECT id, source FROM conversations ORDER BY id")
+    store = DuckDBStore(path)
+    Service(store).ingest_conversations([_conversation(2, "huawei")])
+    rows = store._fetch("SELECT id, source FROM conversations ORDER BY id")
+    store.close()
     assert rows == [("c1", None), ("c2", "huawei")]
 
 
