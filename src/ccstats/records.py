@@ -232,6 +232,9 @@ class Conversation(_Record):
     channel: Literal["voice", "chat"]
     direction: Literal["inbound", "outbound", "transfer"] = "inbound"
     access_code: str | None = None
+    # The platform the record came from (`huawei`, `7moor`, `twin24`, `aliyun` or a team's own
+    # name): a vendor credential's scope selects on it (issue 20).
+    source: str | None = Field(default=None, min_length=1, max_length=64)
     instance_id: str | None = None
     acid: str | None = None
     dialog_id: str | None = None

@@ -65,6 +65,8 @@ _REQUIRED = frozenset(n for n, f in _FIELDS.items() if f.is_required())
 _NOT_NULLABLE_DEFAULTS = {"direction": "inbound"}
 """Fields with a default that do not accept null: missing means the default, null is an error."""
 _MIN_LENGTH_1 = frozenset({"id", "tenant_id"})
+# `source`: 1 to 64 characters (`records.Conversation`); others out of range go to the row path.
+_SOURCE_MAX = 64
 
 # The accepted times (`records.RECORD_TIMES`) in epoch milliseconds; integer epoch ms convert
 # exactly on both paths (`parse_time` adds them as a timedelta). A time outside goes to the row
@@ -171,6 +173,12 @@ def _text(name: str, column: pa.Array) -> _Checked:
         ok = pc.is_in(values, value_set=pa.array(_ENUMS[name], pa.string()))
     elif name in _MIN_LENGTH_1:
         ok = pc.greater(pc.utf8_length(values), _s(0, pa.int32()))
+    elif name == "source":
+        length = pc.utf8_length(values)
+        ok = pc.and_(
+            pc.greater(length, _s(0, pa.int32())),
+            pc.less_equal(length, _s(_SOURCE_MAX, pa.int32())),
+        )
     elif name == "price":
         ok = _matches(values, _DECIMAL)
     return _keep(values, _bad(values, ok), pa.string())

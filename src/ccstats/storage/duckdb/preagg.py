@@ -2,7 +2,7 @@
 
 Every zone offset is a whole number of quarter hours, so every hour, day, week, month or year
 bucket of any zone, and every local-midnight range, is a union of 15-minute UTC slots. The rollup
-holds, per (tenant, slot, channel, access_code, direction), every catalogue measure that reads only
+holds, per (tenant, slot, channel, access_code, direction, source), every catalogue measure that reads only
 its own row (counts, sums, maxima: not the FCR measures, which look at other conversations, nor
 `count_distinct`). An upsert recomputes, in its own transaction, the slots its old and new rows fall
 in from the raw table, so the rollup always equals a fresh aggregation (maxima included).
@@ -70,8 +70,9 @@ class Rollup:
         return f"CAST(timezone({tz}, date_trunc('day', {local})) AS TIMESTAMP)"
 
 
-ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction"))
-"""Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native)."""
+ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction", "source"))
+"""Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native; `source`
+so a vendor credential's scope stays on the pre-aggregate path)."""
 
 AGENT_ROLLUP = Rollup(
     "agent_day_rollup",

@@ -87,10 +87,11 @@ def ddl() -> list[str]:
 
 
 def added_columns_sql() -> list[str]:
-    """Columns added since a store file was created (idempotent)."""
+    """Columns added since a store file was created (idempotent): every model column too, so a
+    field added to `Conversation` (e.g. `source`, issue 20) reaches files written before it."""
     return [
         f'ALTER TABLE conversations ADD COLUMN IF NOT EXISTS "{name}" {_SQL_TYPES[kind]}'
-        for name, kind in STORE_COLUMNS.items()
+        for name, kind in {**CONVERSATION_COLUMNS, **STORE_COLUMNS}.items()
     ]
 
 
