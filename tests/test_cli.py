@@ -137,9 +137,12 @@ def test_import_reports_rejects_with_position(db: str, tmp_path: Path) -> None:
         json.dumps(RECORDS[0]) + "\n" + json.dumps({"id": "x", "tenant_id": "t1"}) + "\n"
     )
     code, out, err = run("import", str(file), "--db", db)
-    assert code == 0
+    assert code == 1  # something was rejected
     assert json.loads(out) == {"accepted": 1, "rejected": 1}
-    assert "#1 x: channel: required field is missing" in " ".join(err.split())
+    # The file's name, the line as a person counts it (the second line), the record's id.
+    assert "mixed.ndjson: line 2 (id x): channel: required field is missing" in " ".join(
+        err.split()
+    )
 
 
 @pytest.mark.parametrize(

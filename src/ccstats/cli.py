@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ccstats.auth import KINDS, CredentialError, create_credential
+from ccstats.admin import Admin, AdminError, open_admin
+from ccstats.auth import KINDS
 from ccstats.config import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -26,23 +28,13 @@ from ccstats.config import (
     load_or_create_admin_token,
     load_settings,
 )
-from ccstats.ingest import (
-    IMPORT_CHUNK,
-    IngestResult,
-    PayloadError,
-    Rejection,
-    detect_format,
-    ingest_conversations,
-    ingest_intervals,
-    ingest_table,
-    parquet_tables,
-    read_records,
-)
+from ccstats.importer import Rejected, Totals, import_file
 from ccstats.records import TenantSettings, describe_validation_error
-from ccstats.service import Service
 from ccstats.storage import StorageError, Store, StoreLockedError, open_store
 
 __all__ = ["app"]
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="ccstats: contact-center analytics with vendor-compatible reporting APIs.",
@@ -65,7 +57,7 @@ DbOption = Annotated[
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error (no traceback) and return the exit to raise."""
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -74,11 +66,23 @@ def _open(db: str) -> Store:
         return open_store(db or default_db())
     except StoreLockedError:
         raise fail(
-            f"{db or default_db()} is in use by a running `ccstats serve`; stop it, or use the admin API "
-            "(`ccstats import` sends files to the running server by itself)"
+            f"{db or default_db()} is in use by a running `ccstats serve`; stop it first"
         ) from None
     except StorageError as error:
         raise fail(str(error)) from None
+
+
+def _admin(db: str) -> Admin:
+    """The store in process, or the admin API of the server that holds it (`admin`)."""
+    try:
+        admin = open_admin(db)
+    except AdminError as error:
+        raise fail(str(error)) from None
+    if admin.through_server:
+        err.print(
+            f"{db or default_db()} is held by a running server: working through {admin.where}"
+        )
+    return admin
 
 
 def progress_bar() -> Progress:
@@ -161,9 +165,12 @@ def serve(
         where,
         settings.db,
     )
+    application = create_app(settings, store)
+    # The CLI beside the server finds it by the URL it notes beside the database (`admin`).
+    application.state.note_url = True
     # Our request log (`RequestObserver`) replaces uvicorn's access log: it redacts secrets.
     uvicorn.run(
-        create_app(settings, store),
+        application,
         host=settings.host,
         port=settings.port,
         root_path=settings.root_path,
@@ -192,25 +199,6 @@ def demo(
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
-def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
-    """Send records to the running server that holds the database (admin API)."""
-    import httpx
-
-    url = os.environ.get("CCSTATS_URL", "http://127.0.0.1:8000")
-    token = load_or_create_admin_token(db)
-    path = "/v1/admin/conversations" if kind == "conversations" else "/v1/admin/agent-intervals"
-    # orjson writes the datetimes of Parquet rows as ISO 8601 with offset (json.dumps cannot).
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    response = httpx.post(url + path, content=orjson.dumps(chunks), headers=headers, timeout=300)
-    if response.status_code != 200:
-        raise fail(
-            f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"
-        )
-    body = response.json()
-    rejected = [Rejection(r["index"], r.get("id"), r["reason"]) for r in body["rejected"]]
-    return IngestResult(body["accepted"], rejected)
-
-
 @app.command("import")
 def import_files(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON, CSV or Parquet files.")],
@@ -218,89 +206,104 @@ def import_files(
     intervals: Annotated[
         bool, typer.Option("--intervals", help="The files hold agent intervals.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Store nothing unless every record of every file is valid."),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Write each rejected record with its file, place and reason to this NDJSON file.",
+        ),
+    ] = None,
 ) -> None:
     """Import conversations (or agent intervals) from files, with a progress bar.
 
     While `ccstats serve` holds the database, the records go through the server's admin API.
+    Exit code 0 when every record was stored, 1 when any was rejected or the import stopped
+    (the summary says what was stored).
     """
-    path = db or default_db()
     kind = "intervals" if intervals else "conversations"
-    try:
-        store: Store | None = open_store(path)
-    except StoreLockedError:
-        store = None
-        err.print(f"{path} is held by a running server: sending the records through its admin API")
-    except StorageError as error:
-        raise fail(str(error)) from None
-    total = IngestResult()
-    with progress_bar() as progress:
-        for file in files:
-            _import_file(file, kind, store, path, progress, total)
-    if store is not None:  # (a running server does this in the background)
-        err.print("updating pre-aggregates and sort order...")
-        store.maintain()
-    for rejection in total.rejected[:50]:
-        err.print(
-            f"[yellow]rejected[/yellow] #{rejection.index} {rejection.id or ''}: {rejection.reason}"
-        )
-    if len(total.rejected) > 50:
-        err.print(f"... and {len(total.rejected) - 50} more rejected")
-    print(json.dumps({"accepted": total.accepted, "rejected": len(total.rejected)}))
-    if total.rejected and not total.accepted:
+    with _admin(db) as admin, _RejectLog(rejects) as log:
+        if strict:
+            checked = _import_all(admin, files, kind, True, log)
+            if checked.rejected or checked.failed:
+                _summarise(checked, files, True)
+                err.print("[red]--strict: nothing was stored[/red]")
+                print(json.dumps({"accepted": 0, "rejected": checked.rejected}))
+                raise typer.Exit(1)
+        totals = _import_all(admin, files, kind, False, log)
+        if not admin.through_server:  # (a running server does this in the background)
+            err.print("updating pre-aggregates and sort order...")
+            admin.finish()
+    _summarise(totals, files, False)
+    answer: dict[str, Any] = {"accepted": totals.accepted, "rejected": totals.rejected}
+    if totals.failed is not None:
+        answer["error"] = totals.failed.stopped(False)
+    print(json.dumps(answer, ensure_ascii=False))
+    if totals.rejected or totals.failed is not None:
         raise typer.Exit(1)
 
 
-def _import_file(
-    file: Path, kind: str, store: Store | None, db: str, progress: Progress, total: IngestResult
-) -> None:
-    if not file.exists():
-        raise fail(f"{file}: no such file")
-    task = progress.add_task(file.name, total=None)
-    position = 0
-    ingest = ingest_conversations if kind == "conversations" else ingest_intervals
-    try:
-        if store is not None and kind == "conversations" and detect_format(file) == "parquet":
-            position = _import_parquet(file, store, progress, task, total)
-            progress.update(task, total=position)
-            return
-        # A running server takes requests of 10 000 records.
-        for chunk in read_records(file, chunk_size=10_000 if store is None else IMPORT_CHUNK):
-            if store is not None:
-                result = ingest(store, chunk)
-            else:
-                result = _post_to_server(chunk, kind, db)
-            total.merge(result, offset=position)
-            position += len(chunk)
-            progress.update(task, advance=len(chunk))
-    except PayloadError as error:
-        raise fail(str(error)) from None
-    except StorageError as error:
-        raise fail(f"{file}: the batch at record {position} was not stored: {error}") from None
-    progress.update(task, total=position)
+class _RejectLog:
+    """Rejections: the first 50 on the terminal, every one in the `--rejects` file."""
+
+    SHOWN = 50
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.shown = 0
+        self.handle: Any = None
+
+    def __enter__(self) -> _RejectLog:
+        if self.path is not None:
+            try:
+                self.handle = self.path.open("wb")
+            except OSError as error:
+                raise fail(f"{self.path}: cannot write the rejects file: {error}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+    def __call__(self, rejected: Rejected) -> None:
+        if self.shown < self.SHOWN:
+            err.print(f"[yellow]rejected[/yellow] {escape(rejected.text())}", highlight=False)
+        self.shown += 1
+        if self.handle is not None:
+            self.handle.write(orjson.dumps(rejected.as_dict(), default=str) + b"\n")
 
 
-def _import_parquet(
-    file: Path, store: Store, progress: Progress, task: Any, total: IngestResult
-) -> int:
-    """A Parquet file straight as Arrow batches (`ingest.columns`): no Python object per record."""
-    import pyarrow as pa
+def _import_all(
+    admin: Admin, files: list[Path], kind: str, dry_run: bool, log: _RejectLog
+) -> Totals:
+    totals = Totals()
+    with progress_bar() as progress:
+        for file in files:
+            task = progress.add_task(("checking " if dry_run else "") + file.name, total=None)
 
-    try:
-        # Measured on the bench machine: decoding 100k records 0.45 s with Arrow's default
-        # mimalloc pool, 0.18 s with jemalloc (the import is a process of its own).
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:
-        pass  # a pyarrow build without jemalloc
-    position = 0
-    for table in parquet_tables(file):
-        try:
-            result = ingest_table(store, table)
-        except StorageError as error:
-            raise fail(f"{file}: the batch at record {position} was not stored: {error}") from None
-        total.merge(result, offset=position)
-        position += table.num_rows
-        progress.update(task, advance=table.num_rows)
-    return position
+            def advance(count: int, task: Any = task) -> None:
+                progress.update(task, advance=count)
+
+            outcome = import_file(admin, file, kind, dry_run, log, advance)
+            progress.update(task, total=outcome.read)
+            totals.files.append(outcome)
+            if outcome.error is not None:
+                break  # the files after it are not read
+    return totals
+
+
+def _summarise(totals: Totals, files: list[Path], dry_run: bool) -> None:
+    if totals.rejected > _RejectLog.SHOWN:
+        err.print(f"... and {totals.rejected - _RejectLog.SHOWN} more rejected")
+    failed = totals.failed
+    if failed is not None:
+        err.print(f"[red]error:[/red] {escape(failed.stopped(dry_run))}", highlight=False)
+        skipped = [file.name for file in files[len(totals.files) :]]
+        if skipped:
+            err.print(f"not imported: {escape(', '.join(skipped))}", highlight=False)
 
 
 @tenant_app.command("add")
@@ -311,15 +314,14 @@ def tenant_add(
     db: DbOption = "",
 ) -> None:
     """Create a tenant."""
-    store = _open(db)
-    if store.registry.get_tenant(tenant_id) is not None:
-        raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
     try:
         tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
     except ValidationError as error:
         raise fail(describe_validation_error(error)) from None
-    Service(store).put_tenant(tenant)
-    print(tenant.model_dump_json())
+    with _admin(db) as admin:
+        if _call(admin.tenant, tenant_id) is not None:
+            raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
+        print(_call(admin.put_tenant, tenant).model_dump_json())
 
 
 @tenant_app.command("set")
@@ -335,22 +337,25 @@ def tenant_set(
     db: DbOption = "",
 ) -> None:
     """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
-    store = _open(db)
-    current = store.registry.get_tenant(tenant_id)
-    if current is None:
-        raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
     try:
         changes = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise fail(f"{file}: {error}") from None
     if not isinstance(changes, dict):
         raise fail(f"{file}: expected a JSON object of settings")
-    try:
-        tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
-    except ValidationError as error:
-        raise fail(f"{file}: {describe_validation_error(error)}") from None
-    Service(store).put_tenant(tenant)
-    print(tenant.model_dump_json())
+    with _admin(db) as admin:
+        current = _call(admin.tenant, tenant_id)
+        if current is None:
+            raise fail(
+                f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`"
+            )
+        try:
+            tenant = TenantSettings.model_validate(
+                {**current.model_dump(), **changes, "id": tenant_id}
+            )
+        except ValidationError as error:
+            raise fail(f"{file}: {describe_validation_error(error)}") from None
+        print(_call(admin.put_tenant, tenant).model_dump_json())
 
 
 @credentials_app.command("add")
@@ -365,16 +370,23 @@ def credentials_add(
     db: DbOption = "",
 ) -> None:
     """Create a credential; the secret is printed once and stored hashed where it can be."""
-    store = _open(db)
-    try:
-        shown = create_credential(store.registry, tenant_id, kind, key)
-    except CredentialError as error:
-        raise fail(str(error)) from None
+    with _admin(db) as admin:
+        shown = _call(admin.add_credential, tenant_id, kind, key)
     if as_json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
         for name, value in shown.items():
             print(f"{name}: {value}")
+
+
+def _call(method: Callable[..., T], *args: Any) -> T:
+    """An `Admin` call whose failure is a message, not a traceback."""
+    try:
+        return method(*args)
+    except AdminError as error:
+        raise fail(str(error)) from None
+    except StorageError as error:
+        raise fail(f"the store failed: {error}") from None
 
 
 @docs_app.command("metrics")

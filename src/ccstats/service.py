@@ -94,18 +94,25 @@ class Service:
         return result
 
     def ingest_conversations(
-        self, items: Sequence[Any], tenant_id: str | None = None
+        self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
     ) -> IngestResult:
-        """Validate and store conversations (`ingest.ingest_conversations`)."""
-        return self._recorded(ingest.ingest_conversations(self.store, items, tenant_id))
+        """Validate and store conversations (`ingest.ingest_conversations`); `dry_run`:
+        validate only."""
+        found = ingest.ingest_conversations(self.store, items, tenant_id, dry_run=dry_run)
+        return self._recorded(found)
 
-    def ingest_table(self, table: pa.Table, tenant_id: str | None = None) -> IngestResult:
+    def ingest_table(
+        self, table: pa.Table, tenant_id: str | None = None, dry_run: bool = False
+    ) -> IngestResult:
         """Validate and store conversations given as Arrow columns (`ingest.ingest_table`)."""
-        return self._recorded(ingest.ingest_table(self.store, table, tenant_id))
+        return self._recorded(ingest.ingest_table(self.store, table, tenant_id, dry_run=dry_run))
 
-    def ingest_intervals(self, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
+    def ingest_intervals(
+        self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
+    ) -> IngestResult:
         """Validate and store agent intervals (`ingest.ingest_intervals`)."""
-        return self._recorded(ingest.ingest_intervals(self.store, items, tenant_id))
+        found = ingest.ingest_intervals(self.store, items, tenant_id, dry_run=dry_run)
+        return self._recorded(found)
 
     def flush(self, tenant_ids: Sequence[str] | None = None) -> None:
         """Finish the store's deferred work (None: of every tenant), recording what it changed."""

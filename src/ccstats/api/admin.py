@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from ccstats.api.deps import AdminDep, ServiceDep
@@ -73,17 +73,26 @@ def post_credential(
         raise ApiError(400, "invalid_credential", str(error)) from None
 
 
+_DRY_RUN = Query(
+    False, description="Validate only: the answer lists what would be rejected; nothing is stored."
+)
+
+
 @router.post("/admin/conversations", summary="Ingest conversations of any tenant")
-async def admin_conversations(request: Request, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+async def admin_conversations(
+    request: Request, service: ServiceDep, _: AdminDep, dry_run: bool = _DRY_RUN
+) -> dict[str, Any]:
     """Like POST /v1/conversations, but records name their own (existing) tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "conversations", None, request)
+    return ingest_body(service, body, content_type, "conversations", None, request, dry_run)
 
 
 @router.post("/admin/agent-intervals", summary="Ingest agent intervals of any tenant")
-async def admin_intervals(request: Request, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+async def admin_intervals(
+    request: Request, service: ServiceDep, _: AdminDep, dry_run: bool = _DRY_RUN
+) -> dict[str, Any]:
     """Like POST /v1/agent-intervals, for any tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "intervals", None, request)
+    return ingest_body(service, body, content_type, "intervals", None, request, dry_run)

@@ -32,18 +32,21 @@ def ingest_body(
     kind: str,
     tenant_id: str | None,
     request: Request | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
-    are counted in the app's metrics."""
+    are counted in the app's metrics; `dry_run` validates and stores nothing."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
         raise ApiError(400, "malformed_payload", str(error)) from None
     ingest = service.ingest_conversations if kind == "conversations" else service.ingest_intervals
     try:
-        result: IngestResult = ingest(items, tenant_id)
+        result: IngestResult = ingest(items, tenant_id, dry_run=dry_run)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    if dry_run:
+        return result.as_dict()
     telemetry = telemetry_of(request.app) if request is not None else None
     if telemetry is not None:
         telemetry.count_ingest(kind, result.accepted, len(result.rejected))

@@ -1,0 +1,189 @@
+"""The CLI while a real `ccstats serve` holds the database on a port of its own: every command goes
+through the server's admin API, found by the URL the server notes beside the database; without a
+server that answers, a message says which variable to set, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.serving import ROOT, Server, free_port, serving
+
+from ccstats.records import TenantSettings
+from ccstats.storage import DuckDBStore, SearchRequest
+
+_ENV_KEYS = ("CCSTATS_URL", "CCSTATS_ADMIN_TOKEN", "CCSTATS_PORT", "CCSTATS_DB", "CCSTATS_CONFIG")
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`ccstats ARGS` in a process of its own, as an operator runs it."""
+    environment = {k: v for k, v in os.environ.items() if k not in _ENV_KEYS}
+    environment.update(PYTHONPATH=str(ROOT / "src"), COLUMNS="200", **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "ccstats", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "ops.duckdb")
+    with DuckDBStore(path) as store:
+        store.registry.put_tenant(TenantSettings(id="t1"))
+    return path
+
+
+@pytest.fixture
+def server(db: str) -> Iterator[Server]:
+    # A port of its own (never 8000), no CCSTATS_URL: the CLI must find it by itself.
+    with serving(["--db", db, "--port", str(free_port())]) as running:
+        yield running
+
+
+def ids(db: str, tenant: str = "t1") -> list[str]:
+    with DuckDBStore(db, read_only=True) as store:
+        page = store.search(SearchRequest(tenant, limit=None, sort=(("id", False),)))
+        return [row["id"] for row in page.rows]
+
+
+def test_the_server_notes_its_url_beside_the_database(db: str) -> None:
+    port = free_port()
+    with serving(["--db", db, "--port", str(port)]):
+        assert Path(db + ".server-url").read_text().strip() == f"http://127.0.0.1:{port}"
+    assert not Path(db + ".server-url").exists()  # removed when the server stops
+
+
+def test_tenant_and_credential_commands_go_through_the_server(
+    db: str, server: Server, tmp_path: Path
+) -> None:
+    done = cli("tenant", "add", "t2", "--name", "Two", "--timezone", "Asia/Tokyo", "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert "held by a running server" in done.stderr and "in use" not in done.stderr
+    assert json.loads(done.stdout)["timezone"] == "Asia/Tokyo"
+    again = cli("tenant", "add", "t2", "--db", db)
+    assert again.returncode == 1 and "tenant 't2' exists" in again.stderr
+    settings = tmp_path / "t2.json"
+    settings.write_text(json.dumps({"agent_statuses": [{"id": "s1", "label": "Busy"}]}))
+    done = cli("tenant", "set", "t2", "--file", str(settings), "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["agent_statuses"] == [{"id": "s1", "label": "Busy"}]
+    assert json.loads(done.stdout)["name"] == "Two"  # kept
+    done = cli("credentials", "add", "t2", "api", "--json", "--db", db)
+    assert done.returncode == 0, done.stderr
+    token = json.loads(done.stdout)["token"]
+    # The server that made the token takes it at once.
+    record = {"id": "c1", "channel": "chat", "created_at": "2026-11-20T10:00:00Z"}
+    answer = httpx.post(
+        server.base + "/v1/conversations",
+        json=[record],
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert answer.json() == {"accepted": 1, "rejected": []}
+    bad = cli("credentials", "add", "nobody", "api", "--db", db)
+    assert bad.returncode == 1 and "unknown tenant 'nobody'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_import_finds_a_server_on_another_port_and_reports_lines(
+    db: str, server: Server, tmp_path: Path
+) -> None:
+    file = tmp_path / "calls.ndjson"
+    good = {"id": "a", "tenant_id": "t1", "channel": "voice", "created_at": "2026-11-20T09:00:00Z"}
+    lines = [json.dumps(good), "", "{not json", json.dumps({"id": "b", "tenant_id": "t1"})]
+    file.write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.ndjson"
+    done = cli("import", str(file), "--db", db, "--rejects", str(rejects))
+    assert done.returncode == 1  # something was rejected
+    assert json.loads(done.stdout) == {"accepted": 1, "rejected": 2}
+    text = " ".join(done.stderr.split())
+    # Lines as a person counts them (the blank line 2 counts), the file's name on each.
+    assert "calls.ndjson: line 3 is not JSON" in text
+    assert "calls.ndjson: line 4 (id b): channel: required field is missing" in text
+    written = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["file"], r["line"], r["id"]) for r in written] == [
+        ("calls.ndjson", 3, None),
+        ("calls.ndjson", 4, "b"),
+    ]
+    assert written[1]["record"] == {"id": "b", "tenant_id": "t1"}
+    assert written[0]["reason"].startswith("line 3 is not JSON")
+
+
+@pytest.mark.parametrize("through_server", [False, True])
+def test_import_strict_stores_nothing_unless_every_record_is_valid(
+    db: str, tmp_path: Path, through_server: bool
+) -> None:
+    good = {"id": "a", "tenant_id": "t1", "channel": "voice", "created_at": "2026-11-20T09:00:00Z"}
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps([good]))
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "id,tenant_id,channel,created_at\n"
+        "b,t1,chat,2026-11-20T10:00:00Z\n"
+        "c,t1,fax,2026-11-20T11:00:00Z\n"  # line 3: no such channel
+    )
+
+    def attempt() -> subprocess.CompletedProcess[str]:
+        return cli("import", "--strict", str(first), str(second), "--db", db)
+
+    def check() -> None:
+        done = attempt()
+        assert done.returncode == 1
+        assert json.loads(done.stdout) == {"accepted": 0, "rejected": 1}
+        assert "second.csv: line 3 (id c): channel:" in " ".join(done.stderr.split())
+        assert "nothing was stored" in done.stderr
+        second.write_text(second.read_text().replace(",fax,", ",voice,"))
+        done = attempt()
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"accepted": 3, "rejected": 0}
+
+    if through_server:
+        with serving(["--db", db, "--port", str(free_port())]):
+            check()
+    else:
+        check()
+    assert ids(db) == ["a", "b", "c"]
+
+
+def test_without_a_server_that_answers_the_cli_names_the_variable(db: str, tmp_path: Path) -> None:
+    # Another process holds the file, and the URL noted beside it leads nowhere (a server that
+    # was killed, say).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({db!r}); print('ready', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        Path(db + ".admin-token").write_text("adm_test\n")
+        dead = f"http://127.0.0.1:{free_port()}"
+        Path(db + ".server-url").write_text(dead + "\n")
+        file = tmp_path / "calls.json"
+        file.write_text("[]")
+        for args in (
+            ["import", str(file)],
+            ["tenant", "add", "t9"],
+            ["credentials", "add", "t1", "api"],
+        ):
+            done = cli(*args, "--db", db)
+            assert done.returncode == 1
+            assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) < 8
+            text = " ".join(done.stderr.split())
+            assert f"no ccstats server answers at {dead}" in text
+            assert "set CCSTATS_URL to its address" in text and ".server-url" in text
+    finally:
+        holder.communicate(timeout=30)  # its stdin closes: it lets go of the file
