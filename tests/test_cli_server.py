@@ -187,3 +187,17 @@ def test_without_a_server_that_answers_the_cli_names_the_variable(db: str, tmp_p
             assert "set CCSTATS_URL to its address" in text and ".server-url" in text
     finally:
         holder.communicate(timeout=30)  # its stdin closes: it lets go of the file
+
+
+def test_demo_goes_through_the_server(db: str, server: Server) -> None:
+    done = cli("demo", "--conversations", "300", "--db", db)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["conversations"] == 300
+    # The server serves the demo at once, with the demo's fixed token (docs/demo.md).
+    answer = httpx.get(
+        server.base + "/v1/conversations",
+        params={"from": summary["from"], "to": summary["today"], "limit": 1},
+        headers={"authorization": "Bearer ccs_bank_demo-token"},
+    )
+    assert answer.status_code == 200 and len(answer.json()["rows"]) == 1

@@ -75,6 +75,10 @@ class Admin:
         """`ingest` of conversations given as Arrow columns (a Parquet file's batch)."""
         raise NotImplementedError
 
+    def demo(self, conversations: int, seed: int, progress: Any = None) -> dict[str, Any]:
+        """Create the demo tenants, credentials and data (`demo.create_demo`); its summary."""
+        raise NotImplementedError
+
     def finish(self) -> None:
         """After a bulk change: bring the store's upkeep up to date (a server does it itself)."""
 
@@ -130,6 +134,18 @@ class LocalAdmin(Admin):
     def ingest_table(self, table: pa.Table, dry_run: bool = False) -> IngestResult:
         """Validate and store Arrow columns in process (no Python object per record)."""
         return self.service.ingest_table(table, dry_run=dry_run)
+
+    def demo(self, conversations: int, seed: int, progress: Any = None) -> dict[str, Any]:
+        """Create the demo in process, with a progress bar."""
+        from ccstats.demo import DemoError, create_demo
+
+        try:
+            summary = create_demo(self.service.store, conversations, seed=seed, progress=progress)
+        except DemoError as error:
+            raise AdminError(str(error)) from None
+        for tenant in summary["tenants"]:
+            self.service.changed_everything(tenant["id"])
+        return summary
 
     def finish(self) -> None:
         """Finish deferred work and rebuild stale pre-aggregates before the process ends."""
@@ -252,6 +268,13 @@ class ServerAdmin(Admin):
             rows = arrow_rows(table.slice(start, SERVER_BATCH))
             total.merge(self.ingest(rows, "conversations", dry_run), start)
         return total
+
+    def demo(self, conversations: int, seed: int, progress: Any = None) -> dict[str, Any]:
+        """Create the demo in the server's process (no progress bar: one long request)."""
+        found: dict[str, Any] = self.call(
+            "POST", "/v1/admin/demo", body={"conversations": conversations, "seed": seed}
+        )
+        return found
 
     def close(self) -> None:
         """Close the connection."""

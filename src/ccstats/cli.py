@@ -190,12 +190,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
 ) -> None:
     """Create demo tenants, credentials and realistic data that exercise every report."""
-    from ccstats.demo import create_demo
-
-    store = _open(db)
-    with progress_bar() as progress:
-        summary = create_demo(store, conversations, seed=seed, progress=progress)
-    store.maintain()  # the server starts with sorted data and fresh pre-aggregates
+    with _admin(db) as admin, progress_bar() as progress:
+        summary = _call(admin.demo, conversations, seed, progress)
+        admin.finish()  # the server starts with sorted data and fresh pre-aggregates
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 

@@ -88,6 +88,11 @@ class Service:
             self.changes.record(self.store.retime(tenant.id, tenant.timezone))
         self.changes.record(Changes.everything(tenant.id))
 
+    def changed_everything(self, tenant_id: str) -> None:
+        """Drop every kept answer of a tenant: its data changed behind the service's back (the
+        demo writes to the store directly)."""
+        self.changes.record(Changes.everything(tenant_id))
+
     # -- ingest ---------------------------------------------------------------------------------
     def _recorded(self, result: IngestResult) -> IngestResult:
         self.changes.record(result.changes)

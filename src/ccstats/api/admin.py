@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ccstats.api.deps import AdminDep, ServiceDep
 from ccstats.api.errors import ApiError
@@ -96,3 +96,25 @@ async def admin_intervals(
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return ingest_body(service, body, content_type, "intervals", None, request, dry_run)
+
+
+class DemoBody(BaseModel):
+    """How much demo data to create (`ccstats demo`)."""
+
+    conversations: int = Field(20_000, ge=0, le=2_000_000, description="How many conversations.")
+    seed: int = Field(42, description="Random seed: the same seed gives the same data.")
+
+
+@router.post("/admin/demo", summary="Create the demo tenants and data")
+def post_demo(body: DemoBody, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """The demo tenants, their fixed credentials and realistic data (docs/demo.md); the summary.
+    What `ccstats demo` does while the server holds the database."""
+    from ccstats.demo import DemoError, create_demo
+
+    try:
+        summary = create_demo(service.store, body.conversations, seed=body.seed)
+    except DemoError as error:
+        raise ApiError(400, "invalid_request", str(error)) from None
+    for tenant in summary["tenants"]:
+        service.changed_everything(tenant["id"])
+    return summary

@@ -35,6 +35,7 @@ __all__ = [
     "ConversationAnswer",
     "TenantList",
     "CreatedCredential",
+    "DemoSummary",
     "CONTROLS_DOCUMENTED",
     "RouteDoc",
     "ROUTE_DOCS",
@@ -236,6 +237,19 @@ class CreatedCredential(BaseModel):
     tenant_id: str
 
 
+class DemoSummary(BaseModel):
+    """What the demo created: its seed and dates, how many conversations and agent intervals,
+    per tenant the channels and sources, and the demo credentials (docs/demo.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seed: int
+    today: str
+    conversations: int
+    tenants: list[dict[str, Any]]
+    credentials: list[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """What the schema says of one operation: its answer, its error statuses, its body."""
@@ -276,6 +290,7 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("post", "/v1/tenants/{tenant_id}/credentials"): RouteDoc(
         CreatedCredential, _ADMIN_ERRORS, admin=True
     ),
+    ("post", "/v1/admin/demo"): RouteDoc(DemoSummary, _ADMIN_ERRORS, admin=True),
     ("post", "/v1/admin/conversations"): RouteDoc(
         IngestAnswer, (*_ADMIN_ERRORS, 503), Conversation, body_many=True, admin=True
     ),
