@@ -180,17 +180,19 @@ def _parquet_batches(
     except Exception as error:  # pyarrow raises several types for a non-Parquet file
         raise PayloadError(f"{path.name}: not a Parquet file: {error}") from None
     place = 0
-    batches = parquet.iter_batches(batch_size=batch_size, columns=wanted)
-    while True:
-        try:
-            batch = next(batches, None)
-        except (pa.ArrowException, OSError, ValueError) as error:
-            # A damaged page or row group: what was read before it is good.
-            raise PayloadError(
-                f"{path.name}: cannot read the Parquet data from row {place + 1} on "
-                f"(a damaged file?): {error}"
-            ) from None
-        if batch is None:
-            return
-        place += batch.num_rows
-        yield pa.Table.from_batches([batch])
+    # Row group by row group: a batch never spans two, so a damaged one stops the file after
+    # the groups before it, which are whole and good.
+    for group in range(parquet.num_row_groups):
+        batches = parquet.iter_batches(batch_size=batch_size, row_groups=[group], columns=wanted)
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError, ValueError) as error:
+                raise PayloadError(
+                    f"{path.name}: cannot read the Parquet data from row {place + 1} on "
+                    f"(a damaged file?): {' '.join(str(error).split())}"
+                ) from None
+            if batch is None:
+                break
+            place += batch.num_rows
+            yield pa.Table.from_batches([batch])
