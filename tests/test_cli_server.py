@@ -15,8 +15,10 @@ import httpx
 import pytest
 from tests.serving import ROOT, Server, free_port, serving
 
+from ccstats import __version__
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore, SearchRequest
+from ccstats.storage.duckdb.migrations import SCHEMA_VERSION
 
 _ENV_KEYS = ("CCSTATS_URL", "CCSTATS_ADMIN_TOKEN", "CCSTATS_PORT", "CCSTATS_DB", "CCSTATS_CONFIG")
 
@@ -201,3 +203,43 @@ def test_demo_goes_through_the_server(db: str, server: Server) -> None:
         headers={"authorization": "Bearer ccs_bank_demo-token"},
     )
     assert answer.status_code == 200 and len(answer.json()["rows"]) == 1
+
+
+def test_backup_restore_and_versions_beside_a_running_server(
+    db: str, server: Server, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"CCSTATS_DB": db}
+    # A relative path is the CLI's, not the server's working directory.
+    done = subprocess.run(
+        [sys.executable, "-m", "ccstats", "backup", "copy.duckdb"],
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["destination"] == str(elsewhere / "copy.duckdb") and answer["bytes"] > 0
+    again = cli("backup", str(elsewhere / "copy.duckdb"), "--db", db)
+    assert again.returncode == 1 and "exists" in again.stderr
+    version = cli("--version", env=env)
+    assert version.returncode == 0, version.stderr
+    first, second = version.stdout.splitlines()
+    assert first == f"ccstats {__version__} (store schema {SCHEMA_VERSION})"
+    held = f"held by the server at {server.base}, ccstats {__version__}"
+    assert second == f"{db} ({held}): store schema {SCHEMA_VERSION}"
+    refused = cli("restore", str(elsewhere / "copy.duckdb"), "--db", db, "--force")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "held by a running `ccstats serve`: stop it" in " ".join(refused.stderr.split())
+    # Restored elsewhere, the copy is a store with the tenant.
+    restored = str(tmp_path / "restored.duckdb")
+    done = cli("restore", str(elsewhere / "copy.duckdb"), "--db", restored)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tenants"] == 1
+    bad = tmp_path / "not-a-store.duckdb"
+    bad.write_text("hello")
+    done = cli("restore", str(bad), "--db", str(tmp_path / "x.duckdb"))
+    assert done.returncode == 1 and "is not a ccstats store" in done.stderr

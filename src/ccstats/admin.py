@@ -25,7 +25,15 @@ from ccstats.records import TenantSettings
 from ccstats.service import Service
 from ccstats.storage import StorageError, StoreLockedError, open_store
 
-__all__ = ["Admin", "AdminError", "LocalAdmin", "ServerAdmin", "ServerRefused", "open_admin"]
+__all__ = [
+    "Admin",
+    "AdminError",
+    "LocalAdmin",
+    "ServerAdmin",
+    "ServerRefused",
+    "open_admin",
+    "server_admin",
+]
 
 SERVER_BATCH = 10_000
 """Records per request to a running server (its body limit fits them with room to spare)."""
@@ -77,6 +85,15 @@ class Admin:
 
     def demo(self, conversations: int, seed: int, progress: Any = None) -> dict[str, Any]:
         """Create the demo tenants, credentials and data (`demo.create_demo`); its summary."""
+        raise NotImplementedError
+
+    def store_info(self) -> dict[str, Any]:
+        """The store's engine and schema version, and the one the code writes."""
+        raise NotImplementedError
+
+    def backup(self, destination: str) -> dict[str, Any]:
+        """A consistent copy of the store at `destination` (an absolute path that does not
+        exist), taken while it serves."""
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -146,6 +163,17 @@ class LocalAdmin(Admin):
         for tenant in summary["tenants"]:
             self.service.changed_everything(tenant["id"])
         return summary
+
+    def store_info(self) -> dict[str, Any]:
+        """The versions of the store opened here."""
+        return self.service.store_info()
+
+    def backup(self, destination: str) -> dict[str, Any]:
+        """The copy written by this process."""
+        try:
+            return self.service.backup(destination)
+        except StorageError as error:
+            raise AdminError(str(error)) from None
 
     def finish(self) -> None:
         """Finish deferred work and rebuild stale pre-aggregates before the process ends."""
@@ -276,6 +304,18 @@ class ServerAdmin(Admin):
         )
         return found
 
+    def store_info(self) -> dict[str, Any]:
+        """The versions of the store the server holds."""
+        found: dict[str, Any] = self.call("GET", "/v1/admin/store")
+        return found
+
+    def backup(self, destination: str) -> dict[str, Any]:
+        """The copy written by the server's process (on its machine)."""
+        found: dict[str, Any] = self.call(
+            "POST", "/v1/admin/backup", body={"destination": destination}
+        )
+        return found
+
     def close(self) -> None:
         """Close the connection."""
         self._client.close()
@@ -301,13 +341,15 @@ def open_admin(db: str = "") -> Admin:
     try:
         store = open_store(path)
     except StoreLockedError:
-        return _server_admin(path)
+        return server_admin(path)
     except StorageError as error:
         raise AdminError(str(error)) from None
     return LocalAdmin(Service(store), path)
 
 
-def _server_admin(db: str) -> ServerAdmin:
+def server_admin(db: str) -> ServerAdmin:
+    """The admin API of the server holding `db` (`config.client_url`, `config.read_admin_token`),
+    checked to answer. Raises AdminError saying which variable to set."""
     url, source = client_url(db)
     token = read_admin_token(db)
     if token is None:

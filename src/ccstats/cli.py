@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ccstats.admin import Admin, AdminError, open_admin
+from ccstats import __version__
+from ccstats.admin import Admin, AdminError, open_admin, server_admin
 from ccstats.auth import KINDS
 from ccstats.config import (
     CONFIG_ENV,
@@ -30,7 +31,14 @@ from ccstats.config import (
 )
 from ccstats.importer import Rejected, Totals, import_file
 from ccstats.records import TenantSettings, describe_validation_error
-from ccstats.storage import StorageError, Store, StoreLockedError, open_store
+from ccstats.storage import (
+    DuckDBStore,
+    StorageError,
+    Store,
+    StoreLockedError,
+    open_store,
+    restore_store,
+)
 
 __all__ = ["app"]
 
@@ -72,8 +80,26 @@ def _open(db: str) -> Store:
         raise fail(str(error)) from None
 
 
+class _ConsoleLog(logging.Handler):
+    """Log lines on the CLI's standard error (whichever stream it is when the line comes)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(escape(self.format(record)), highlight=False)
+
+
+def _show_schema_changes() -> None:
+    """Print the store's schema migrations as they happen (`storage.duckdb.migrations` logs
+    them; `serve` logs them in its own log)."""
+    logger = logging.getLogger("ccstats.storage.duckdb.migrations")
+    if not any(isinstance(h, _ConsoleLog) for h in logger.handlers):
+        logger.addHandler(_ConsoleLog())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def _admin(db: str) -> Admin:
     """The store in process, or the admin API of the server that holds it (`admin`)."""
+    _show_schema_changes()
     try:
         admin = open_admin(db)
     except AdminError as error:
@@ -153,11 +179,12 @@ def serve(
         )
     except ConfigError as error:
         raise fail(str(error)) from None
+    # Logging first: opening the store may migrate its schema, which is logged.
+    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
     store = _open(settings.db)
     if settings.admin_token is None:
         token = load_or_create_admin_token(settings.db)
         settings = settings.model_copy(update={"admin_token": token})
-    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
     where = f"http://{settings.host}:{settings.port}{settings.root_path}"
     logging.getLogger("ccstats").info(
         "ccstats serving %s on %s (admin token in %s.admin-token or $CCSTATS_ADMIN_TOKEN)",
@@ -384,6 +411,100 @@ def _call(method: Callable[..., T], *args: Any) -> T:
         raise fail(str(error)) from None
     except StorageError as error:
         raise fail(f"the store failed: {error}") from None
+
+
+@app.command()
+def backup(
+    destination: Annotated[
+        Path, typer.Argument(help="The backup file to write (it must not exist).")
+    ],
+    db: DbOption = "",
+) -> None:
+    """Back the store up to a new file, consistently, while `ccstats serve` runs or not.
+
+    With a server running, the server writes the file (the path is taken on its machine):
+    ingest goes on meanwhile and every record acknowledged before the backup is in it.
+    """
+    target = destination.expanduser().resolve()  # the server's working directory is not ours
+    if target.exists():
+        raise fail(f"{target} exists: remove it or choose another name")
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.backup, str(target))))
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A backup file made by `ccstats backup`.")],
+    db: DbOption = "",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the database file when it exists.")
+    ] = False,
+) -> None:
+    """Put a backup in place as the database file. Stop `ccstats serve` first: a running server
+    holds the file and cannot have it replaced underneath it."""
+    path = db or default_db()
+    if Path(path).exists() and not force:
+        raise fail(f"{path} exists: a restore replaces it; add --force to do so")
+    _show_schema_changes()
+    try:
+        restore_store(str(source), path)
+    except StoreLockedError:
+        raise fail(
+            f"{path} is held by a running `ccstats serve`: stop it, restore, then start it again"
+        ) from None
+    except StorageError as error:
+        raise fail(str(error)) from None
+    with _admin(path) as admin:  # opened once: an older backup is migrated here, and logged
+        info = _call(admin.store_info)
+        tenants = len(_call(admin.tenants))
+    print(json.dumps({"restored": str(source), "db": path, "tenants": tenants, **info}))
+
+
+def _store_versions(db: str) -> str:
+    """`ccstats --version`'s line about the store at `db`, read without changing it."""
+    if db != ":memory:" and not Path(db).exists():
+        return f"{db}: no store yet"
+    try:
+        with open_store(db, read_only=True) as store:
+            stored, code = store.schema_version(), store.SCHEMA_VERSION
+        where = db
+    except StoreLockedError:
+        try:
+            with server_admin(db) as admin:
+                info = admin.store_info()
+        except AdminError as error:
+            return f"{db}: {error}"
+        stored, code = info["schema_version"], info["code_schema_version"]
+        where = f"{db} (held by the server at {admin.where}, ccstats {info['version']})"
+    except StorageError as error:
+        return f"{db}: {error}"
+    if stored < code:
+        return f"{where}: store schema {stored} (migrated to {code} when next opened for writing)"
+    return f"{where}: store schema {stored}"
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    print(f"ccstats {__version__} (store schema {DuckDBStore.SCHEMA_VERSION})")
+    print(_store_versions(default_db()))
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the versions of ccstats and its store schema, and the schema version of "
+            "the store at $CCSTATS_DB (default ./ccstats.duckdb), then exit.",
+        ),
+    ] = False,
+) -> None:
+    """ccstats: contact-center analytics with vendor-compatible reporting APIs."""
 
 
 @docs_app.command("metrics")

@@ -8,9 +8,11 @@ It records the `Changes` of every upsert and flush, and flushes a tenant's defer
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -131,6 +133,28 @@ class Service:
         """Background upkeep: flush every tenant's deferred work, then the store's upkeep."""
         self.flush()
         self.store.maintain()
+
+    # -- operations -------------------------------------------------------------------------------
+    def store_info(self) -> dict[str, Any]:
+        """The engine, the schema version of the store and the one this code writes."""
+        return {
+            "engine": self.store.ENGINE,
+            "schema_version": self.store.schema_version(),
+            "code_schema_version": self.store.SCHEMA_VERSION,
+        }
+
+    def backup(self, destination: str) -> dict[str, Any]:
+        """A consistent copy of the store at `destination` while it serves (`Store.backup`):
+        where, how many bytes (for a file), how long it took, its schema version."""
+        started = time.perf_counter()
+        self.store.backup(destination)
+        target = Path(destination)
+        return {
+            "destination": destination,
+            "bytes": target.stat().st_size if target.is_file() else None,
+            "seconds": round(time.perf_counter() - started, 3),
+            "schema_version": self.store.schema_version(),
+        }
 
     # -- metric queries ---------------------------------------------------------------------------
     def compute_query(self, query: MetricQuery) -> MetricResult:

@@ -3,16 +3,19 @@ server holds the database). Every route needs the admin token."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from ccstats import __version__
 from ccstats.api.deps import AdminDep, ServiceDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import ingest_body
 from ccstats.auth import CredentialError, create_credential
 from ccstats.records import TenantSettings, describe_validation_error
+from ccstats.service import StorageError
 
 __all__ = ["router"]
 
@@ -118,3 +121,38 @@ def post_demo(body: DemoBody, service: ServiceDep, _: AdminDep) -> dict[str, Any
     for tenant in summary["tenants"]:
         service.changed_everything(tenant["id"])
     return summary
+
+
+class BackupBody(BaseModel):
+    """Where the server writes the backup."""
+
+    destination: str = Field(
+        min_length=2,
+        max_length=4096,
+        description="An absolute path on the server's machine that does not exist yet; the "
+        "server's process must be able to write there.",
+    )
+
+
+@router.post("/admin/backup", summary="Back the store up while serving")
+def post_backup(body: BackupBody, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """A consistent copy of the whole store (every tenant, the registry, the pre-aggregates)
+    written to `destination` while the server goes on serving and ingesting: every record
+    acknowledged before the request is in it. `ccstats restore` puts it back."""
+    target = Path(body.destination)
+    if not target.is_absolute():
+        raise ApiError(400, "invalid_request", "destination must be an absolute path")
+    if target.exists():
+        raise ApiError(400, "invalid_request", f"{body.destination} exists: choose another name")
+    if not target.parent.is_dir():
+        raise ApiError(400, "invalid_request", f"{target.parent} is not a directory")
+    try:
+        return service.backup(body.destination)
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", str(error)) from None
+
+
+@router.get("/admin/store", summary="The store's engine and schema versions")
+def get_store(service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """What `ccstats --version` shows of a store a server holds."""
+    return {"version": __version__, **service.store_info()}

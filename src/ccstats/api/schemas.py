@@ -36,6 +36,8 @@ __all__ = [
     "TenantList",
     "CreatedCredential",
     "DemoSummary",
+    "StoreInfo",
+    "BackupAnswer",
     "CONTROLS_DOCUMENTED",
     "RouteDoc",
     "ROUTE_DOCS",
@@ -250,6 +252,24 @@ class DemoSummary(BaseModel):
     credentials: list[dict[str, Any]]
 
 
+class StoreInfo(BaseModel):
+    """The versions of the code and of the store the server holds."""
+
+    version: str = Field(description="The ccstats version serving.")
+    engine: str = Field(description="The store's engine (`duckdb`).")
+    schema_version: int = Field(description="The schema version of the store.")
+    code_schema_version: int = Field(description="The schema version this code writes.")
+
+
+class BackupAnswer(BaseModel):
+    """A finished backup."""
+
+    destination: str
+    bytes: int | None = Field(description="The backup file's size.")
+    seconds: float = Field(description="How long the copy took.")
+    schema_version: int = Field(description="The schema version of the copy.")
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """What the schema says of one operation: its answer, its error statuses, its body."""
@@ -291,6 +311,8 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
         CreatedCredential, _ADMIN_ERRORS, admin=True
     ),
     ("post", "/v1/admin/demo"): RouteDoc(DemoSummary, _ADMIN_ERRORS, admin=True),
+    ("post", "/v1/admin/backup"): RouteDoc(BackupAnswer, (*_ADMIN_ERRORS, 503), admin=True),
+    ("get", "/v1/admin/store"): RouteDoc(StoreInfo, (401, 403), admin=True),
     ("post", "/v1/admin/conversations"): RouteDoc(
         IngestAnswer, (*_ADMIN_ERRORS, 503), Conversation, body_many=True, admin=True
     ),

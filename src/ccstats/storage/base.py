@@ -35,6 +35,10 @@ class Store:
     ENGINE: ClassVar[str] = ""
     """The engine's name, also the sqlglot dialect name of its SQL ("duckdb", "clickhouse")."""
 
+    SCHEMA_VERSION: ClassVar[int] = 0
+    """The version of the engine's schema this code writes and reads; a store opened for
+    writing is brought to it on open (each change logged), a newer store is refused."""
+
     registry: Registry
     """The engine's registry of tenants, credentials and server state (`storage.registry`)."""
 
@@ -106,6 +110,21 @@ class Store:
 
     def maintain(self) -> None:
         """Upkeep that changes no answer (DuckDB: stale rollups, compaction). Nothing by default."""
+
+    # -- operations -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The schema version of the store as opened: `SCHEMA_VERSION`, or less for an older
+        store opened read-only (nothing migrated)."""
+        raise NotImplementedError
+
+    def backup(self, destination: str) -> None:
+        """Write a consistent copy of the whole store (every tenant's facts, the registry, the
+        engine's own state) to `destination`, a new path the engine's process can write, while
+        it serves: every write committed before the call is in the copy, none that commits
+        after its snapshot, and writers do not wait for it. The copy opens as a store of this
+        engine. Raises StorageError, leaving nothing at `destination`, when it exists or the
+        copy fails."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Release the engine's resources."""

@@ -7,10 +7,14 @@ serialized by a lock (datasette's write thread). Bulk writes go through Arrow.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,12 +33,12 @@ from ccstats.schema import (
 )
 from ccstats.storage import paging
 from ccstats.storage.base import StorageError, Store
-from ccstats.storage.duckdb import compaction, contacts, preagg
+from ccstats.storage.duckdb import compaction, contacts, migrations, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
-__all__ = ["DuckDBStore", "StoreLockedError"]
+__all__ = ["DuckDBStore", "StoreLockedError", "restore_file"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +48,6 @@ log = logging.getLogger(__name__)
 # 0.65 -> 0.32 ms (measured; bench/NOTES.md item 7).
 refuse_if_absent("pandas")
 
-
-_LEGACY_UNSORTED = "compaction:unsorted_rows"
-"""Before month-by-month compaction, one count for the whole table (read once, `_migrate`)."""
 
 _BULK_SPAN = 86_400_000_000
 """A batch whose created_at values span more than a day (us) defers its tenants' rollups to
@@ -84,6 +85,12 @@ def _aware(value: Any) -> Any:
     )
 
 
+def _remove(path: Path) -> None:
+    """A file and the WAL DuckDB may have left beside it."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        file.unlink(missing_ok=True)
+
+
 def _page_columns(request: SearchRequest) -> tuple[str, ...]:
     return request.columns or tuple(CONVERSATION_COLUMNS)
 
@@ -101,6 +108,7 @@ class DuckDBStore(Store):
     """DuckDB implementation of `Store`."""
 
     ENGINE = "duckdb"
+    SCHEMA_VERSION = migrations.SCHEMA_VERSION
 
     def __init__(
         self,
@@ -138,10 +146,11 @@ class DuckDBStore(Store):
         self.read_only = read_only
         self._pending: set[str] = set()
         """Tenants with customers in `pending_contacts` (`flush`)."""
-        if not read_only:
-            for statement in q.ddl():
-                self._con.execute(statement)
-            self._migrate()
+        try:
+            self._bring_schema(path, read_only)
+        except StorageError:
+            self._con.close()  # the file is free for another try (or another version)
+            raise
         if not read_only or self._has_meta():
             found = self._con.execute(
                 "SELECT key, value FROM meta WHERE key LIKE ?", [compaction.month_key("%")]
@@ -165,45 +174,22 @@ class DuckDBStore(Store):
         tenants = {t: self.registry.get_tenant(t) for t in tenant_ids}
         return {t: s.timezone if s is not None else "UTC" for t, s in tenants.items()}
 
-    def _has_meta(self) -> bool:
+    def _bring_schema(self, path: str, read_only: bool) -> None:
+        """Create the tables and migrate an older file (`migrations`); refuse a newer one."""
+        if read_only:
+            migrations.refuse_newer(migrations.stored_version(self._con), path)
+            return
+        created = not self._has_table("conversations")
+        for statement in q.ddl():
+            self._con.execute(statement)
+        migrations.migrate(self._con, path, created)
+
+    def _has_table(self, name: str) -> bool:
         tables = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-        return ("meta",) in tables
+        return (name,) in tables
 
-    def _migrate(self) -> None:
-        """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
-        for statement in q.added_columns_sql():
-            self._con.execute(statement)
-        self._migrate_unsorted_count()
-        key = "contacts:next_contact_at"
-        if self._con.execute("SELECT 1 FROM meta WHERE key = ?", [key]).fetchall():
-            return
-        self._con.execute("BEGIN TRANSACTION")
-        for statement in (contacts.all_customers_sql(), contacts.changed_sql()):
-            self._con.execute(statement)
-        self._con.execute(contacts.update_sql())
-        for statement in contacts.cleanup_sql():
-            self._con.execute(statement)
-        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'filled')", [key])
-        self._con.execute("COMMIT")
-
-    def _migrate_unsorted_count(self) -> None:
-        """A file from before month-by-month compaction has one count of unsorted rows: when it
-        is not zero, every month is due for a rewrite (which also moves the file to the months
-        layout)."""
-        found = self._con.execute(
-            "SELECT value FROM meta WHERE key = ?", [_LEGACY_UNSORTED]
-        ).fetchall()
-        if not found:
-            return
-        self._con.execute("BEGIN TRANSACTION")
-        if int(found[0][0]) > 0:
-            self._con.execute(
-                "INSERT OR REPLACE INTO meta SELECT ? || strftime(created_at, '%Y-%m'),"
-                " count(*)::VARCHAR FROM conversations WHERE created_at IS NOT NULL GROUP BY 1",
-                [compaction.month_key("")],
-            )
-        self._con.execute("DELETE FROM meta WHERE key = ?", [_LEGACY_UNSORTED])
-        self._con.execute("COMMIT")
+    def _has_meta(self) -> bool:
+        return self._has_table("meta")
 
     def _open_rollup(self, rollup: preagg.Rollup, read_only: bool) -> None:
         """Use a rollup, (re)building it when missing or made for other measure definitions."""
@@ -279,6 +265,42 @@ class DuckDBStore(Store):
     def close(self) -> None:
         """Close the database."""
         self._con.close()
+
+    # -- operations -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The version the file records (`migrations`)."""
+        try:
+            return migrations.stored_version(self._cursor())
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+
+    def backup(self, destination: str) -> None:
+        """`ATTACH` a new file and `COPY FROM DATABASE` into it: one statement, so one snapshot
+        of every table; writers go on meanwhile (measured: 4M rows in 5.5 s while 189 writes
+        committed, the copy holding exactly those acknowledged before it began). Written as
+        `<destination>.partial`, renamed when complete. The copy is a store file as it is, with
+        no WAL beside it."""
+        target = Path(destination)
+        if target.exists():
+            raise StorageError(f"{destination} exists: remove it or choose another name")
+        partial = target.with_name(target.name + ".partial")
+        _remove(partial)  # left by a copy that failed
+        alias = f"backup_{secrets.token_hex(6)}"
+        cursor = self._new_cursor()
+        try:
+            found = cursor.execute("SELECT current_database()").fetchone()
+            source = '"' + str(found[0] if found else "memory").replace('"', '""') + '"'
+            cursor.execute(f"ATTACH {q.literal(str(partial))} AS {alias}")
+            try:
+                cursor.execute(f"COPY FROM DATABASE {source} TO {alias}")
+            finally:
+                cursor.execute(f"DETACH {alias}")
+            os.replace(partial, target)
+        except (duckdb.Error, OSError) as error:
+            _remove(partial)
+            raise StorageError(f"the backup to {destination} failed: {error}") from error
+        finally:
+            cursor.close()
 
     # -- tenants' zones --------------------------------------------------------------------------
     def retime(self, tenant_id: str, timezone: str) -> Changes:
@@ -709,3 +731,40 @@ class DuckDBStore(Store):
                 len(due),
                 time.perf_counter() - started,
             )
+
+
+def restore_file(source: str, destination: str) -> None:
+    """Put the backup `source` (`DuckDBStore.backup`) in place as the store file `destination`,
+    which no process may hold. Checks that `source` is a store this code reads, copies it beside
+    `destination` and renames it over it, and removes the WAL of the file it replaces (replayed
+    over the backup, it would mix the two). Raises StorageError having changed nothing."""
+    if not Path(source).is_file():
+        raise StorageError(f"{source}: no such backup file")
+    try:
+        probe = duckdb.connect(source, read_only=True)
+    except duckdb.Error as error:
+        raise StorageError(f"{source} is not a ccstats store: {error}") from None
+    try:
+        if not {"conversations", "meta", "tenants"} <= {
+            row[0] for row in probe.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }:
+            raise StorageError(f"{source} is a DuckDB file, but not a ccstats store")
+        migrations.refuse_newer(migrations.stored_version(probe), source)
+    finally:
+        probe.close()
+    target = Path(destination)
+    if target.exists():
+        try:  # held by a server? (a held file must not be swapped underneath it)
+            duckdb.connect(destination).close()
+        except duckdb.Error as error:
+            if "lock" in str(error).lower():
+                raise StoreLockedError(f"{destination} is in use by another process") from None
+            # Not a store (damaged, say): replacing it is what a restore is for.
+    partial = target.with_name(target.name + ".partial")
+    try:
+        shutil.copyfile(source, partial)
+        Path(destination + ".wal").unlink(missing_ok=True)
+        os.replace(partial, target)
+    except OSError as error:
+        _remove(partial)
+        raise StorageError(f"cannot restore {source} to {destination}: {error}") from None
