@@ -219,3 +219,31 @@ def test_import_leaves_pre_aggregates_fresh(db: str, tmp_path: Path) -> None:
     assert code == 0, err
     with DuckDBStore(db) as store:
         assert store._stale == set()
+
+
+def test_lifecycle_commands_on_a_local_store(db: str, tmp_path: Path) -> None:
+    code, out, _ = run("credentials", "add", "t1", "huawei", "--json", "--db", db)
+    code, out, _ = run("credentials", "add", "t1", "huawei", "--json", "--db", db)
+    code, out, err = run("credentials", "revoke", "t1", "t1", "--db", db)
+    assert code == 1 and "2 credentials of 't1' have the key 't1'" in " ".join(err.split())
+    code, out, _ = run("credentials", "list", "t1", "--json", "--db", db)
+    first = json.loads(out)[0]["id"]
+    code, out, err = run("credentials", "revoke", "t1", first, "--db", db)
+    assert code == 0, err
+    code, out, _ = run("credentials", "list", "t1", "--json", "--db", db)
+    assert [c["id"] for c in json.loads(out)] != [first] and len(json.loads(out)) == 1
+    file = write(tmp_path / "records.json", "json")
+    assert run("import", str(file), "--db", db)[0] == 0
+    code, out, _ = run("customers", "erase", "t1", "nobody", "--db", db)
+    assert json.loads(out)["conversations"] == 0
+    code, out, err = run("tenant", "delete", "t1", "--yes", "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {
+        "tenant_id": "t1",
+        "conversations": 2,
+        "messages": 0,
+        "agent_intervals": 0,
+        "credentials": 1,
+    }
+    code, out, _ = run("tenant", "list", "--json", "--db", db)
+    assert json.loads(out) == []

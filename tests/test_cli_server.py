@@ -243,3 +243,55 @@ def test_backup_restore_and_versions_beside_a_running_server(
     bad.write_text("hello")
     done = cli("restore", str(bad), "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 1 and "is not a ccstats store" in done.stderr
+
+
+def test_lifecycle_commands_go_through_the_server(db: str, server: Server, tmp_path: Path) -> None:
+    assert cli("tenant", "add", "t2", "--name", "Two", "--db", db).returncode == 0
+    tokens = []
+    for _ in range(2):
+        done = cli("credentials", "add", "t2", "api", "--json", "--db", db)
+        tokens.append(json.loads(done.stdout)["token"])
+    listed = cli("credentials", "list", "t2", "--json", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert [c["kind"] for c in found] == ["api", "api"] and tokens[0] not in listed.stdout
+    table = cli("credentials", "list", "t2", "--db", db).stdout.splitlines()
+    assert table[0].split() == ["ID", "KIND", "KEY", "CREATED"] and len(table) == 3
+    revoked = cli("credentials", "revoke", "t2", found[0]["id"], "--db", db)
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["revoked"]["id"] == found[0]["id"]
+    search = {"from": "2026-01-01", "to": "2027-01-01"}
+    old = httpx.get(
+        server.base + "/v1/conversations",
+        params=search,
+        headers={"authorization": f"Bearer {tokens[0]}"},
+    )
+    new = httpx.get(
+        server.base + "/v1/conversations",
+        params=search,
+        headers={"authorization": f"Bearer {tokens[1]}"},
+    )
+    assert (old.status_code, new.status_code) == (401, 200)  # refused at once by the server
+    again = cli("credentials", "revoke", "t2", found[0]["id"], "--db", db)
+    assert again.returncode == 1 and "has no credential" in again.stderr
+    settings = tmp_path / "t2.json"
+    settings.write_text(json.dumps({"retention_days": 30, "mask_phones": True, "mask_names": True}))
+    assert cli("tenant", "set", "t2", "--file", str(settings), "--db", db).returncode == 0
+    listing = cli("tenant", "list", "--db", db).stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["ID", "t1", "t2"]
+    assert "30 days" in listing[2] and "phones, names" in listing[2]
+    record = {"id": "c1", "tenant_id": "t2", "channel": "voice",
+              "created_at": "2026-11-20T10:00:00Z", "customer_id": "x"}  # fmt: skip
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps([record]))
+    assert cli("import", str(file), "--db", db).returncode == 0
+    erased = cli("customers", "erase", "t2", "x", "--db", db)
+    assert json.loads(erased.stdout)["conversations"] == 1
+    refused = cli("tenant", "delete", "t2", "--db", db)
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    deleted = cli("tenant", "delete", "t2", "--yes", "--db", db)
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout)["credentials"] == 1
+    assert cli("tenant", "list", "--json", "--db", db).stdout.count('"id"') == 1
+    missing = cli("tenant", "delete", "t2", "--yes", "--db", db)
+    assert missing.returncode == 1 and "unknown tenant 't2'" in missing.stderr

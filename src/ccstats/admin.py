@@ -9,9 +9,9 @@ its admin token (`<db>.admin-token`); `$CCSTATS_URL` and `$CCSTATS_ADMIN_TOKEN` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -22,7 +22,7 @@ from ccstats.auth import CredentialError, create_credential
 from ccstats.config import URL_ENV, client_url, default_db, read_admin_token
 from ccstats.ingest import IngestResult, Rejection, arrow_rows
 from ccstats.records import TenantSettings
-from ccstats.service import Service
+from ccstats.service import Ambiguous, NotFound, Service
 from ccstats.storage import StorageError, StoreLockedError, open_store
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "open_admin",
     "server_admin",
 ]
+
+T = TypeVar("T")
 
 SERVER_BATCH = 10_000
 """Records per request to a running server (its body limit fits them with room to spare)."""
@@ -72,6 +74,22 @@ class Admin:
 
     def add_credential(self, tenant_id: str, kind: str, key: str | None) -> dict[str, Any]:
         """A new credential; what its client needs, shown once."""
+        raise NotImplementedError
+
+    def credentials(self, tenant_id: str) -> list[dict[str, Any]]:
+        """A tenant's credentials without their secrets (`auth.describe_credential`)."""
+        raise NotImplementedError
+
+    def revoke_credential(self, tenant_id: str, reference: str) -> dict[str, Any]:
+        """Delete a credential named by its id or its key (`Service.revoke_credential`)."""
+        raise NotImplementedError
+
+    def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        """Delete a tenant with its data (`Service.delete_tenant`); the counts."""
+        raise NotImplementedError
+
+    def erase_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+        """Delete a customer's conversations (`Service.erase_customer`); the counts."""
         raise NotImplementedError
 
     def ingest(self, items: Sequence[Any], kind: str, dry_run: bool = False) -> IngestResult:
@@ -140,6 +158,29 @@ class LocalAdmin(Admin):
         try:
             return create_credential(self.service.registry, tenant_id, kind, key)
         except CredentialError as error:
+            raise AdminError(str(error)) from None
+
+    def credentials(self, tenant_id: str) -> list[dict[str, Any]]:
+        """From the registry opened here."""
+        return self._lifecycle(self.service.credentials, tenant_id)
+
+    def revoke_credential(self, tenant_id: str, reference: str) -> dict[str, Any]:
+        """In the registry opened here."""
+        return self._lifecycle(self.service.revoke_credential, tenant_id, reference)
+
+    def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        """In the store opened here."""
+        return self._lifecycle(self.service.delete_tenant, tenant_id)
+
+    def erase_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+        """In the store opened here."""
+        return self._lifecycle(self.service.erase_customer, tenant_id, customer_id)
+
+    @staticmethod
+    def _lifecycle(method: Callable[..., T], *args: Any) -> T:
+        try:
+            return method(*args)
+        except (NotFound, Ambiguous, StorageError) as error:
             raise AdminError(str(error)) from None
 
     def ingest(self, items: Sequence[Any], kind: str, dry_run: bool = False) -> IngestResult:
@@ -234,8 +275,10 @@ class ServerAdmin(Admin):
                 "the token it was started with"
             )
         if response.status_code >= 400:
-            message = f"the server at {self.url} answered: {_message(response)}"
-            raise ServerRefused(response.status_code, message)
+            text = _message(response)
+            if response.status_code >= 500 or response.status_code in (405, 413):
+                text = f"the server at {self.url} answered {response.status_code}: {text}"
+            raise ServerRefused(response.status_code, text)  # else as the store says it here
         return response.json()
 
     def probe(self) -> None:
@@ -264,6 +307,29 @@ class ServerAdmin(Admin):
         """A new credential; what its client needs, shown once."""
         path = f"/v1/tenants/{_segment(tenant_id)}/credentials"
         found: dict[str, Any] = self.call("POST", path, body={"kind": kind, "key": key})
+        return found
+
+    def credentials(self, tenant_id: str) -> list[dict[str, Any]]:
+        """`GET /v1/tenants/{id}/credentials`."""
+        path = f"/v1/tenants/{_segment(tenant_id)}/credentials"
+        found: list[dict[str, Any]] = self.call("GET", path)["credentials"]
+        return found
+
+    def revoke_credential(self, tenant_id: str, reference: str) -> dict[str, Any]:
+        """`DELETE /v1/tenants/{id}/credentials/{credential}`."""
+        path = f"/v1/tenants/{_segment(tenant_id)}/credentials/{_segment(reference)}"
+        found: dict[str, Any] = self.call("DELETE", path)["revoked"]
+        return found
+
+    def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        """`DELETE /v1/tenants/{id}`."""
+        found: dict[str, Any] = self.call("DELETE", f"/v1/tenants/{_segment(tenant_id)}")
+        return found
+
+    def erase_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+        """`DELETE /v1/tenants/{id}/customers/{customer_id}`."""
+        path = f"/v1/tenants/{_segment(tenant_id)}/customers/{_segment(customer_id)}"
+        found: dict[str, Any] = self.call("DELETE", path)
         return found
 
     def ingest(self, items: Sequence[Any], kind: str, dry_run: bool = False) -> IngestResult:
@@ -328,10 +394,9 @@ def _segment(value: str) -> str:
 
 def _message(response: httpx.Response) -> str:
     try:
-        error = response.json()["error"]
-        return f"{response.status_code} {error['code']}: {error['message']}"
+        return str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return f"{response.status_code}: {response.text[:300]}"
+        return response.text[:300]
 
 
 def open_admin(db: str = "") -> Admin:

@@ -6,7 +6,7 @@ import json
 import logging
 import logging.config
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -48,13 +48,18 @@ app = typer.Typer(
     help="ccstats: contact-center analytics with vendor-compatible reporting APIs.",
     no_args_is_help=True,
 )
-tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create, configure, list and delete tenants.", no_args_is_help=True)
 credentials_app = typer.Typer(
-    help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
+    help="Create, list and revoke credentials for the native API and the vendor dialects.",
+    no_args_is_help=True,
 )
 docs_app = typer.Typer(help="Write the project's generated docs.", no_args_is_help=True)
+customers_app = typer.Typer(
+    help="Data-protection requests about a tenant's customers.", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(customers_app, name="customers")
 app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -380,6 +385,105 @@ def tenant_set(
         except ValidationError as error:
             raise fail(f"{file}: {describe_validation_error(error)}") from None
         print(_call(admin.put_tenant, tenant).model_dump_json())
+
+
+@tenant_app.command("list")
+def tenant_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array of settings.")
+    ] = False,
+    db: DbOption = "",
+) -> None:
+    """List the tenants: id, name, time zone, retention and masking."""
+    with _admin(db) as admin:
+        tenants = _call(admin.tenants)
+    if as_json:
+        print(json.dumps([t.model_dump() for t in tenants], ensure_ascii=False))
+        return
+    rows = [
+        (
+            t.id,
+            t.name or "",
+            t.timezone,
+            f"{t.retention_days} days" if t.retention_days else "-",
+            ", ".join(n for n, on in (("phones", t.mask_phones), ("names", t.mask_names)) if on)
+            or "-",
+        )
+        for t in tenants
+    ]
+    _table(("ID", "NAME", "TIMEZONE", "RETENTION", "MASKED"), rows)
+
+
+@tenant_app.command("delete")
+def tenant_delete(
+    tenant_id: Annotated[str, typer.Argument(metavar="ID")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: every record of the tenant is deleted.")
+    ] = False,
+    db: DbOption = "",
+) -> None:
+    """Delete a tenant with all its data (conversations, messages, agent intervals, pre-
+    aggregates), its settings and credentials. Prints what was deleted."""
+    if not yes:
+        raise fail(
+            f"this deletes tenant {tenant_id!r} and every record of it for good: "
+            "add --yes to do so (a backup first: `ccstats backup`)"
+        )
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.delete_tenant, tenant_id), ensure_ascii=False))
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """Plain columns on standard output (ids and keys are shown whole, never cut)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@credentials_app.command("list")
+def credentials_list(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    db: DbOption = "",
+) -> None:
+    """List a tenant's credentials (id, kind, key, created), oldest first; never a secret."""
+    with _admin(db) as admin:
+        found = _call(admin.credentials, tenant_id)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    rows = [(c["id"], c["kind"], c["key"], c["created_at"] or "") for c in found]
+    _table(("ID", "KIND", "KEY", "CREATED"), rows)
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    credential: Annotated[
+        str,
+        typer.Argument(
+            metavar="CREDENTIAL", help="Its id (`credentials list`), or its key when unique."
+        ),
+    ],
+    db: DbOption = "",
+) -> None:
+    """Revoke a credential: refused from the next request on, with the tokens issued for it.
+    To rotate a key without downtime: `credentials add`, move the clients, then revoke."""
+    with _admin(db) as admin:
+        revoked = _call(admin.revoke_credential, tenant_id, credential)
+    print(json.dumps({"revoked": revoked}, ensure_ascii=False))
+
+
+@customers_app.command("erase")
+def customers_erase(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID")],
+    db: DbOption = "",
+) -> None:
+    """Erase a customer: every conversation with this `customer_id` of the tenant, with its
+    transcript and what reports derived from it (a data-protection request). Prints the counts."""
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.erase_customer, tenant_id, customer_id), ensure_ascii=False))
 
 
 @credentials_app.command("add")

@@ -15,7 +15,7 @@ from ccstats.api.errors import ApiError
 from ccstats.api.native import ingest_body
 from ccstats.auth import CredentialError, create_credential
 from ccstats.records import TenantSettings, describe_validation_error
-from ccstats.service import StorageError
+from ccstats.service import Ambiguous, NotFound, StorageError
 
 __all__ = ["router"]
 
@@ -56,6 +56,56 @@ async def put_tenant(
         raise ApiError(400, "invalid_settings", describe_validation_error(error)) from None
     service.put_tenant(tenant)
     return tenant.model_dump()
+
+
+@router.delete("/tenants/{tenant_id}", summary="Delete a tenant with its data")
+def delete_tenant(tenant_id: str, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """Delete a tenant: every conversation, message and agent interval of it, what was derived
+    from them, its settings and its credentials (refused at once). Counts what went."""
+    try:
+        return service.delete_tenant(tenant_id)
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", str(error)) from None
+
+
+@router.delete(
+    "/tenants/{tenant_id}/customers/{customer_id}", summary="Erase a customer of any tenant"
+)
+def delete_customer(
+    tenant_id: str, customer_id: str, service: ServiceDep, _: AdminDep
+) -> dict[str, Any]:
+    """`DELETE /v1/customers/{customer_id}` for any tenant (`ccstats customers erase`)."""
+    try:
+        return service.erase_customer(tenant_id, customer_id)
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", f"nothing was erased: {error}") from None
+
+
+@router.get("/tenants/{tenant_id}/credentials", summary="List a tenant's credentials")
+def list_credentials(tenant_id: str, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    """Each credential's id, kind, key and creation time, oldest first; never a secret."""
+    try:
+        return {"credentials": service.credentials(tenant_id)}
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+
+
+@router.delete("/tenants/{tenant_id}/credentials/{credential}", summary="Revoke a credential")
+def revoke_credential(
+    tenant_id: str, credential: str, service: ServiceDep, _: AdminDep
+) -> dict[str, Any]:
+    """Delete a credential, named by its id or by its key when only one credential has it:
+    refused from the next request on, with the tokens issued for it (Huawei, Twin24)."""
+    try:
+        return {"revoked": service.revoke_credential(tenant_id, credential)}
+    except NotFound as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except Ambiguous as error:
+        raise ApiError(400, "ambiguous", str(error)) from None
 
 
 class CredentialBody(BaseModel):

@@ -20,7 +20,7 @@ from ccstats.records import TenantSettings
 from ccstats.service import Service
 from ccstats.storage import StorageError
 
-__all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso"]
+__all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso", "kept_since_iso"]
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
@@ -168,6 +168,7 @@ def post_query(
         "columns": result.columns,
         "rows": rows,
         "data_as_of": data_as_of_iso(service, tenant.id),
+        "data_kept_since": kept_since_iso(service, tenant),
     }
     if explain:
         answer["explain"] = {
@@ -182,3 +183,22 @@ def data_as_of_iso(service: Service, tenant_id: str) -> str | None:
     """When the tenant's newest record was stored, ISO 8601 UTC."""
     as_of = service.data_as_of(tenant_id)
     return as_of.isoformat() if as_of else None
+
+
+def kept_since_iso(service: Service, tenant: TenantSettings) -> str | None:
+    """With `retention_days`: the oldest time the tenant keeps (records created before it are
+    deleted by upkeep), ISO 8601 UTC; None without retention."""
+    since = service.kept_since(tenant)
+    return since.isoformat() if since else None
+
+
+@router.delete("/customers/{customer_id}", summary="Erase a customer's data")
+def delete_customer(customer_id: str, service: ServiceDep, tenant: TenantDep) -> dict[str, Any]:
+    """Delete every conversation of one customer of the token's tenant (by `customer_id`), with
+    its transcript and everything derived from it (reports, next contacts of the other
+    conversations): a data-protection erasure. Answers how many records went (0 when the
+    customer has none)."""
+    try:
+        return service.erase_customer(tenant.id, customer_id)
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", f"nothing was erased: {error}") from None

@@ -37,6 +37,10 @@ __all__ = [
     "CreatedCredential",
     "DemoSummary",
     "StoreInfo",
+    "Erasure",
+    "CredentialInfo",
+    "CredentialList",
+    "Revoked",
     "BackupAnswer",
     "CONTROLS_DOCUMENTED",
     "RouteDoc",
@@ -65,9 +69,10 @@ ERROR_CODES: dict[str, str] = {
     "suggests the closest name.",
     "invalid_settings": "Tenant settings that do not validate (e.g. an unknown time zone).",
     "invalid_credential": "An unknown credential kind or tenant, or a key id already taken.",
+    "ambiguous": "A key that several credentials share: name one by its id.",
     "unauthorized": "No token, or a token that is not valid (401).",
     "forbidden": "A tenant's API token on an admin route (403).",
-    "not_found": "No such tenant, conversation or path (404).",
+    "not_found": "No such tenant, conversation, credential or path (404).",
     "method_not_allowed": "The path exists, with another method (405).",
     "storage_failed": "The store failed; nothing of the batch was stored: send it again (503).",
     "internal_error": "A bug; the server log has the details, under the response's X-Request-ID "
@@ -91,6 +96,7 @@ ERROR_STATUSES: dict[int, tuple[str, ...]] = {
         "unknown_name",
         "invalid_settings",
         "invalid_credential",
+        "ambiguous",
     ),
     401: ("unauthorized",),
     403: ("forbidden",),
@@ -180,6 +186,11 @@ class QueryAnswer(BaseModel):
     columns: list[str]
     rows: list[dict[str, int | float | str | RatioCell | None]]
     data_as_of: str | None = Field(description="When the tenant's newest record was stored (UTC).")
+    data_kept_since: str | None = Field(
+        description="With the tenant's `retention_days`: records created before this time (UTC) "
+        "are deleted, so a range that starts earlier counts only what is kept; null without "
+        "retention."
+    )
     explain: dict[str, Any] | None = Field(
         None, description="With `?explain=1`: `metrics`, `measures` and the `sql` that ran."
     )
@@ -213,6 +224,10 @@ class SearchAnswer(BaseModel):
     rows: list[StoredConversation]
     next_cursor: str | None
     data_as_of: str | None
+    data_kept_since: str | None = Field(
+        description="With the tenant's `retention_days`: records created before this time (UTC) "
+        "are deleted; null without retention."
+    )
 
 
 class ConversationAnswer(BaseModel):
@@ -270,6 +285,42 @@ class BackupAnswer(BaseModel):
     schema_version: int = Field(description="The schema version of the copy.")
 
 
+class Erasure(BaseModel):
+    """What an erasure deleted."""
+
+    tenant_id: str
+    customer_id: str | None = Field(None, description="The customer erased (customer routes).")
+    conversations: int = Field(description="Conversations deleted.")
+    messages: int = Field(description="Transcript messages deleted with them.")
+    agent_intervals: int = Field(description="Agent intervals deleted (a tenant's deletion).")
+    credentials: int | None = Field(None, description="Credentials deleted (a tenant's).")
+
+
+class CredentialInfo(BaseModel):
+    """A stored credential, without its secret."""
+
+    id: str = Field(description="Its name among the tenant's (`kind-` and 10 hex digits).")
+    tenant_id: str
+    kind: Literal["api", "huawei", "7moor", "twin24", "aliyun"]
+    key: str = Field(
+        description="The key id: the API token's key, the Huawei appKey, the 7moor appkey, "
+        "the Twin24 email, the Alibaba AccessKeyId."
+    )
+    created_at: str | None
+
+
+class CredentialList(BaseModel):
+    """A tenant's credentials, oldest first."""
+
+    credentials: list[CredentialInfo]
+
+
+class Revoked(BaseModel):
+    """The credential deleted."""
+
+    revoked: CredentialInfo
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """What the schema says of one operation: its answer, its error statuses, its body."""
@@ -310,6 +361,17 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("post", "/v1/tenants/{tenant_id}/credentials"): RouteDoc(
         CreatedCredential, _ADMIN_ERRORS, admin=True
     ),
+    ("get", "/v1/tenants/{tenant_id}/credentials"): RouteDoc(
+        CredentialList, (401, 403, 404), admin=True
+    ),
+    ("delete", "/v1/tenants/{tenant_id}/credentials/{credential}"): RouteDoc(
+        Revoked, (*_ADMIN_ERRORS, 404), admin=True
+    ),
+    ("delete", "/v1/tenants/{tenant_id}"): RouteDoc(Erasure, (401, 403, 404, 503), admin=True),
+    ("delete", "/v1/tenants/{tenant_id}/customers/{customer_id}"): RouteDoc(
+        Erasure, (401, 403, 404, 503), admin=True
+    ),
+    ("delete", "/v1/customers/{customer_id}"): RouteDoc(Erasure, (401, 503)),
     ("post", "/v1/admin/demo"): RouteDoc(DemoSummary, _ADMIN_ERRORS, admin=True),
     ("post", "/v1/admin/backup"): RouteDoc(BackupAnswer, (*_ADMIN_ERRORS, 503), admin=True),
     ("get", "/v1/admin/store"): RouteDoc(StoreInfo, (401, 403), admin=True),

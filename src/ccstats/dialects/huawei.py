@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.auth import check_secret
+from ccstats.auth import match_credential, still_valid
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
 from ccstats.records import TenantSettings
@@ -119,33 +119,43 @@ class TokenStore:
 
     def __init__(self, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time) -> None:
         self.ttl, self._clock = ttl, clock
-        self._tokens: dict[str, tuple[str, float]] = {}  # hash -> (tenant id, expiry); issue order
+        # hash -> (tenant id, expiry, the credential it was issued for); in issue order
+        self._tokens: dict[str, tuple[str, float, str | None]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
     def _key(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def issue(self, tenant_id: str) -> str:
-        """A new token for a tenant (>= 32 characters)."""
+    def issue(self, tenant_id: str, credential_id: str | None = None) -> str:
+        """A new token for a tenant (>= 32 characters), issued for one of its appSecrets."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
         with self._lock:
             self._purge(now)
-            self._tokens[self._key(token)] = (tenant_id, now + self.ttl)
+            self._tokens[self._key(token)] = (tenant_id, now + self.ttl, credential_id)
         return token
 
     def tenant_of(self, token: str) -> str | None:
         """The tenant of a live token, or None when unknown or expired."""
+        found = self._live(token)
+        return found[0] if found is not None else None
+
+    def issuer_of(self, token: str) -> str | None:
+        """The credential a live token was issued for (`Credential.id`), or None."""
+        found = self._live(token)
+        return found[2] if found is not None else None
+
+    def _live(self, token: str) -> tuple[str, float, str | None] | None:
         with self._lock:
             found = self._tokens.get(self._key(token))
         if found is None or found[1] <= self._clock():
             return None
-        return found[0]
+        return found
 
     def _purge(self, now: float) -> None:
         # Every token has the same lifetime, so issue order is expiry order: drop from the front.
-        for key, (_, expiry) in list(self._tokens.items()):
+        for key, (_, expiry, _) in list(self._tokens.items()):
             if expiry > now and len(self._tokens) < MAX_TOKENS:
                 break
             del self._tokens[key]
@@ -243,6 +253,11 @@ def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any])
     token = body.get("authToken")
     owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
     tenant = service.tenant(owner) if owner is not None else None
+    issuer = tokens.issuer_of(token) if tenant is not None and isinstance(token, str) else None
+    if issuer is not None and owner is not None:
+        # A token dies with the appSecret it was issued for (`ccstats credentials revoke`).
+        if not still_valid(service.registry, "huawei", owner, owner, issuer):
+            tenant = None
     if tenant is None:
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
     if _text(body, "tenantId") != tenant.id:
@@ -427,12 +442,13 @@ _REPORT_BODY = _json_schema(
 
 def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
-    known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
+    known, credential = match_credential(service.registry, "huawei", app_key, app_secret)
+    tenant_id = credential.tenant_id if credential is not None else None
     if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
-    if tenant_id is None:
+    if credential is None or tenant_id is None:
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
-    token = tokens.issue(tenant_id)
+    token = tokens.issue(tenant_id, credential.id)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
 
 

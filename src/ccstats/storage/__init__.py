@@ -12,13 +12,21 @@ from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.base import StorageError, Store
 from ccstats.storage.duckdb import DuckDBStore, StoreLockedError, restore_file
 from ccstats.storage.registry import Credential, Registry
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 
 __all__ = [
     "AggregateRequest",
     "Changes",
     "Credential",
     "DuckDBStore",
+    "Erased",
     "IntervalTotal",
     "Registry",
     "SearchPage",

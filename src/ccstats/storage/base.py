@@ -20,7 +20,14 @@ import pyarrow as pa
 
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 
 __all__ = ["Store", "StorageError"]
 
@@ -60,6 +67,25 @@ class Store:
     def retime(self, tenant_id: str, timezone: str) -> Changes:
         """The tenant's time zone is now `timezone`: recut whatever the engine keeps by local
         day. Every kept answer of the tenant is then stale (its local buckets moved)."""
+        raise NotImplementedError
+
+    def erase(
+        self,
+        tenant_id: str,
+        *,
+        before: datetime | None = None,
+        customer_id: str | None = None,
+    ) -> Erased:
+        """Delete a tenant's records, atomically, leaving every answer exact (pre-aggregates
+        and the next contacts of the conversations that stay, as after an upsert; deferred
+        work is `flush`'s as usual):
+
+        - `customer_id`: the customer's conversations with their messages (a data-protection
+          erasure); with `before` too, only those created before it;
+        - `before` alone: conversations created before it with their messages, and agent
+          intervals that ended before it: retention (reports of times after it unchanged);
+        - neither: everything of the tenant (its registry entry is the registry's).
+        """
         raise NotImplementedError
 
     # -- reads ------------------------------------------------------------------------------------

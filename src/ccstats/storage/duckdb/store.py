@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,21 @@ from ccstats.schema import (
     INTERVAL_COLUMNS,
     MESSAGE_COLUMNS,
     STORE_COLUMNS,
+    conversations_to_arrow,
 )
 from ccstats.storage import paging
 from ccstats.storage.base import StorageError, Store
 from ccstats.storage.duckdb import compaction, contacts, migrations, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 
 __all__ = ["DuckDBStore", "StoreLockedError", "restore_file"]
 
@@ -378,6 +387,144 @@ class DuckDBStore(Store):
             self._pending |= zones.keys()
         self._as_of.clear()
         return Changes.of_rows(spans)
+
+    # -- erasure --------------------------------------------------------------------------------
+    def erase(
+        self,
+        tenant_id: str,
+        *,
+        before: datetime | None = None,
+        customer_id: str | None = None,
+    ) -> Erased:
+        """Conversations go through the upsert's own machinery with an empty batch (their
+        customers noted pending, their rollup slots recomputed in the same transaction, or the
+        tenant's rollups marked stale when they span more than a day); a whole tenant is
+        dropped from every table at once."""
+        if before is None and customer_id is None:
+            return self._erase_tenant(tenant_id)
+        where, params = "tenant_id = ?", [tenant_id]
+        if before is not None:
+            where += " AND created_at < ?"
+            params.append(q._naive(before))
+        if customer_id is not None:
+            where += " AND customer_id = ?"
+            params.append(customer_id)
+        erased = self._erase_conversations(tenant_id, where, params)
+        if customer_id is not None:
+            return erased
+        assert before is not None
+        intervals, changes = self._erase_intervals(tenant_id, before)
+        return replace(erased, intervals=intervals, changes=erased.changes.merge(changes))
+
+    def _erase_conversations(self, tenant_id: str, where: str, params: list[Any]) -> Erased:
+        found = self._fetch(
+            f"SELECT count(*), min(created_at), max(created_at) FROM conversations WHERE {where}",
+            params,
+        )
+        count, low, high = found[0]
+        if not count:
+            return Erased()
+        keys = "(SELECT tenant_id, id FROM _erase)"
+        zones = self._zones_of([tenant_id])
+        bulk = low is not None and (high - low).total_seconds() * 1_000_000 > _BULK_SPAN
+        before: list[tuple[str, list[Any]]] = [
+            (
+                f"CREATE OR REPLACE TEMP TABLE _erase AS SELECT tenant_id, id FROM conversations WHERE {where}",
+                params,
+            ),
+            (
+                "CREATE OR REPLACE TEMP TABLE _erase_m AS SELECT count(*) AS n FROM messages m"
+                " SEMI JOIN _erase k ON m.tenant_id = k.tenant_id AND m.conversation_id = k.id",
+                [],
+            ),
+            (contacts.customers_sql(keys), []),
+            (contacts.pend_sql(), []),
+        ]
+        before += [(sql, []) for sql in contacts.spans_sql(keys)]
+        rollups_before, after = self._rollup_statements(keys, zones, bulk)
+        empty, no_messages = conversations_to_arrow([], datetime.now(UTC))
+        with self._write_lock:
+            rows = self._write(
+                [
+                    *before,
+                    *rollups_before,
+                    (
+                        f"DELETE FROM conversations t USING {keys} k"
+                        " WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
+                        [],
+                    ),
+                    (
+                        f"DELETE FROM messages t USING {keys} k"
+                        " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
+                        [],
+                    ),
+                    *after,
+                    *((sql, []) for sql in contacts.cleanup_sql()),
+                ],
+                result=f"SELECT s.*, (SELECT count(*) FROM _erase), (SELECT n FROM _erase_m)"
+                f" FROM ({contacts.tenant_spans_sql()}) s",
+                _batch_c=empty,
+                _batch_m=no_messages,
+            )
+            self._pending.add(tenant_id)
+        self._as_of.clear()
+        if not rows:
+            return Erased()
+        return Erased(rows[0][3], rows[0][4], 0, Changes.of_rows([row[:3] for row in rows]))
+
+    def _erase_intervals(self, tenant_id: str, before: datetime) -> tuple[int, Changes]:
+        where = "tenant_id = ? AND ended_at < ?"
+        params = [tenant_id, q._naive(before)]
+        rows = self._write(
+            [
+                (
+                    "CREATE OR REPLACE TEMP TABLE _ispan AS SELECT tenant_id, started_at,"
+                    f" ended_at FROM agent_intervals WHERE {where}",
+                    params,
+                ),
+                (f"DELETE FROM agent_intervals WHERE {where}", params),
+            ],
+            result="SELECT tenant_id, min(started_at), max(ended_at), count(*) FROM _ispan"
+            " GROUP BY ALL",
+        )
+        if not rows:
+            return 0, Changes()
+        return int(rows[0][3]), Changes.of_rows([row[:3] for row in rows])
+
+    def _erase_tenant(self, tenant_id: str) -> Erased:
+        """Every row of the tenant in every table, its stale marks and pending work."""
+        one = [tenant_id]
+        statements: list[tuple[str, Sequence[Any]]] = [
+            (
+                "CREATE OR REPLACE TEMP TABLE _erase_n AS SELECT"
+                " (SELECT count(*) FROM conversations WHERE tenant_id = ?) AS c,"
+                " (SELECT count(*) FROM messages WHERE tenant_id = ?) AS m,"
+                " (SELECT count(*) FROM agent_intervals WHERE tenant_id = ?) AS i",
+                [tenant_id] * 3,
+            ),
+            *(
+                (f"DELETE FROM {table} WHERE tenant_id = ?", one)
+                for table in (
+                    "conversations",
+                    "messages",
+                    "agent_intervals",
+                    "pending_contacts",
+                    "contact_moves",
+                    *(r.table for r in self._rollups),
+                )
+            ),
+            *(
+                ("DELETE FROM meta WHERE key = ?", [_stale_key(r.table, tenant_id)])
+                for r in self._rollups
+            ),
+        ]
+        with self._write_lock:
+            rows = self._write(statements, result="SELECT c, m, i FROM _erase_n")
+            self._stale -= {(r.table, tenant_id) for r in self._rollups}
+            self._pending.discard(tenant_id)
+        self._as_of.clear()
+        counts = rows[0]
+        return Erased(counts[0], counts[1], counts[2], Changes.everything(tenant_id))
 
     def pending(self, tenant_id: str) -> bool:
         """Whether upserts left next contacts of the tenant to recompute (`flush`)."""
