@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_TOKEN, add_tenant, credential, load, service_of
 from tests.dialects import test_huawei as huawei
+from tests.dialects import test_sevenmoor as sevenmoor
 from tests.dialects import test_twin24 as twin24
 
 from ccstats.service import SearchRequest
@@ -295,3 +296,16 @@ def test_phone_numbers_and_names_are_masked_in_answers_and_exports_per_tenant(
     assert conversations(app_client, plain).json()["rows"][0]["customer_phone"] == "79161234567"
     refused = conversations(app_client, token, sort="customer_phone")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_sort"
+
+
+def test_a_revoked_7moor_key_is_refused_at_once(store: Store, app_client: TestClient) -> None:
+    add_tenant(store, sevenmoor.BANK, "Asia/Shanghai")
+    credential_of = credential(store, sevenmoor.BANK, "7moor", sevenmoor.APPKEY)
+    body = sevenmoor.day_body("2021-08-05")
+    headers = sevenmoor.signed(sevenmoor.APPKEY, credential_of["secret"])
+    assert sevenmoor.post(app_client, sevenmoor.SESSION, body, headers)["success"] is True
+    path = f"/v1/tenants/{sevenmoor.BANK}/credentials/{sevenmoor.APPKEY}"
+    assert app_client.delete(path, headers=ADMIN).status_code == 200
+    headers = sevenmoor.signed(sevenmoor.APPKEY, credential_of["secret"])
+    refused = sevenmoor.post(app_client, sevenmoor.SESSION, body, headers)
+    assert (refused["code"], refused["message"]) == ("401", "appkeyNotFound")
