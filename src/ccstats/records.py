@@ -397,6 +397,9 @@ class TenantSettings(BaseModel):
     agents: list[Agent] = Field(default_factory=list)
     bots: list[Bot] = Field(default_factory=list)
     instances: list[str] = Field(default_factory=list)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    mask_phones: bool = False
+    mask_names: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,20 @@ def make_store(engine: str) -> Store:
     """An empty store of `engine`."""
     if engine == "duckdb":
         return DuckDBStore(":memory:")
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+def backup_destination(engine: str, folder: Path) -> str:
+    """Where a test backs a store of `engine` up (`Store.backup`), in a fresh `folder`."""
+    if engine == "duckdb":
+        return str(folder / "backup.duckdb")
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+def open_backup(engine: str, destination: str) -> Store:
+    """The store a backup of `engine` at `destination` restores."""
+    if engine == "duckdb":
+        return DuckDBStore(destination)
     raise ValueError(f"unknown engine {engine!r}")
 
 
