@@ -122,6 +122,7 @@ def hand_conversations() -> list[dict[str, Any]]:
             "campaign_id": CAMPAIGN_ID,
             "campaign_name": named("campaign-name"),
             "dial_status": "ANSWERED",
+            "price": "1234.5",
             "dialog_result": named("dialog-result"),
             "messages": [
                 {"sender": "customer", "text": named("customer-message"), "sent_at": _at("10:00")},
@@ -447,6 +448,15 @@ def test_hand_made_figures(browser: WebDriver, server: LiveServer) -> None:
     assert cells["logged_in_s"] == "8:00:00"  # 09:00-17:00
     assert cells["occupancy"] == "1.0%"  # 300 s handled / 28 800 s logged in
     assert cells["status:busy"] == "1:00:00"
+
+    show(browser, server, f"campaigns?p=custom&from={DAY}&to={NEXT_DAY}", "campaigns")
+    cells = {
+        td.get_attribute("data-key"): td.text
+        for td in browser.find_elements(By.CSS_SELECTOR, "#campaigns tbody td")
+    }
+    assert cells["conversations"] == "1"  # h1, the only call of a campaign
+    assert cells["dial_answered"] == "1"  # h1: ANSWERED
+    assert cells["cost"] == "1,234.50"  # h1's price
 
 
 # -- injected names -------------------------------------------------------------------------------

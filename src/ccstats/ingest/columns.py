@@ -29,7 +29,7 @@ from ccstats.ingest.rows import (
     known_tenants,
     validate,
 )
-from ccstats.records import ID_FIELDS, INT64_MAX, MAX_TIME, MIN_TIME, Conversation
+from ccstats.records import ID_FIELDS, INT64_MAX, MAX_TIME, MIN_TIME, PRICE_PATTERN, Conversation
 from ccstats.schema import (
     CONVERSATION_COLUMNS,
     LogicalType,
@@ -82,7 +82,6 @@ _ISO = (
     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _EPOCH_TEXT = r"^-?[0-9]{1,13}$"
-_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _INT_TEXT = r"^-?[0-9]{1,18}$"
 
 
@@ -180,7 +179,7 @@ def _text(name: str, column: pa.Array) -> _Checked:
             pc.less_equal(length, _s(_SOURCE_MAX, pa.int32())),
         )
     elif name == "price":
-        ok = _matches(values, _DECIMAL)
+        ok = _matches(values, PRICE_PATTERN)
     return _keep(values, _bad(values, ok), pa.string())
 
 
