@@ -32,30 +32,45 @@ SEED = 7
 BANK, RETAIL, ACME = "202104237142", "twin24-demo", "acme-us"
 EVER = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
+
+def default_scope_of(kind: str) -> dict[str, Any]:
+    """A new vendor credential's scope as shown (issue 20): its vendor's source and no source."""
+    return {"sources": [kind, None], "access_codes": None, "channels": None, "directions": None}
+
+
 # The fixed credentials of the README (preamble "Demo data constants"), as `create_credential`
 # returns them.
 EXPECTED_CREDENTIALS = [
     {"kind": "api", "tenant_id": BANK, "token": "ccs_bank_demo-token"},
     {"kind": "api", "tenant_id": RETAIL, "token": "ccs_retail_demo-token"},
     {"kind": "api", "tenant_id": ACME, "token": "ccs_acme_demo-token"},
-    {"kind": "huawei", "tenant_id": BANK, "appKey": BANK, "appSecret": "demo-huawei-secret"},
+    {
+        "kind": "huawei",
+        "tenant_id": BANK,
+        "appKey": BANK,
+        "appSecret": "demo-huawei-secret",
+        "scope": default_scope_of("huawei"),
+    },
     {
         "kind": "7moor",
         "tenant_id": BANK,
         "appkey": "2000103",
         "secret": "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
+        "scope": default_scope_of("7moor"),
     },
     {
         "kind": "twin24",
         "tenant_id": RETAIL,
         "email": "demo@twin24.local",
         "password": "demo-password",
+        "scope": default_scope_of("twin24"),
     },
     {
         "kind": "aliyun",
         "tenant_id": BANK,
         "accessKeyId": "LTAIdemo0000000000000000",
         "accessKeySecret": "demoAccessKeySecret0000000000",
+        "scope": default_scope_of("aliyun"),
     },
 ]
 

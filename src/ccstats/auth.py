@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from ccstats.limits import MAX_TEXT
+from ccstats.scope import Scope
 from ccstats.storage import Credential, KeyTaken, Registry
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "verify_secret",
     "tenant_for_api_token",
     "check_secret",
+    "check_credential",
     "CredentialError",
     "UNIQUE_KEYS",
 ]
@@ -65,10 +68,11 @@ _DUMMY_HASH = (
 """The scrypt hash of a random password nobody kept: checked for unknown keys, at a real cost."""
 
 
-def check_secret(
+def check_credential(
     registry: Registry, kind: str, key_id: str, secret: str
-) -> tuple[bool, str | None]:
-    """(key known, tenant id if the secret matches) for hashed-secret kinds.
+) -> tuple[bool, Credential | None]:
+    """(key known, the credential whose secret matches) for hashed-secret kinds: the credential
+    gives the tenant and the scope of what it may see.
 
     An unknown key of a kind with slow hashes (Twin24 passwords) is checked against a dummy hash
     of the same cost, so that the answer's time does not tell which keys exist.
@@ -76,10 +80,18 @@ def check_secret(
     found = registry.find_credentials(kind, key_id)
     for credential in found:
         if verify_secret(secret, credential.secret_hash):
-            return True, credential.tenant_id
+            return True, credential
     if not found and kind in _SLOW_KINDS:
         verify_secret(secret, _DUMMY_HASH)
     return bool(found), None
+
+
+def check_secret(
+    registry: Registry, kind: str, key_id: str, secret: str
+) -> tuple[bool, str | None]:
+    """(key known, tenant id if the secret matches) for hashed-secret kinds (`check_credential`)."""
+    known, credential = check_credential(registry, kind, key_id, secret)
+    return known, None if credential is None else credential.tenant_id
 
 
 _SLOW_KINDS = frozenset({"twin24"})
@@ -148,14 +160,23 @@ def create_credential(
     kind: str,
     key: str | None = None,
     secret: str | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`).
+    """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`) and,
+    for a vendor credential, its `scope` (`Scope.as_dict`).
 
     `key` chooses the key id where a kind has one (7moor appkey, Twin24 email, Alibaba key id);
-    `secret` chooses the secret (the demo uses fixed ones so that README examples work verbatim).
+    `secret` chooses the secret (the demo uses fixed ones so that README examples work verbatim);
+    `scope` what every answer of a vendor credential is restricted to (default: its vendor's
+    source and records with no source, `scope.default_scope`). An `api` credential has no scope.
     """
     if kind not in _MAKERS:
         raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind == "api" and scope is not None:
+        raise CredentialError(
+            "an api credential has no scope: it sees its whole tenant (scopes are for the"
+            " vendor credentials: huawei, 7moor, twin24, aliyun)"
+        )
     if registry.get_tenant(tenant_id) is None:
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
@@ -167,6 +188,7 @@ def create_credential(
         if len(key) > MAX_TEXT:
             raise CredentialError(f"the key must be at most {MAX_TEXT} characters")
     credential, shown = _MAKERS[kind](tenant_id, key, secret)
+    credential = replace(credential, scope=scope).with_scope()
     try:
         # A key that names one tenant (7moor appkey, Twin24 email, Alibaba AccessKeyId) is unique
         # whatever its case: a Twin24 email is looked up lower-cased, so "DEMO@x" beside "demo@x"
@@ -177,6 +199,8 @@ def create_credential(
             f"{kind} key {credential.key_id!r} already exists (keys are compared ignoring case"
             " and surrounding spaces)"
         ) from None
+    if credential.scope is not None:
+        shown["scope"] = credential.scope.as_dict()
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
 

@@ -22,13 +22,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.auth import check_secret
+from ccstats.auth import check_credential
 from ccstats.limits import MAX_SECRET, MAX_TEXT
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
 from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
+from ccstats.scope import Scope, default_scope
 from ccstats.service import Registry, Service
 from ccstats.timebuckets import local_date_of, local_midnight
 
@@ -136,12 +137,17 @@ def render_error(request: Request, status: int, message: str) -> Response:
 
 
 class TokenStore:
-    """authTokens issued by `gettoken`: random, tied to one tenant, valid `ttl` seconds.
+    """authTokens issued by `gettoken`: random, tied to one tenant and the scope of the
+    credential that asked for it (issue 20), valid `ttl` seconds.
 
     Kept in the registry (only a hash of each token), so that a token outlives a restart of the
     server and works on every process serving the same store; several tokens of a tenant are
     valid at once. Expired tokens are deleted now and then. Before, tokens lived in process
     memory and clients got 900001 after every restart (issue 15, item 5).
+
+    A token is kept under `huawei-token:scoped:<sha256>` as `<expiry>|{"tenant", "scope"}`. One
+    issued before scopes is under `huawei-token:<sha256>` as `<expiry>|<tenant id>`, and has the
+    default Huawei scope, as its credential got when its file was migrated.
     """
 
     def __init__(
@@ -151,31 +157,48 @@ class TokenStore:
         self.ttl, self._clock, self._registry = ttl, clock, registry
         self._next_purge = 0.0
 
-    @staticmethod
-    def _key(token: str) -> str:
-        return _TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-    def issue(self, tenant_id: str) -> str:
-        """A new token for a tenant (>= 32 characters)."""
+    def issue(self, tenant_id: str, scope: Scope | None = None) -> str:
+        """A new token for a tenant, restricted to `scope` (None: the default Huawei scope),
+        of >= 32 characters."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
         if now >= self._next_purge:
             self._next_purge = now + 60
-            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))
+            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))  # both kinds
+        holder = {"tenant": tenant_id, "scope": (scope or _DEFAULT_SCOPE).as_dict()}
         # The expiry first: values sort as times, so expired ones are deleted by prefix.
-        self._registry.put_meta(self._key(token), f"{_iso(now + self.ttl)}|{tenant_id}")
+        value = f"{_iso(now + self.ttl)}|{orjson.dumps(holder).decode()}"
+        self._registry.put_meta(_SCOPED_PREFIX + _digest(token), value)
         return token
 
-    def tenant_of(self, token: str) -> str | None:
-        """The tenant of a live token, or None when unknown or expired."""
-        found = self._registry.get_meta(self._key(token))
+    def holder_of(self, token: str) -> tuple[str, Scope] | None:
+        """(tenant, scope) of a live token, or None when unknown or expired."""
+        now = _iso(self._clock())
+        found = self._registry.get_meta(_SCOPED_PREFIX + _digest(token))
+        if found is not None:
+            expiry, _, text = found.partition("|")
+            holder = orjson.loads(text)
+            scope = Scope.from_dict(holder["scope"])
+            return (holder["tenant"], scope) if expiry > now else None
+        found = self._registry.get_meta(_TOKEN_PREFIX + _digest(token))
         if found is None:
             return None
         expiry, _, tenant_id = found.partition("|")
-        return tenant_id if expiry > _iso(self._clock()) else None
+        return (tenant_id, _DEFAULT_SCOPE) if expiry > now else None
+
+    def tenant_of(self, token: str) -> str | None:
+        """The tenant of a live token, or None when unknown or expired."""
+        holder = self.holder_of(token)
+        return None if holder is None else holder[0]
 
 
 _TOKEN_PREFIX = "huawei-token:"
+_SCOPED_PREFIX = _TOKEN_PREFIX + "scoped:"  # a sha256 hex digest has no ":"
+_DEFAULT_SCOPE = default_scope("huawei")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _iso(epoch: float) -> str:
@@ -259,12 +282,13 @@ ReportType = Literal["hour", "day"]
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """A parsed report request of an authenticated tenant."""
+    """A parsed report request of an authenticated tenant, with its token's scope."""
 
     tenant: TenantSettings
     type: ReportType
     access_code: str
     timestamp: datetime
+    scope: Scope | None = None
 
 
 def _report_type(body: Mapping[str, Any]) -> ReportType:
@@ -282,14 +306,14 @@ def _authenticate(
     body: Mapping[str, Any],
     limiter: FailureLimiter,
     address: str,
-) -> TenantSettings:
+) -> tuple[TenantSettings, Scope]:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
     _refuse_if_blocked(limiter, (address,))
     token = body.get("authToken")
     usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
-    owner = tokens.tenant_of(str(token)) if usable else None
-    tenant = service.tenant(owner) if owner is not None else None
-    if tenant is None:
+    holder = tokens.holder_of(str(token)) if usable else None
+    tenant = service.tenant(holder[0]) if holder is not None else None
+    if tenant is None or holder is None:
         if usable:
             limiter.failed(address)  # a token that was never issued, or has expired
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
@@ -298,7 +322,7 @@ def _authenticate(
         raise HuaweiError(
             403, TOKEN_CHECK_FAILED, "Failed to check the token: it is not for this tenantId."
         )
-    return tenant
+    return tenant, holder[1]
 
 
 def parse_report(
@@ -310,10 +334,10 @@ def parse_report(
 ) -> ReportRequest:
     """Authenticate and validate a report body (errors as HuaweiError; a token never issued
     counts as a failed authentication of `address`)."""
-    tenant = _authenticate(service, tokens, body, limiter, address)
+    tenant, scope = _authenticate(service, tokens, body, limiter, address)
     access_code = _text(body, "accessCode")
     report_type = _report_type(body)
-    return ReportRequest(tenant, report_type, access_code, _timestamp(body))
+    return ReportRequest(tenant, report_type, access_code, _timestamp(body), scope)
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -435,10 +459,12 @@ RowMaker = Callable[[ReportRequest, datetime, dict[str, Any]], dict[str, Any]]
 def build_report(
     service: Service, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
 ) -> list[dict[str, Any]]:
-    """Report rows: one per bucket with at least one conversation, ascending by recordTime.
+    """Report rows: one per bucket with at least one conversation, ascending by recordTime,
+    of the records in the token's scope.
 
     Built once per cached answer (`run_formatted`); the rows are shared, not to be changed.
     """
+    service = service.within(report.scope)
 
     def rows_of(result: MetricResult) -> list[dict[str, Any]]:
         rows = sorted((r for r in result.rows if r["conversations"]), key=lambda r: r["bucket"])
@@ -491,14 +517,15 @@ def _issue_token(
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
     keys = (address, f"huawei:{app_key}")
     _refuse_if_blocked(limiter, keys)
-    known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
-    if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
+    known, credential = check_credential(service.registry, "huawei", app_key, app_secret)
+    if not known or (credential is not None and service.tenant(credential.tenant_id) is None):
         limiter.failed(*keys)
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
-    if tenant_id is None:
+    if credential is None:
         limiter.failed(*keys)
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
-    token = tokens.issue(tenant_id)
+    # The token carries the scope of the credential whose secret was given (issue 20).
+    token = tokens.issue(credential.tenant_id, credential.scope)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
 
 

@@ -40,6 +40,7 @@ from ccstats.records import (
     parse_time,
 )
 from ccstats.responses import JSON
+from ccstats.scope import Scope
 from ccstats.service import SearchPage, SearchRequest, Service, StorageError
 from ccstats.timebuckets import local_midnight, parse_local
 
@@ -309,8 +310,9 @@ def refresh(request: Request) -> Response:
     return _token_response(tokens, ttl)
 
 
-def _caller_tenant(request: Request) -> TenantSettings:
-    """The tenant of the request's Bearer JWT: 401 "Token is expired." or "Unauthorized."."""
+def _caller(request: Request) -> tuple[TenantSettings, Scope | None]:
+    """The tenant of the request's Bearer JWT and the scope of its login (issue 20): 401
+    "Token is expired." or "Unauthorized." (also when the login is gone)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Twin24Error(401, "Unauthorized.")
@@ -328,10 +330,18 @@ def _caller_tenant(request: Request) -> TenantSettings:
     except jwt.InvalidTokenError:
         limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
-    tenant: TenantSettings | None = request.app.state.service.tenant(str(claims["tenant"]))
-    if tenant is None:
+    service: Service = request.app.state.service
+    tenant = service.tenant(str(claims["tenant"]))
+    # The scope is the login's as it is now, read with each request (the registry keeps
+    # credentials read): a token outlives neither its login nor a change of its scope.
+    login = [
+        c
+        for c in service.registry.find_credentials("twin24", str(claims["sub"]))
+        if c.tenant_id == claims["tenant"]
+    ]
+    if tenant is None or not login:
         raise Twin24Error(401, "Unauthorized.")
-    return tenant
+    return tenant, login[0].scope
 
 
 # -- the search request ------------------------------------------------------------------------
@@ -777,9 +787,10 @@ def _file(service: Service, search: CallSearch) -> Response:
 @router.get("/api/v1/search/cis/calls", summary="Twin24: call statistics (seed 003)")
 def search_calls(request: Request) -> Response:
     """`{"count", "items"}` of the caller's voice calls, or the whole result as a CSV/XLSX file."""
-    service: Service = request.app.state.service
     try:
-        tenant = _caller_tenant(request)
+        tenant, scope = _caller(request)
+        # Every page, count and file reads through the view of the login's scope (issue 20).
+        service: Service = request.app.state.service.within(scope)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
         response = _file(service, search) if search.output else _page(service, search)
         if search.ignored:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from ccstats.records import TenantSettings
+from ccstats.scope import VENDOR_SOURCES, Scope, ScopeError, default_scope
 from ccstats.storage.base import KeyTaken, StorageError
 from ccstats.storage.registry import Credential, Registry
 
@@ -30,6 +31,15 @@ def _aware(value: Any) -> Any:
     return value
 
 
+def _scope(text: str | None) -> Scope | None:
+    if text is None:
+        return None
+    try:
+        return Scope.from_json(text)
+    except ScopeError as error:
+        raise StorageError(f"a credential's stored scope is unusable: {error}") from None
+
+
 class DuckDBRegistry(Registry):
     """`Registry` over the `tenants`, `credentials` and `meta` tables of a DuckDB store."""
 
@@ -43,6 +53,22 @@ class DuckDBRegistry(Registry):
         self._write_lock = write_lock
         self._tenants: dict[str, TenantSettings] | None = None
         self._credentials: dict[tuple[str, str], list[Credential]] = {}
+        self._scope_column: bool | None = None
+        """Whether `credentials` has its `scope` column (a file from before scopes opened
+        read-only has not: its vendor credentials read with their default scope)."""
+
+    def migrate(self) -> None:
+        """Give a file from before scopes its `credentials.scope` column, and each vendor
+        credential there its kind's default scope (idempotent; the store calls it on open)."""
+        with self._write_lock:
+            self._write("ALTER TABLE credentials ADD COLUMN IF NOT EXISTS scope VARCHAR", [])
+            for kind in VENDOR_SOURCES:
+                self._write(
+                    "UPDATE credentials SET scope = ? WHERE kind = ? AND scope IS NULL",
+                    [default_scope(kind).to_json(), kind],
+                )
+            self._scope_column = True
+            self._credentials.clear()
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -99,9 +125,19 @@ class DuckDBRegistry(Registry):
                 [c.kind, c.key_id],
             ):
                 raise KeyTaken(f"a {c.kind} credential with key {c.key_id.strip()!r} exists")
+            scope = c.with_scope().scope
             self._write(
-                "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
-                [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
+                "INSERT INTO credentials (tenant_id, kind, key_id, secret_hash, secret,"
+                " created_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    c.tenant_id,
+                    c.kind,
+                    c.key_id,
+                    c.secret_hash,
+                    c.secret,
+                    created,
+                    None if scope is None else scope.to_json(),
+                ],
             )
         self._credentials.clear()
 
@@ -110,19 +146,37 @@ class DuckDBRegistry(Registry):
         cached = self._credentials.get((kind, key_id))
         if cached is not None:
             return list(cached)
+        scope = "scope" if self._has_scope_column() else "NULL"
         rows = self._fetch(
-            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
-            " WHERE kind = ? AND key_id = ? ORDER BY created_at",
+            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at,"
+            f" {scope} FROM credentials WHERE kind = ? AND key_id = ? ORDER BY created_at",
             [kind, key_id],
         )
         found = [
-            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
+            Credential(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                created_at=_aware(row[5]),
+                scope=_scope(row[6]),
+            ).with_scope()
             for row in rows
         ]
         if len(self._credentials) > _CREDENTIALS_KEPT:
             self._credentials.clear()
         self._credentials[(kind, key_id)] = found
         return list(found)
+
+    def _has_scope_column(self) -> bool:
+        if self._scope_column is None:
+            found = self._fetch(
+                "SELECT 1 FROM duckdb_columns() WHERE table_name = 'credentials'"
+                " AND column_name = 'scope'"
+            )
+            self._scope_column = bool(found)
+        return self._scope_column
 
     # -- server state -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -131,7 +131,8 @@ class DuckDBStore(Store):
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
-        self.registry = DuckDBRegistry(self._cursor, self._write_lock)
+        self._registry = DuckDBRegistry(self._cursor, self._write_lock)
+        self.registry = self._registry
         self._unsorted_months: dict[str, int] = {}
         """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
         (`compaction`); kept in `engine_state` with every upsert, so compaction resumes after a restart."""
@@ -171,9 +172,11 @@ class DuckDBStore(Store):
 
     def _migrate(self) -> None:
         """Add the columns newer than the file, move the engine's keys out of the registry's
-        `meta`, and fill `next_contact_at` once (`contacts`)."""
+        `meta`, give credentials their scope (`DuckDBRegistry.migrate`), and fill
+        `next_contact_at` once (`contacts`)."""
         for statement in [*q.added_columns_sql(), *q.engine_state_sql()]:
             self._con.execute(statement)
+        self._registry.migrate()
         self._migrate_unsorted_count()
         key = "contacts:next_contact_at"
         if self._con.execute("SELECT 1 FROM engine_state WHERE key = ?", [key]).fetchall():
