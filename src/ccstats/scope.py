@@ -80,10 +80,11 @@ def _texts(name: str, values: tuple[Any, ...], limit: int) -> None:
 
 
 def _known(name: str, values: tuple[Any, ...], allowed: tuple[str, ...]) -> None:
+    choices = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
     for value in values:
         if value not in allowed:
             raise ScopeError(
-                f"unknown {name} {str(value)[:MAX_TEXT]!r} in the scope; use {' or '.join(allowed)}"
+                f"unknown {name} {str(value)[:MAX_TEXT]!r} in the scope; use {choices}"
             )
 
 
