@@ -9,16 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from ccstats.limits import MAX_TEXT
-from ccstats.scope import Scope
+from ccstats.scope import Scope, ScopeError
 from ccstats.storage import Credential, KeyTaken, Registry
 
 __all__ = [
     "KINDS",
     "create_credential",
+    "scope_for",
     "hash_secret",
     "verify_secret",
     "tenant_for_api_token",
@@ -154,6 +156,34 @@ _MAKERS = {
 }
 
 
+def _unknown_kind(kind: str) -> CredentialError:
+    return CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+_API_HAS_NO_SCOPE = (
+    "an api credential has no scope: it sees its whole tenant (scopes are for the vendor"
+    " credentials: huawei, 7moor, twin24, aliyun)"
+)
+
+
+def scope_for(kind: str, parts: Mapping[str, Any]) -> Scope:
+    """The scope of a new `kind` credential from its parts as given (`Scope.from_dict`: a part
+    left out is the kind's default); CredentialError says what is wrong.
+
+    Example:
+        >>> scope_for("7moor", {"channels": ["chat"]}).as_dict()["sources"]
+        ['7moor', None]
+    """
+    if kind not in _MAKERS:
+        raise _unknown_kind(kind)
+    if kind == "api":
+        raise CredentialError(_API_HAS_NO_SCOPE)
+    try:
+        return Scope.from_dict(parts, kind)
+    except ScopeError as error:
+        raise CredentialError(str(error)) from None
+
+
 def create_credential(
     registry: Registry,
     tenant_id: str,
@@ -171,12 +201,9 @@ def create_credential(
     source and records with no source, `scope.default_scope`). An `api` credential has no scope.
     """
     if kind not in _MAKERS:
-        raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise _unknown_kind(kind)
     if kind == "api" and scope is not None:
-        raise CredentialError(
-            "an api credential has no scope: it sees its whole tenant (scopes are for the"
-            " vendor credentials: huawei, 7moor, twin24, aliyun)"
-        )
+        raise CredentialError(_API_HAS_NO_SCOPE)
     if registry.get_tenant(tenant_id) is None:
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ccstats.auth import KINDS, CredentialError, create_credential
+from ccstats.auth import KINDS, CredentialError, create_credential, scope_for
 from ccstats.config import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -365,6 +365,35 @@ def tenant_set(
     print(tenant.model_dump_json())
 
 
+NO_SOURCE = "none"
+"""In `--scope-sources`, the word for records with no source."""
+
+
+def _scope_list(option: str, text: str | None) -> list[str] | None:
+    """A comma-separated option value as a list (None when the option is not given)."""
+    if text is None:
+        return None
+    values = [part.strip() for part in text.split(",")]
+    if not all(values):
+        raise fail(f"{option}: an empty value in {text!r}; separate values by single commas")
+    return values
+
+
+def _scope_parts(
+    sources: str | None, access_codes: str | None, channels: str | None, directions: str | None
+) -> dict[str, Any] | None:
+    """The `--scope-*` options as scope parts (`Scope.from_dict`), None when none is given."""
+    listed = _scope_list("--scope-sources", sources)
+    parts: dict[str, Any] = {
+        "sources": None if listed is None else [None if s == NO_SOURCE else s for s in listed],
+        "access_codes": _scope_list("--scope-access-codes", access_codes),
+        "channels": _scope_list("--scope-channels", channels),
+        "directions": _scope_list("--scope-directions", directions),
+    }
+    given = {name: values for name, values in parts.items() if values is not None}
+    return given or None
+
+
 @credentials_app.command("add")
 def credentials_add(
     tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
@@ -373,20 +402,60 @@ def credentials_add(
         str | None,
         typer.Option(help="Key id to use (7moor appkey, Twin24 email, Alibaba AccessKeyId)."),
     ] = None,
+    scope_sources: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-sources",
+            help="Vendor credentials: the sources its answers read, comma-separated; `none` for "
+            "records with no source (default: the vendor's own source and none).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_access_codes: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-access-codes",
+            help="Vendor credentials: only these access codes, comma-separated (default: any).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_channels: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-channels",
+            help="Vendor credentials: only these channels, voice and/or chat (default: any).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_directions: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-directions",
+            help="Vendor credentials: only these directions, of inbound, outbound, transfer "
+            "(default: any).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     db: DbOption = "",
 ) -> None:
-    """Create a credential; the secret is printed once and stored hashed where it can be."""
+    """Create a credential; the secret is printed once and stored hashed where it can be.
+
+    A vendor credential answers over its scope only: by default its vendor's source and none.
+    """
+    parts = _scope_parts(scope_sources, scope_access_codes, scope_channels, scope_directions)
     store = _open(db)
     try:
-        shown = create_credential(store.registry, tenant_id, kind, key)
+        scope = scope_for(kind, parts) if parts is not None else None
+        shown = create_credential(store.registry, tenant_id, kind, key, scope=scope)
     except CredentialError as error:
         raise fail(str(error)) from None
     if as_json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
         for name, value in shown.items():
-            print(f"{name}: {value}")
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            print(f"{name}: {text}")
 
 
 @docs_app.command("metrics")
