@@ -23,6 +23,7 @@ __all__ = [
     "API_TOKEN_SCHEME",
     "ADMIN_TOKEN_SCHEME",
     "CredentialScope",
+    "CredentialScopeAnswer",
     "ErrorBody",
     "ErrorResponse",
     "Rejected",
@@ -262,6 +263,15 @@ class CredentialScope(BaseModel):
     )
 
 
+class CredentialScopeAnswer(BaseModel):
+    """A vendor credential's scope as created: every part, `null` where it allows any value."""
+
+    sources: list[str | None] = Field(description="`null`: records with no source.")
+    access_codes: list[str] | None
+    channels: list[str] | None
+    directions: list[str] | None
+
+
 class CreatedCredential(BaseModel):
     """A new credential: its kind, tenant and what the client needs, shown once. By kind: `api`
     `token`; `huawei` `appKey`, `appSecret`; `7moor` `appkey`, `secret`; `twin24` `email`,
@@ -272,7 +282,7 @@ class CreatedCredential(BaseModel):
 
     kind: Literal["api", "huawei", "7moor", "twin24", "aliyun"]
     tenant_id: str
-    scope: CredentialScope | None = Field(
+    scope: CredentialScopeAnswer | None = Field(
         None, description="A vendor credential's scope (absent for an api credential)."
     )
 
