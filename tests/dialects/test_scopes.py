@@ -11,9 +11,11 @@ scopes (access codes, channels, directions) and derives the answers the same way
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -311,3 +313,26 @@ def test_an_alibaba_instance_seen_only_outside_the_scope_is_not_the_callers(
     answer = app_client.post("/?" + aliyun_query({"InstanceId": "ccc-huawei-only"}))
     assert answer.status_code == 403, answer.text
     assert answer.json()["Code"] == "Forbidden.NoPermission"
+
+
+def test_a_huawei_token_issued_before_scopes_has_the_default_scope(
+    store: Store, app_client: TestClient
+) -> None:
+    # Before scopes a token was kept as "<expiry>|<tenant>" under "huawei-token:<sha256>"; such a
+    # token keeps working after the upgrade, with the default Huawei scope its credential got.
+    _tenant(store, {})
+    load(store, _records("huawei", _voice(access_code="AC"), ["huawei", None, "7moor"]))
+    token = "a-token-issued-before-scopes-0123456789abcdef"
+    expiry = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="microseconds")
+    key = "huawei-token:" + hashlib.sha256(token.encode()).hexdigest()
+    store.registry.put_meta(key, f"{expiry}|{TENANT}")
+    body = {
+        "tenantId": TENANT,
+        "accessCode": "AC",
+        "type": "hour",
+        "timestamp": 1714564800000,
+        "authToken": token,
+    }
+    answer = app_client.post("/oifde/rest/api/queryCallStatisticsReport", json=body)
+    assert answer.status_code == 200, answer.text
+    assert sum(row["callCount"] for row in answer.json()) == 2  # huawei + none, not 7moor
