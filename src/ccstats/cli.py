@@ -323,14 +323,16 @@ def tenant_add(
     db: DbOption = "",
 ) -> None:
     """Create a tenant."""
-    store = _open(db)
-    if store.registry.get_tenant(tenant_id) is not None:
-        raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
-    try:
-        tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
-    except ValidationError as error:
-        raise fail(describe_validation_error(error)) from None
-    Service(store).put_tenant(tenant)
+    # Closed on the way out: an in-process caller (a test's CliRunner) must not keep the file
+    # locked against a server started next.
+    with _open(db) as store:
+        if store.registry.get_tenant(tenant_id) is not None:
+            raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
+        try:
+            tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
+        except ValidationError as error:
+            raise fail(describe_validation_error(error)) from None
+        Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -347,21 +349,25 @@ def tenant_set(
     db: DbOption = "",
 ) -> None:
     """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
-    store = _open(db)
-    current = store.registry.get_tenant(tenant_id)
-    if current is None:
-        raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
-    try:
-        changes = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise fail(f"{file}: {error}") from None
-    if not isinstance(changes, dict):
-        raise fail(f"{file}: expected a JSON object of settings")
-    try:
-        tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
-    except ValidationError as error:
-        raise fail(f"{file}: {describe_validation_error(error)}") from None
-    Service(store).put_tenant(tenant)
+    with _open(db) as store:
+        current = store.registry.get_tenant(tenant_id)
+        if current is None:
+            raise fail(
+                f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`"
+            )
+        try:
+            changes = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise fail(f"{file}: {error}") from None
+        if not isinstance(changes, dict):
+            raise fail(f"{file}: expected a JSON object of settings")
+        try:
+            tenant = TenantSettings.model_validate(
+                {**current.model_dump(), **changes, "id": tenant_id}
+            )
+        except ValidationError as error:
+            raise fail(f"{file}: {describe_validation_error(error)}") from None
+        Service(store).put_tenant(tenant)
     print(tenant.model_dump_json())
 
 
@@ -444,12 +450,12 @@ def credentials_add(
     A vendor credential answers over its scope only: by default its vendor's source and none.
     """
     parts = _scope_parts(scope_sources, scope_access_codes, scope_channels, scope_directions)
-    store = _open(db)
-    try:
-        scope = scope_for(kind, parts) if parts is not None else None
-        shown = create_credential(store.registry, tenant_id, kind, key, scope=scope)
-    except CredentialError as error:
-        raise fail(str(error)) from None
+    with _open(db) as store:
+        try:
+            scope = scope_for(kind, parts) if parts is not None else None
+            shown = create_credential(store.registry, tenant_id, kind, key, scope=scope)
+        except CredentialError as error:
+            raise fail(str(error)) from None
     if as_json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
