@@ -98,6 +98,73 @@ def test_credentials_add_json(db: str, kind: str) -> None:
     assert shown[expected[kind]]
 
 
+def test_credentials_add_with_a_scope(db: str) -> None:
+    code, out, err = run(
+        "credentials", "add", "t1", "7moor",
+        "--scope-sources", "7moor, none,team-a",
+        "--scope-access-codes", "X1,X2",
+        "--scope-channels", "chat",
+        "--scope-directions", "inbound,transfer",
+        "--json", "--db", db,
+    )  # fmt: skip
+    assert code == 0, err
+    shown = json.loads(out)
+    expected = {
+        "sources": ["7moor", None, "team-a"],
+        "access_codes": ["X1", "X2"],
+        "channels": ["chat"],
+        "directions": ["inbound", "transfer"],
+    }
+    assert shown["scope"] == expected
+    with DuckDBStore(db) as store:
+        (found,) = store.registry.find_credentials("7moor", shown["appkey"])
+    assert found.scope is not None and found.scope.as_dict() == expected
+
+
+def test_credentials_add_without_a_scope_shows_the_default(db: str) -> None:
+    code, out, err = run("credentials", "add", "t1", "twin24", "--db", db)
+    assert code == 0, err
+    line = '"sources": ["twin24", null], "access_codes": null, "channels": null, "directions": null'
+    assert f"scope: {{{line}}}" in out
+    # Only the parts given change: the sources stay the default.
+    code, out, err = run("credentials", "add", "t1", "huawei", "--scope-channels", "voice",
+                         "--json", "--db", db)  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["scope"]["sources"] == ["huawei", None]
+    code, out, err = run("credentials", "add", "t1", "api", "--json", "--db", db)
+    assert code == 0 and "scope" not in json.loads(out)
+    # `credentials list` shows each scope in one column; an API token has none.
+    code, out, err = run("credentials", "list", "t1", "--db", db)
+    assert code == 0, err
+    scopes = [line.split(maxsplit=4)[4] for line in out.splitlines()[1:]]
+    assert scopes == ["sources=twin24,none", "sources=huawei,none channels=voice", "-"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--scope-channels", "sms"], "unknown channel 'sms' in the scope; use voice or chat"),
+        (
+            ["--scope-directions", "in,outbound"],
+            "unknown direction 'in' in the scope; use inbound, outbound or transfer",
+        ),
+        (["--scope-sources", "7moor,"], "--scope-sources: an empty value in '7moor,'"),
+        (["--scope-sources", "x" * 65], "must be 1 to 64 characters"),
+    ],
+)
+def test_credentials_add_refuses_a_bad_scope(db: str, options: list[str], message: str) -> None:
+    code, _, err = run("credentials", "add", "t1", "7moor", "--key", "k", *options, "--db", db)
+    assert code == 1 and message in " ".join(err.split()), err
+    assert "Traceback" not in err
+    with DuckDBStore(db) as store:  # nothing stored
+        assert store.registry.find_credentials("7moor", "k") == []
+
+
+def test_an_api_credential_takes_no_scope(db: str) -> None:
+    code, _, err = run("credentials", "add", "t1", "api", "--scope-sources", "x", "--db", db)
+    assert code == 1 and "an api credential has no scope" in err
+
+
 def test_credentials_errors(db: str) -> None:
     code, _, err = run("credentials", "add", "t1", "sms", "--json", "--db", db)
     assert code == 1 and "unknown credential kind 'sms'" in err

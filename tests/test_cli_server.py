@@ -256,7 +256,7 @@ def test_lifecycle_commands_go_through_the_server(db: str, server: Server, tmp_p
     found = json.loads(listed.stdout)
     assert [c["kind"] for c in found] == ["api", "api"] and tokens[0] not in listed.stdout
     table = cli("credentials", "list", "t2", "--db", db).stdout.splitlines()
-    assert table[0].split() == ["ID", "KIND", "KEY", "CREATED"] and len(table) == 3
+    assert table[0].split() == ["ID", "KIND", "KEY", "CREATED", "SCOPE"] and len(table) == 3
     revoked = cli("credentials", "revoke", "t2", found[0]["id"], "--db", db)
     assert revoked.returncode == 0, revoked.stderr
     assert json.loads(revoked.stdout)["revoked"]["id"] == found[0]["id"]

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.progress import Progress
+from tests.clients import moor_headers
 from typer.testing import CliRunner
 
 from ccstats.app import create_app
@@ -23,6 +24,7 @@ from ccstats.config import Settings
 from ccstats.demo import DemoError, create_demo
 from ccstats.metrics.query import MetricQuery
 from ccstats.records import TenantSettings
+from ccstats.scope import Scope
 from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 
@@ -32,30 +34,45 @@ SEED = 7
 BANK, RETAIL, ACME = "202104237142", "twin24-demo", "acme-us"
 EVER = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
+
+def default_scope_of(kind: str) -> dict[str, Any]:
+    """A new vendor credential's scope as shown (issue 20): its vendor's source and no source."""
+    return {"sources": [kind, None], "access_codes": None, "channels": None, "directions": None}
+
+
 # The fixed credentials of the README (preamble "Demo data constants"), as `create_credential`
 # returns them.
 EXPECTED_CREDENTIALS = [
     {"kind": "api", "tenant_id": BANK, "token": "ccs_bank_demo-token"},
     {"kind": "api", "tenant_id": RETAIL, "token": "ccs_retail_demo-token"},
     {"kind": "api", "tenant_id": ACME, "token": "ccs_acme_demo-token"},
-    {"kind": "huawei", "tenant_id": BANK, "appKey": BANK, "appSecret": "demo-huawei-secret"},
+    {
+        "kind": "huawei",
+        "tenant_id": BANK,
+        "appKey": BANK,
+        "appSecret": "demo-huawei-secret",
+        "scope": default_scope_of("huawei"),
+    },
     {
         "kind": "7moor",
         "tenant_id": BANK,
         "appkey": "2000103",
         "secret": "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
+        "scope": default_scope_of("7moor"),
     },
     {
         "kind": "twin24",
         "tenant_id": RETAIL,
         "email": "demo@twin24.local",
         "password": "demo-password",
+        "scope": default_scope_of("twin24"),
     },
     {
         "kind": "aliyun",
         "tenant_id": BANK,
         "accessKeyId": "LTAIdemo0000000000000000",
         "accessKeySecret": "demoAccessKeySecret0000000000",
+        "scope": default_scope_of("aliyun"),
     },
 ]
 
@@ -375,6 +392,55 @@ def test_huawei_dialect_reports_the_demo_ivr(demo: tuple[Store, dict[str, Any]])
         ).json()
         assert isinstance(days, list) and len(days) >= 25  # 30 days asked, traffic on most
         assert sum(d["callCount"] for d in days) > 0
+
+
+# -- one platform's API on a tenant fed by several (issue 20, item 1) ------------------------------
+# The bank gets Huawei IVR calls (420, voice, source huawei), Huawei chatbot sessions (180, chat,
+# huawei), 7moor chats (360, chat, 7moor) and Alibaba hotline calls (240, voice, aliyun); none is
+# unlabelled. A vendor credential's default scope is its own source and records with no source.
+
+
+def test_7moor_session_report_counts_only_7moor_chats(demo: tuple[Store, dict[str, Any]]) -> None:
+    store, _ = demo
+    app = create_app(Settings(db=":memory:", admin_token="adm_demo_test"), store)
+    # The whole demo (the 60 local dates to 2026-11-20), no accessIds: before scopes, the
+    # 180 Huawei chatbot sessions were counted with the 360 7moor chats.
+    body = {"createTime": ["2026-09-01 00:00:00", "2026-11-21 00:00:00"], "dimension": "month"}
+    with TestClient(app) as client:
+        answer = client.post(
+            "/openapi/im-report/session/time", json=body, headers=moor_headers()
+        ).json()
+    assert answer["success"], answer
+    assert sum(row["initCount"] for row in answer["data"]["list"]) == 360
+
+
+@pytest.mark.parametrize(
+    ("email", "sources", "count"),
+    [
+        # Default scope (twin24, none): the bank has no Twin24 call and none unlabelled. Before
+        # scopes, 420 Huawei IVR + 240 Alibaba hotline calls = 660 came back, status null.
+        ("bank@twin24.local", None, 0),
+        # Scoped to Huawei's records: the IVR calls (the chatbot sessions are chats).
+        ("bank-huawei@twin24.local", "huawei", 420),
+        ("bank-aliyun@twin24.local", "aliyun", 240),
+    ],
+)
+def test_a_twin24_login_on_the_bank_lists_only_its_scope(
+    demo: tuple[Store, dict[str, Any]], email: str, sources: str | None, count: int
+) -> None:
+    store, _ = demo
+    scope = None if sources is None else Scope(sources=(sources,))
+    create_credential(store.registry, BANK, "twin24", email, "bank-password", scope)
+    app = create_app(Settings(db=":memory:", admin_token="adm_demo_test"), store)
+    with TestClient(app) as client:
+        token = client.post(
+            "/api/v1/auth/login", json={"email": email, "password": "bank-password"}
+        ).json()["token"]
+        answer = client.get(
+            "/api/v1/search/cis/calls?limit=1000", headers={"authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["count"] == count == len(answer.json()["items"])
 
 
 def test_cli_demo_prints_the_summary(tmp_path: Path) -> None:

@@ -104,6 +104,9 @@ DEMO_TODAY = date(2026, 11, 21)
 """The day the docs' example dates assume the demo data was made (docs/demo.md)."""
 DOCS_PORT = "127.0.0.1:8000"
 """Where the examples expect `make run`'s server; the test's server listens elsewhere."""
+DOCS_ADMIN_TOKEN = "adm_docs_examples"
+"""The test server's admin token, written where `make run`'s server writes its own
+(`ccstats.duckdb.admin-token` in the directory the examples run in)."""
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
 _EXPECT = re.compile(r"<!-- expect status: ([0-9 ]+) -->\s*$")
 _NOT_RUN = re.compile(r"<!-- not run: [^\n]+ -->\s*$")
@@ -198,7 +201,7 @@ def demo_server() -> Iterator[str]:
     with DuckDBStore(":memory:") as store:
         create_demo(store, today=DEMO_TODAY)
         store.maintain()
-        app = create_app(Settings(db=":memory:"), store)
+        app = create_app(Settings(db=":memory:", admin_token=DOCS_ADMIN_TOKEN), store)
         config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
@@ -249,6 +252,7 @@ def test_every_example_runs_as_printed(doc: Path, demo_server: str, tmp_path: Pa
     examples = doc_examples(doc)
     if doc.name in NEEDS_DEMO_DB:
         _demo_db(tmp_path)
+    (tmp_path / "ccstats.duckdb.admin-token").write_text(DOCS_ADMIN_TOKEN + "\n")
     run = subprocess.run(
         ["bash", "-c", _script(examples, demo_server)],
         cwd=tmp_path,

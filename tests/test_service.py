@@ -1,4 +1,5 @@
-"""The service door: agent attribution by link (one grouped query per link, merged per agent)."""
+"""The service door: agent attribution by link (one grouped query per link, merged per agent), and
+the view of a credential's scope, narrowing every read."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import UTC, datetime
 from tests.conftest import add_tenant, load
 
 from ccstats.metrics.query import MetricQuery
-from ccstats.service import Link, Service
+from ccstats.scope import Scope
+from ccstats.service import Link, SearchRequest, Service
 from ccstats.storage import Store
 
 START, END = datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC)
@@ -38,3 +40,90 @@ def test_conversations_are_attributed_to_agents_by_each_link(store: Store) -> No
     only_b = service.attribute(query, by_link, links, agents=("b",))
     assert list(only_b["received"]) == ["b"] and only_b["out"] == {}
     assert service.agents_linked(query, ["transfer_from_agent_id", "transfer_to_agent_id"]) == {"a"}
+
+
+# -- a credential's view (issue 20) ---------------------------------------------------------------
+
+SCOPED = [
+    # id, source, channel, direction, access code
+    ("own", "7moor", "chat", "inbound", "A"),
+    ("unlabelled", None, "chat", "inbound", "A"),
+    ("other-source", "huawei", "chat", "inbound", "A"),
+    ("other-code", "7moor", "chat", "inbound", "B"),
+    ("other-channel", "7moor", "voice", "inbound", "A"),
+    ("other-direction", "7moor", "chat", "outbound", "A"),
+]
+
+
+def _scoped_data(store: Store) -> None:
+    add_tenant(store, "t")
+    load(
+        store,
+        [
+            {
+                "id": ident,
+                "tenant_id": "t",
+                "source": source,
+                "channel": channel,
+                "direction": direction,
+                "access_code": code,
+                "created_at": "2024-05-01T10:00:00Z",
+                "messages": [{"sender": "customer", "text": ident}],
+            }
+            for ident, source, channel, direction, code in SCOPED
+        ],
+    )
+
+
+def test_a_view_narrows_every_read_to_its_scope(store: Store) -> None:
+    _scoped_data(store)
+    whole = Service(store)
+    scope = Scope(
+        sources=("7moor", None), access_codes=("A",), channels=("chat",), directions=("inbound",)
+    )
+    view = whole.within(scope)
+    query = MetricQuery("t", ("conversations",), START, END)
+    search = SearchRequest("t", sort=(("id", False),))
+    # Of the six, "own" and "unlabelled" are in every part of the scope.
+    assert view.run_query(query).rows[0]["conversations"] == 2
+    assert view.compute_query(query).rows[0]["conversations"] == 2
+    assert view.search(search).column("id") == ["own", "unlabelled"]
+    assert view.count(search) == 2
+    exported = [i for b in view.iter_search(search) for i in b["id"].to_pylist()]
+    assert sorted(exported) == ["own", "unlabelled"]
+    assert "source" in view.explain(query)
+    # The whole service still sees all six; the view's kept answers are not its.
+    assert whole.run_query(query).rows[0]["conversations"] == 6
+    assert whole.count(search) == 6
+
+
+def test_a_view_asked_for_another_source_gets_nothing(store: Store) -> None:
+    _scoped_data(store)
+    view = Service(store).within(Scope(sources=("7moor", None)))
+    query = MetricQuery("t", ("conversations",), START, END, filters={"source": ("huawei",)})
+    assert view.run_query(query).rows[0]["conversations"] == 0
+    search = SearchRequest("t", filters=(("source", ("huawei",)),))
+    assert view.count(search) == 0
+
+
+def test_kept_reports_are_kept_per_scope(store: Store) -> None:
+    _scoped_data(store)
+    whole = Service(store)
+    span = ("t", START, END)
+
+    def report(service: Service) -> int:
+        return service.count(SearchRequest("t"))
+
+    seven = whole.within(Scope(sources=("7moor",)))
+    huawei = whole.within(Scope(sources=("huawei",)))
+    assert seven.kept("n", span, lambda: report(seven)) == 4
+    assert huawei.kept("n", span, lambda: report(huawei)) == 1
+    assert whole.kept("n", span, lambda: report(whole)) == 6
+
+
+def test_no_scope_is_the_service_itself(store: Store) -> None:
+    service = Service(store)
+    assert service.within(None) is service
+    view = service.within(Scope(sources=("x",)))
+    assert view.within(Scope(sources=("x",))) is view
+    assert view.store is service.store and view.changes is service.changes

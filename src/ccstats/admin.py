@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pyarrow as pa
 
-from ccstats.auth import CredentialError, create_credential
+from ccstats.auth import CredentialError, create_credential, scope_for
 from ccstats.config import URL_ENV, client_url, default_db, read_admin_token
 from ccstats.ingest import IngestResult, Rejection, arrow_rows
 from ccstats.records import TenantSettings
@@ -72,8 +72,11 @@ class Admin:
         """Create or replace a tenant's settings."""
         raise NotImplementedError
 
-    def add_credential(self, tenant_id: str, kind: str, key: str | None) -> dict[str, Any]:
-        """A new credential; what its client needs, shown once."""
+    def add_credential(
+        self, tenant_id: str, kind: str, key: str | None, scope: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A new credential, restricted to `scope` (its parts as `Scope.from_dict` reads them;
+        None: the kind's default); what its client needs, shown once."""
         raise NotImplementedError
 
     def credentials(self, tenant_id: str) -> list[dict[str, Any]]:
@@ -153,10 +156,13 @@ class LocalAdmin(Admin):
         self.service.put_tenant(tenant)
         return tenant
 
-    def add_credential(self, tenant_id: str, kind: str, key: str | None) -> dict[str, Any]:
+    def add_credential(
+        self, tenant_id: str, kind: str, key: str | None, scope: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A new credential; what its client needs, shown once."""
         try:
-            return create_credential(self.service.registry, tenant_id, kind, key)
+            chosen = scope_for(kind, scope) if scope is not None else None
+            return create_credential(self.service.registry, tenant_id, kind, key, scope=chosen)
         except CredentialError as error:
             raise AdminError(str(error)) from None
 
@@ -303,10 +309,15 @@ class ServerAdmin(Admin):
         path = f"/v1/tenants/{_segment(tenant.id)}"
         return TenantSettings.model_validate(self.call("PUT", path, body=tenant.model_dump()))
 
-    def add_credential(self, tenant_id: str, kind: str, key: str | None) -> dict[str, Any]:
-        """A new credential; what its client needs, shown once."""
+    def add_credential(
+        self, tenant_id: str, kind: str, key: str | None, scope: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`POST /v1/tenants/{id}/credentials`, with the scope's parts."""
         path = f"/v1/tenants/{_segment(tenant_id)}/credentials"
-        found: dict[str, Any] = self.call("POST", path, body={"kind": kind, "key": key})
+        body: dict[str, Any] = {"kind": kind, "key": key}
+        if scope is not None:
+            body["scope"] = scope
+        found: dict[str, Any] = self.call("POST", path, body=body)
         return found
 
     def credentials(self, tenant_id: str) -> list[dict[str, Any]]:

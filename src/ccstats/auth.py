@@ -9,14 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ccstats.limits import MAX_TEXT
+from ccstats.scope import Scope, ScopeError
 from ccstats.storage import Credential, KeyTaken, Registry
 
 __all__ = [
     "KINDS",
     "create_credential",
+    "scope_for",
     "hash_secret",
     "verify_secret",
     "tenant_for_api_token",
@@ -68,19 +72,12 @@ _DUMMY_HASH = (
 """The scrypt hash of a random password nobody kept: checked for unknown keys, at a real cost."""
 
 
-def check_secret(
-    registry: Registry, kind: str, key_id: str, secret: str
-) -> tuple[bool, str | None]:
-    """(key known, tenant id if the secret matches) for hashed-secret kinds."""
-    known, credential = match_credential(registry, kind, key_id, secret)
-    return known, credential.tenant_id if credential is not None else None
-
-
 def match_credential(
     registry: Registry, kind: str, key_id: str, secret: str
 ) -> tuple[bool, Credential | None]:
-    """(key known, the credential whose hashed secret matches): tokens issued for it can be
-    refused once it is revoked (`still_valid`).
+    """(key known, the credential whose hashed secret matches): the credential gives the tenant
+    and the scope of what it may see, and tokens issued for it are refused once it is revoked
+    (`still_valid`).
 
     An unknown key of a kind with slow hashes (Twin24 passwords) is checked against a dummy hash
     of the same cost, so that the answer's time does not tell which keys exist.
@@ -92,6 +89,14 @@ def match_credential(
     if not found and kind in _SLOW_KINDS:
         verify_secret(secret, _DUMMY_HASH)
     return bool(found), None
+
+
+def check_secret(
+    registry: Registry, kind: str, key_id: str, secret: str
+) -> tuple[bool, str | None]:
+    """(key known, tenant id if the secret matches) for hashed-secret kinds (`match_credential`)."""
+    known, credential = match_credential(registry, kind, key_id, secret)
+    return known, None if credential is None else credential.tenant_id
 
 
 _SLOW_KINDS = frozenset({"twin24"})
@@ -107,8 +112,8 @@ def still_valid(registry: Registry, kind: str, key_id: str, tenant_id: str, cid:
 
 
 def describe_credential(credential: Credential) -> dict[str, Any]:
-    """A credential as `ccstats credentials list` shows it: id, kind, key, creation time; never
-    its secret or hash."""
+    """A credential as `ccstats credentials list` shows it: id, kind, key, creation time, scope
+    (None for an API token); never its secret or hash."""
     created = credential.created_at
     return {
         "id": credential.id,
@@ -116,6 +121,7 @@ def describe_credential(credential: Credential) -> dict[str, Any]:
         "kind": credential.kind,
         "key": credential.key_id,
         "created_at": created.isoformat() if created is not None else None,
+        "scope": credential.scope.as_dict() if credential.scope is not None else None,
     }
 
 
@@ -175,20 +181,54 @@ _MAKERS = {
 }
 
 
+def _unknown_kind(kind: str) -> CredentialError:
+    return CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+_API_HAS_NO_SCOPE = (
+    "an api credential has no scope: it sees its whole tenant (scopes are for the vendor"
+    " credentials: huawei, 7moor, twin24, aliyun)"
+)
+
+
+def scope_for(kind: str, parts: Mapping[str, Any]) -> Scope:
+    """The scope of a new `kind` credential from its parts as given (`Scope.from_dict`: a part
+    left out is the kind's default); CredentialError says what is wrong.
+
+    Example:
+        >>> scope_for("7moor", {"channels": ["chat"]}).as_dict()["sources"]
+        ['7moor', None]
+    """
+    if kind not in _MAKERS:
+        raise _unknown_kind(kind)
+    if kind == "api":
+        raise CredentialError(_API_HAS_NO_SCOPE)
+    try:
+        return Scope.from_dict(parts, kind)
+    except ScopeError as error:
+        raise CredentialError(str(error)) from None
+
+
 def create_credential(
     registry: Registry,
     tenant_id: str,
     kind: str,
     key: str | None = None,
     secret: str | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
-    """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`).
+    """Create and store a credential; returns what a client needs (`{"kind": ..., ...}`) and,
+    for a vendor credential, its `scope` (`Scope.as_dict`).
 
     `key` chooses the key id where a kind has one (7moor appkey, Twin24 email, Alibaba key id);
-    `secret` chooses the secret (the demo uses fixed ones so that README examples work verbatim).
+    `secret` chooses the secret (the demo uses fixed ones so that README examples work verbatim);
+    `scope` what every answer of a vendor credential is restricted to (default: its vendor's
+    source and records with no source, `scope.default_scope`). An `api` credential has no scope.
     """
     if kind not in _MAKERS:
-        raise CredentialError(f"unknown credential kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise _unknown_kind(kind)
+    if kind == "api" and scope is not None:
+        raise CredentialError(_API_HAS_NO_SCOPE)
     if registry.get_tenant(tenant_id) is None:
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
@@ -200,6 +240,7 @@ def create_credential(
         if len(key) > MAX_TEXT:
             raise CredentialError(f"the key must be at most {MAX_TEXT} characters")
     credential, shown = _MAKERS[kind](tenant_id, key, secret)
+    credential = replace(credential, scope=scope).with_scope()
     try:
         # A key that names one tenant (7moor appkey, Twin24 email, Alibaba AccessKeyId) is unique
         # whatever its case: a Twin24 email is looked up lower-cased, so "DEMO@x" beside "demo@x"
@@ -210,6 +251,8 @@ def create_credential(
             f"{kind} key {credential.key_id!r} already exists (keys are compared ignoring case"
             " and surrounding spaces)"
         ) from None
+    if credential.scope is not None:
+        shown["scope"] = credential.scope.as_dict()
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
 

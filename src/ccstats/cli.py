@@ -452,14 +452,28 @@ def credentials_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     db: DbOption = "",
 ) -> None:
-    """List a tenant's credentials (id, kind, key, created), oldest first; never a secret."""
+    """List a tenant's credentials (id, kind, key, created, scope), oldest first; never a
+    secret."""
     with _admin(db) as admin:
         found = _call(admin.credentials, tenant_id)
     if as_json:
         print(json.dumps(found, ensure_ascii=False))
         return
-    rows = [(c["id"], c["kind"], c["key"], c["created_at"] or "") for c in found]
-    _table(("ID", "KIND", "KEY", "CREATED"), rows)
+    rows = [(c["id"], c["kind"], c["key"], c["created_at"] or "", _scope_text(c)) for c in found]
+    _table(("ID", "KIND", "KEY", "CREATED", "SCOPE"), rows)
+
+
+def _scope_text(credential: dict[str, Any]) -> str:
+    """A credential's scope in one column: `sources=huawei,none channels=chat`; `-`: none."""
+    scope = credential.get("scope")
+    if not scope:
+        return "-"
+    parts = []
+    for name, values in scope.items():
+        if values is not None:
+            shown = ",".join(NO_SOURCE if v is None else str(v) for v in values)
+            parts.append(f"{name}={shown}")
+    return " ".join(parts)
 
 
 @credentials_app.command("revoke")
@@ -492,6 +506,35 @@ def customers_erase(
         print(json.dumps(_call(admin.erase_customer, tenant_id, customer_id), ensure_ascii=False))
 
 
+NO_SOURCE = "none"
+"""In `--scope-sources`, the word for records with no source."""
+
+
+def _scope_list(option: str, text: str | None) -> list[str] | None:
+    """A comma-separated option value as a list (None when the option is not given)."""
+    if text is None:
+        return None
+    values = [part.strip() for part in text.split(",")]
+    if not all(values):
+        raise fail(f"{option}: an empty value in {text!r}; separate values by single commas")
+    return values
+
+
+def _scope_parts(
+    sources: str | None, access_codes: str | None, channels: str | None, directions: str | None
+) -> dict[str, Any] | None:
+    """The `--scope-*` options as scope parts (`Scope.from_dict`), None when none is given."""
+    listed = _scope_list("--scope-sources", sources)
+    parts: dict[str, Any] = {
+        "sources": None if listed is None else [None if s == NO_SOURCE else s for s in listed],
+        "access_codes": _scope_list("--scope-access-codes", access_codes),
+        "channels": _scope_list("--scope-channels", channels),
+        "directions": _scope_list("--scope-directions", directions),
+    }
+    given = {name: values for name, values in parts.items() if values is not None}
+    return given or None
+
+
 @credentials_app.command("add")
 def credentials_add(
     tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
@@ -500,17 +543,56 @@ def credentials_add(
         str | None,
         typer.Option(help="Key id to use (7moor appkey, Twin24 email, Alibaba AccessKeyId)."),
     ] = None,
+    scope_sources: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-sources",
+            help="Vendor credentials: the sources its answers read, comma-separated; `none` for "
+            "records with no source (default: the vendor's own source and none).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_access_codes: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-access-codes",
+            help="Vendor credentials: only these access codes, comma-separated (default: any).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_channels: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-channels",
+            help="Vendor credentials: only these channels, voice and/or chat (default: any).",
+            show_default=False,
+        ),
+    ] = None,
+    scope_directions: Annotated[
+        str | None,
+        typer.Option(
+            "--scope-directions",
+            help="Vendor credentials: only these directions, of inbound, outbound, transfer "
+            "(default: any).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     db: DbOption = "",
 ) -> None:
-    """Create a credential; the secret is printed once and stored hashed where it can be."""
+    """Create a credential; the secret is printed once and stored hashed where it can be.
+
+    A vendor credential answers over its scope only: by default its vendor's source and none.
+    """
+    parts = _scope_parts(scope_sources, scope_access_codes, scope_channels, scope_directions)
     with _admin(db) as admin:
-        shown = _call(admin.add_credential, tenant_id, kind, key)
+        shown = _call(admin.add_credential, tenant_id, kind, key, parts)
     if as_json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
         for name, value in shown.items():
-            print(f"{name}: {value}")
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            print(f"{name}: {text}")
 
 
 def _call(method: Callable[..., T], *args: Any) -> T:

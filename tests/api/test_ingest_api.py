@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -131,6 +132,53 @@ def test_admin_tenants_and_credentials(app_client: TestClient, store: Store) -> 
     unknown = app_client.post("/v1/tenants/acme/credentials", json={"kind": "sms"}, headers=ADMIN)
     assert unknown.status_code == 400
     assert app_client.get("/v1/tenants/nobody", headers=ADMIN).status_code == 404
+
+
+def test_admin_credentials_take_and_show_a_scope(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "acme")
+    scope = {"sources": ["twin24", None], "directions": ["outbound"]}
+    body = {"kind": "twin24", "key": "ops@acme.test", "scope": scope}
+    shown = app_client.post("/v1/tenants/acme/credentials", json=body, headers=ADMIN).json()
+    expected = {**scope, "access_codes": None, "channels": None}
+    assert shown["scope"] == expected
+    (found,) = store.registry.find_credentials("twin24", "ops@acme.test")
+    assert found.scope is not None and found.scope.as_dict() == expected
+    # Without a scope: the vendor's own source and records with no source.
+    plain = app_client.post("/v1/tenants/acme/credentials", json={"kind": "7moor"}, headers=ADMIN)
+    assert plain.json()["scope"] == {
+        "sources": ["7moor", None],
+        "access_codes": None,
+        "channels": None,
+        "directions": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"kind": "7moor", "scope": {"channels": ["sms"]}},
+            "unknown channel 'sms' in the scope; use voice or chat",
+        ),
+        (
+            {"kind": "aliyun", "scope": {"directions": ["in"]}},
+            "unknown direction 'in' in the scope; use inbound, outbound or transfer",
+        ),
+        ({"kind": "huawei", "scope": {"sources": []}}, "scope sources: give at least one value"),
+        ({"kind": "api", "scope": {}}, "an api credential has no scope"),
+        ({"kind": "sms", "scope": {}}, "unknown credential kind 'sms'"),
+        ({"kind": "7moor", "scope": {"source": ["7moor"]}}, "scope.source"),
+        ({"kind": "7moor", "scope": {"channels": "chat"}}, "scope.channels"),
+    ],
+)
+def test_admin_credentials_refuse_a_bad_scope(
+    app_client: TestClient, store: Store, body: dict[str, Any], message: str
+) -> None:
+    add_tenant(store, "acme")
+    answer = app_client.post("/v1/tenants/acme/credentials", json=body, headers=ADMIN)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert message in error["message"], error
 
 
 def test_admin_ingest_writes_any_existing_tenant(app_client: TestClient, store: Store) -> None:

@@ -63,7 +63,8 @@ def test_api_keys_rotate_without_downtime_and_a_revoked_one_is_refused_at_once(
     assert conversations(app_client, new_token).status_code == 200
     listed = app_client.get("/v1/tenants/t1/credentials", headers=ADMIN).json()["credentials"]
     assert [(c["kind"], c["key"]) for c in listed] == [("api", "old"), ("api", new_token[4:16])]
-    assert all(set(c) == {"id", "tenant_id", "kind", "key", "created_at"} for c in listed)
+    assert all(set(c) == {"id", "tenant_id", "kind", "key", "created_at", "scope"} for c in listed)
+    assert [c["scope"] for c in listed] == [None, None]  # API tokens see their whole tenant
     assert old not in str(listed) and new_token not in str(listed)  # never a secret
     revoked = app_client.delete("/v1/tenants/t1/credentials/old", headers=ADMIN)
     assert revoked.status_code == 200 and revoked.json()["revoked"]["id"] == listed[0]["id"]

@@ -13,7 +13,8 @@ from ccstats import __version__
 from ccstats.api.deps import AdminDep, ServiceDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import ingest_body
-from ccstats.auth import CredentialError, create_credential
+from ccstats.api.schemas import CredentialScope
+from ccstats.auth import CredentialError, create_credential, scope_for
 from ccstats.records import TenantSettings, describe_validation_error
 from ccstats.service import Ambiguous, NotFound, StorageError
 
@@ -109,19 +110,24 @@ def revoke_credential(
 
 
 class CredentialBody(BaseModel):
-    """Which credential to create."""
+    """Which credential to create, and for a vendor credential what it may see."""
 
     kind: str
     key: str | None = None
+    scope: CredentialScope | None = None
 
 
 @router.post("/tenants/{tenant_id}/credentials", summary="Create a credential")
 def post_credential(
     tenant_id: str, body: CredentialBody, service: ServiceDep, _: AdminDep
 ) -> dict[str, Any]:
-    """A new credential of a kind (api, huawei, 7moor, twin24, aliyun); the secret is shown once."""
+    """A new credential of a kind (api, huawei, 7moor, twin24, aliyun); the secret is shown once.
+    A vendor credential's answers are restricted to its `scope` (default: its vendor's source
+    and records with no source); the answer shows the scope."""
     try:
-        return create_credential(service.registry, tenant_id, body.kind, body.key)
+        given = body.scope.model_dump(exclude_none=True) if body.scope is not None else None
+        scope = scope_for(body.kind, given) if given is not None else None
+        return create_credential(service.registry, tenant_id, body.kind, body.key, scope=scope)
     except CredentialError as error:
         raise ApiError(400, "invalid_credential", str(error)) from None
 

@@ -22,6 +22,8 @@ __all__ = [
     "ERROR_STATUSES",
     "API_TOKEN_SCHEME",
     "ADMIN_TOKEN_SCHEME",
+    "CredentialScope",
+    "CredentialScopeAnswer",
     "ErrorBody",
     "ErrorResponse",
     "Rejected",
@@ -68,7 +70,9 @@ ERROR_CODES: dict[str, str] = {
     "unknown_name": "An unknown metric, field, parameter or format; `details.did_you_mean` "
     "suggests the closest name.",
     "invalid_settings": "Tenant settings that do not validate (e.g. an unknown time zone).",
-    "invalid_credential": "An unknown credential kind or tenant, or a key id already taken.",
+    "invalid_credential": "An unknown credential kind or tenant, a key id already taken, or a "
+    "scope that cannot be used (an unknown channel or direction, an empty list, a scope on an "
+    "api credential).",
     "invalid_metric": "`metric=` names a ratio or a maximum, not a set of conversations.",
     "missing_header": "A dashboard sign-in request without the dashboard's `X-CCStats-Client` "
     "header (a page of another site cannot add it).",
@@ -257,15 +261,48 @@ class TenantList(BaseModel):
     tenants: list[TenantSettings]
 
 
+class CredentialScope(BaseModel):
+    """What every answer of a vendor credential is restricted to (`docs/dialects.md`, Scopes):
+    records of one of `sources` and, when given, of one of `access_codes`, `channels` and
+    `directions`. A part left out: `sources` the vendor's own source and records with no source
+    (`[kind, null]`); the others any value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str | None] | None = Field(
+        None,
+        description="Platforms the records came from (`huawei`, `7moor`, `twin24`, `aliyun` or a "
+        "team's own name, 1-64 characters); `null` stands for records with no source.",
+    )
+    access_codes: list[str] | None = Field(None, description="Access codes; null: any.")
+    channels: list[str] | None = Field(None, description="`voice` and/or `chat`; null: any.")
+    directions: list[str] | None = Field(
+        None, description="`inbound`, `outbound` and/or `transfer`; null: any."
+    )
+
+
+class CredentialScopeAnswer(BaseModel):
+    """A vendor credential's scope as created: every part, `null` where it allows any value."""
+
+    sources: list[str | None] = Field(description="`null`: records with no source.")
+    access_codes: list[str] | None
+    channels: list[str] | None
+    directions: list[str] | None
+
+
 class CreatedCredential(BaseModel):
     """A new credential: its kind, tenant and what the client needs, shown once. By kind: `api`
     `token`; `huawei` `appKey`, `appSecret`; `7moor` `appkey`, `secret`; `twin24` `email`,
-    `password`; `aliyun` `accessKeyId`, `accessKeySecret`."""
+    `password`; `aliyun` `accessKeyId`, `accessKeySecret`; and for a vendor credential its
+    `scope`, every part given."""
 
     model_config = ConfigDict(extra="allow")
 
     kind: Literal["api", "huawei", "7moor", "twin24", "aliyun"]
     tenant_id: str
+    scope: CredentialScopeAnswer | None = Field(
+        None, description="A vendor credential's scope (absent for an api credential)."
+    )
 
 
 class SessionAnswer(BaseModel):
@@ -359,6 +396,9 @@ class CredentialInfo(BaseModel):
         "the Twin24 email, the Alibaba AccessKeyId."
     )
     created_at: str | None
+    scope: CredentialScopeAnswer | None = Field(
+        None, description="What its answers are restricted to (a vendor credential's)."
+    )
 
 
 class CredentialList(BaseModel):

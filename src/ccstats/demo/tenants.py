@@ -8,7 +8,8 @@ from typing import Any
 
 from ccstats.auth import CredentialError, create_credential, verify_secret
 from ccstats.records import Agent, Bot, NamedOption, TenantSettings
-from ccstats.storage import Store
+from ccstats.scope import VENDOR_SOURCES, Scope, default_scope
+from ccstats.storage import Credential, Store
 
 __all__ = [
     "ACME",
@@ -137,8 +138,9 @@ class DemoCredential:
     key: str | None
     secret: str
 
-    def shown(self) -> dict[str, Any]:
-        """What `create_credential` returns for it (`dialects.md`, credentials table)."""
+    def shown(self, scope: Scope | None = None) -> dict[str, Any]:
+        """What `create_credential` returns for it (`dialects.md`, credentials table); a vendor
+        credential with `scope` (default: its kind's default, which the demo creates)."""
         by_kind: dict[str, dict[str, Any]] = {
             "api": {"token": f"ccs_{self.key}_{self.secret}"},
             "huawei": {"appKey": self.tenant_id, "appSecret": self.secret},
@@ -146,7 +148,10 @@ class DemoCredential:
             "twin24": {"email": self.key, "password": self.secret},
             "aliyun": {"accessKeyId": self.key, "accessKeySecret": self.secret},
         }
-        return {"kind": self.kind, "tenant_id": self.tenant_id, **by_kind[self.kind]}
+        shown = {"kind": self.kind, "tenant_id": self.tenant_id, **by_kind[self.kind]}
+        if self.kind in VENDOR_SOURCES:
+            shown["scope"] = (scope or default_scope(self.kind)).as_dict()
+        return shown
 
     @property
     def key_id(self) -> str:
@@ -165,21 +170,22 @@ CREDENTIALS = (
 )
 
 
-def _matches(store: Store, cred: DemoCredential) -> bool:
-    """Whether the store already holds this very credential (a rerun of the demo)."""
+def _existing(store: Store, cred: DemoCredential) -> Credential | None:
+    """The store's own copy of this very credential (a rerun of the demo), or None."""
     secret = cred.shown()["token"] if cred.kind == "api" else cred.secret
     for found in store.registry.find_credentials(cred.kind, cred.key_id):
         if found.tenant_id != cred.tenant_id:
             continue
         if found.secret == secret or verify_secret(secret, found.secret_hash):
-            return True
-    return False
+            return found
+    return None
 
 
 def ensure_credential(store: Store, cred: DemoCredential) -> dict[str, Any]:
     """Create a demo credential unless it exists already; returns what a client needs."""
-    if _matches(store, cred):
-        return cred.shown()
+    existing = _existing(store, cred)
+    if existing is not None:
+        return cred.shown(existing.scope)
     try:
         return create_credential(
             store.registry, cred.tenant_id, cred.kind, key=cred.key, secret=cred.secret

@@ -35,6 +35,7 @@ from ccstats.limits import MAX_SECRET, MAX_TEXT, TooLarge, check_list, check_tex
 from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
+from ccstats.scope import Scope
 from ccstats.service import SearchRequest, Service
 
 __all__ = [
@@ -213,9 +214,14 @@ def _check_clock(stamp: str | None, name: str) -> None:
         )
 
 
-def _secrets_of(service: Service, key_id: str) -> list[tuple[str, str]]:
+Signer = tuple[str, Scope | None]
+"""The tenant of a signed request and its credential's scope (issue 20)."""
+
+
+def _secrets_of(service: Service, key_id: str) -> list[tuple[Signer, str]]:
     found = [
-        (c.tenant_id, c.secret or "") for c in service.registry.find_credentials("aliyun", key_id)
+        ((c.tenant_id, c.scope), c.secret or "")
+        for c in service.registry.find_credentials("aliyun", key_id)
     ]
     if not found:
         raise AcsError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
@@ -223,11 +229,11 @@ def _secrets_of(service: Service, key_id: str) -> list[tuple[str, str]]:
 
 
 def _tenant_if_signed(
-    candidates: list[tuple[str, str]], sign: Callable[[str], str], got: str
-) -> str:
-    for tenant_id, secret in candidates:
+    candidates: list[tuple[Signer, str]], sign: Callable[[str], str], got: str
+) -> Signer:
+    for signer, secret in candidates:
         if hmac.compare_digest(sign(secret).encode(), got.encode()):
-            return tenant_id
+            return signer
     raise AcsError(
         400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation."
     )
@@ -244,7 +250,7 @@ def _parse_authorization(header: str) -> tuple[str, str, list[str], str]:
     return algorithm, key_id, [h.strip().lower() for h in signed.split(";") if h.strip()], signature
 
 
-def _authenticate_v3(service: Service, wire: _Wire, nonces: NonceCache) -> str:
+def _authenticate_v3(service: Service, wire: _Wire, nonces: NonceCache) -> Signer:
     algorithm, key_id, signed, signature = _parse_authorization(wire.header("authorization"))
     if algorithm != V3_ALGORITHM:
         raise AcsError(
@@ -266,16 +272,14 @@ def _authenticate_v3(service: Service, wire: _Wire, nonces: NonceCache) -> str:
     candidates = _secrets_of(service, key_id)
     _check_clock(wire.header("x-acs-date"), "x-acs-date")
     canonical = canonical_request_v3(wire.method, "/", wire.query, wire.headers, signed, payload)
-    tenant_id = _tenant_if_signed(
-        candidates, lambda s: signature_v3(s, canonical), signature.lower()
-    )
+    signer = _tenant_if_signed(candidates, lambda s: signature_v3(s, canonical), signature.lower())
     _use_nonce(nonces, key_id, nonce)
-    return tenant_id
+    return signer
 
 
 def _authenticate_v2(
     service: Service, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
-) -> str:
+) -> Signer:
     values = dict(params)
     for name in ("AccessKeyId", "SignatureNonce", "Timestamp"):
         if not values.get(name):
@@ -289,9 +293,9 @@ def _authenticate_v2(
     candidates = _secrets_of(service, values["AccessKeyId"])
     _check_clock(values["Timestamp"], "Timestamp")
     text = string_to_sign_v2(wire.method, params)
-    tenant_id = _tenant_if_signed(candidates, lambda s: signature_v2(s, text), values["Signature"])
+    signer = _tenant_if_signed(candidates, lambda s: signature_v2(s, text), values["Signature"])
     _use_nonce(nonces, values["AccessKeyId"], values["SignatureNonce"])
-    return tenant_id
+    return signer
 
 
 def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
@@ -325,8 +329,9 @@ def precheck(service: Service, query: list[tuple[str, str]], headers: dict[str, 
 
 def authenticate(
     service: Service, wire: _Wire, params: list[tuple[str, str]], nonces: NonceCache
-) -> str:
-    """The tenant of a correctly signed request (V3 `Authorization` header, else V2 `Signature`)."""
+) -> Signer:
+    """The tenant of a correctly signed request and its credential's scope (V3 `Authorization`
+    header, else V2 `Signature`)."""
     if wire.header("authorization"):
         return _authenticate_v3(service, wire, nonces)
     if any(k == "Signature" for k, _ in params):
@@ -594,7 +599,8 @@ def _tenant(service: Service, tenant_id: str) -> TenantSettings:
 def hotline_session_query(
     service: Service, tenant_id: str, params: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The success body of HotlineSessionQuery for a tenant (`dialects.md`, Success)."""
+    """The success body of HotlineSessionQuery for a tenant (`dialects.md`, Success), over what
+    `service` sees (the view of the caller's scope)."""
     instance = params.get("InstanceId", "").strip()
     if not instance:
         raise AcsError(400, "MissingInstanceId", "InstanceId is mandatory for this action.")
@@ -662,8 +668,9 @@ def _answer(request: Request, service: Service, wire: _Wire) -> dict[str, Any]:
     _check_sizes(params)
     values = dict(params)
     _check_action(request, values)
-    tenant_id = authenticate(service, wire, params, nonce_cache(request.app.state, "aliyun"))
-    return hotline_session_query(service, tenant_id, values)
+    tenant_id, scope = authenticate(service, wire, params, nonce_cache(request.app.state, "aliyun"))
+    # The query and the instance check read through the view of the key's scope (issue 20).
+    return hotline_session_query(service.within(scope), tenant_id, values)
 
 
 _GUESSES = ("SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound")

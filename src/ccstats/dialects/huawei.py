@@ -29,6 +29,7 @@ from ccstats.numbers import rate_string
 from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
+from ccstats.scope import Scope, default_scope
 from ccstats.service import Registry, Service
 from ccstats.timebuckets import local_date_of, local_midnight
 
@@ -136,12 +137,18 @@ def render_error(request: Request, status: int, message: str) -> Response:
 
 
 class TokenStore:
-    """authTokens issued by `gettoken`: random, tied to one tenant, valid `ttl` seconds.
+    """authTokens issued by `gettoken`: random, tied to one tenant and the scope of the
+    credential that asked for it (issue 20), valid `ttl` seconds.
 
     Kept in the registry (only a hash of each token), so that a token outlives a restart of the
     server and works on every process serving the same store; several tokens of a tenant are
     valid at once. Expired tokens are deleted now and then. Before, tokens lived in process
     memory and clients got 900001 after every restart (issue 15, item 5).
+
+    A token is kept under `huawei-token:scoped:<sha256>` as `<expiry>|{"tenant", "scope", "cid"}`
+    (`cid`: the credential it was issued for). One
+    issued before scopes is under `huawei-token:<sha256>` as `<expiry>|<tenant id>`, and has the
+    default Huawei scope, as its credential got when its file was migrated.
     """
 
     def __init__(
@@ -151,43 +158,66 @@ class TokenStore:
         self.ttl, self._clock, self._registry = ttl, clock, registry
         self._next_purge = 0.0
 
-    @staticmethod
-    def _key(token: str) -> str:
-        return _TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-    def issue(self, tenant_id: str, credential_id: str | None = None) -> str:
-        """A new token for a tenant (>= 32 characters), issued for one of its appSecrets."""
+    def issue(
+        self, tenant_id: str, scope: Scope | None = None, credential_id: str | None = None
+    ) -> str:
+        """A new token for a tenant, restricted to `scope` (None: the default Huawei scope),
+        issued for the appSecret `credential_id` (`Credential.id`: revoked, it kills the
+        token), of >= 32 characters."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
         if now >= self._next_purge:
             self._next_purge = now + 60
-            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))
+            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))  # both kinds
+        holder = {
+            "tenant": tenant_id,
+            "scope": (scope or _DEFAULT_SCOPE).as_dict(),
+            "cid": credential_id,
+        }
         # The expiry first: values sort as times, so expired ones are deleted by prefix.
-        value = f"{_iso(now + self.ttl)}|{tenant_id}|{credential_id or ''}"
-        self._registry.put_meta(self._key(token), value)
+        value = f"{_iso(now + self.ttl)}|{orjson.dumps(holder).decode()}"
+        self._registry.put_meta(_SCOPED_PREFIX + _digest(token), value)
         return token
+
+    def holder_of(self, token: str) -> TokenHolder | None:
+        """Who a live token was issued to, or None when unknown or expired."""
+        now = _iso(self._clock())
+        found = self._registry.get_meta(_SCOPED_PREFIX + _digest(token))
+        if found is not None:
+            expiry, _, text = found.partition("|")
+            holder = orjson.loads(text)
+            scope = Scope.from_dict(holder["scope"])
+            live = expiry > now
+            return TokenHolder(holder["tenant"], scope, holder.get("cid")) if live else None
+        found = self._registry.get_meta(_TOKEN_PREFIX + _digest(token))
+        if found is None:
+            return None
+        expiry, _, tenant_id = found.partition("|")
+        return TokenHolder(tenant_id, _DEFAULT_SCOPE, None) if expiry > now else None
 
     def tenant_of(self, token: str) -> str | None:
         """The tenant of a live token, or None when unknown or expired."""
-        found = self._live(token)
-        return found[0] if found is not None else None
+        holder = self.holder_of(token)
+        return None if holder is None else holder.tenant_id
 
-    def issuer_of(self, token: str) -> str | None:
-        """The credential a live token was issued for (`Credential.id`), or None."""
-        found = self._live(token)
-        return found[1] or None if found is not None else None
 
-    def _live(self, token: str) -> tuple[str, str] | None:
-        """(tenant id, credential id or "") of a live token."""
-        found = self._registry.get_meta(self._key(token))
-        if found is None:
-            return None
-        expiry, _, rest = found.partition("|")
-        tenant_id, _, credential_id = rest.partition("|")
-        return (tenant_id, credential_id) if expiry > _iso(self._clock()) else None
+@dataclass(frozen=True)
+class TokenHolder:
+    """Whom a token was issued to: the tenant, the scope of its credential, and that
+    credential's id (None for a token issued before credential ids were kept)."""
+
+    tenant_id: str
+    scope: Scope
+    credential_id: str | None
 
 
 _TOKEN_PREFIX = "huawei-token:"
+_SCOPED_PREFIX = _TOKEN_PREFIX + "scoped:"  # a sha256 hex digest has no ":"
+_DEFAULT_SCOPE = default_scope("huawei")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _iso(epoch: float) -> str:
@@ -271,12 +301,13 @@ ReportType = Literal["hour", "day"]
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """A parsed report request of an authenticated tenant."""
+    """A parsed report request of an authenticated tenant, with its token's scope."""
 
     tenant: TenantSettings
     type: ReportType
     access_code: str
     timestamp: datetime
+    scope: Scope | None = None
 
 
 def _report_type(body: Mapping[str, Any]) -> ReportType:
@@ -294,19 +325,18 @@ def _authenticate(
     body: Mapping[str, Any],
     limiter: FailureLimiter,
     address: str,
-) -> TenantSettings:
+) -> tuple[TenantSettings, Scope]:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
     _refuse_if_blocked(limiter, (address,))
     token = body.get("authToken")
     usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
-    owner = tokens.tenant_of(str(token)) if usable else None
-    tenant = service.tenant(owner) if owner is not None else None
-    issuer = tokens.issuer_of(token) if tenant is not None and isinstance(token, str) else None
-    if issuer is not None and owner is not None:
+    holder = tokens.holder_of(str(token)) if usable else None
+    tenant = service.tenant(holder.tenant_id) if holder is not None else None
+    if holder is not None and holder.credential_id is not None and tenant is not None:
         # A token dies with the appSecret it was issued for (`ccstats credentials revoke`).
-        if not still_valid(service.registry, "huawei", owner, owner, issuer):
+        if not still_valid(service.registry, "huawei", tenant.id, tenant.id, holder.credential_id):
             tenant = None
-    if tenant is None:
+    if tenant is None or holder is None:
         if usable:
             limiter.failed(address)  # a token that was never issued, or has expired
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
@@ -315,7 +345,7 @@ def _authenticate(
         raise HuaweiError(
             403, TOKEN_CHECK_FAILED, "Failed to check the token: it is not for this tenantId."
         )
-    return tenant
+    return tenant, holder.scope
 
 
 def parse_report(
@@ -327,10 +357,10 @@ def parse_report(
 ) -> ReportRequest:
     """Authenticate and validate a report body (errors as HuaweiError; a token never issued
     counts as a failed authentication of `address`)."""
-    tenant = _authenticate(service, tokens, body, limiter, address)
+    tenant, scope = _authenticate(service, tokens, body, limiter, address)
     access_code = _text(body, "accessCode")
     report_type = _report_type(body)
-    return ReportRequest(tenant, report_type, access_code, _timestamp(body))
+    return ReportRequest(tenant, report_type, access_code, _timestamp(body), scope)
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -452,10 +482,12 @@ RowMaker = Callable[[ReportRequest, datetime, dict[str, Any]], dict[str, Any]]
 def build_report(
     service: Service, report: ReportRequest, fields: tuple[Field, ...], make_row: RowMaker
 ) -> list[dict[str, Any]]:
-    """Report rows: one per bucket with at least one conversation, ascending by recordTime.
+    """Report rows: one per bucket with at least one conversation, ascending by recordTime,
+    of the records in the token's scope.
 
     Built once per cached answer (`run_formatted`); the rows are shared, not to be changed.
     """
+    service = service.within(report.scope)
 
     def rows_of(result: MetricResult) -> list[dict[str, Any]]:
         rows = sorted((r for r in result.rows if r["conversations"]), key=lambda r: r["bucket"])
@@ -509,14 +541,15 @@ def _issue_token(
     keys = (address, f"huawei:{app_key}")
     _refuse_if_blocked(limiter, keys)
     known, credential = match_credential(service.registry, "huawei", app_key, app_secret)
-    tenant_id = credential.tenant_id if credential is not None else None
-    if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
+    if not known or (credential is not None and service.tenant(credential.tenant_id) is None):
         limiter.failed(*keys)
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
-    if credential is None or tenant_id is None:
+    if credential is None:
         limiter.failed(*keys)
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
-    token = tokens.issue(tenant_id, credential.id)
+    # The token carries the scope of the credential whose secret was given (issue 20), and dies
+    # with that credential.
+    token = tokens.issue(credential.tenant_id, credential.scope, credential.id)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
 
 

@@ -34,6 +34,7 @@ from ccstats.numbers import average_int, percent, round_half_up
 from ccstats.ratelimit import address_key, limiter_of
 from ccstats.records import REQUEST_TIMES, TenantSettings
 from ccstats.responses import JSON
+from ccstats.scope import Scope
 from ccstats.service import Link, Service
 
 __all__ = [
@@ -195,22 +196,24 @@ def _timestamp_seconds(text: str) -> float | None:
 
 def _secret_matches(
     service: Service, appkey: str, sent: str, timestamp: str, nonce: str
-) -> str | None:
-    """The tenant id whose 7moor secret produced `sent`; raises appkeyNotFound."""
+) -> tuple[str, Scope | None] | None:
+    """(tenant id, scope) of the 7moor credential whose secret produced `sent`; raises
+    appkeyNotFound."""
     credentials = service.registry.find_credentials("7moor", appkey)
     if not credentials:
         raise SevenMoorError(401, "appkeyNotFound")
     for credential in credentials:
         expected = sign(credential.secret or "", appkey, timestamp, nonce)
         if hmac.compare_digest(expected.encode(), sent.encode()):
-            return credential.tenant_id
+            return credential.tenant_id, credential.scope
     return None
 
 
 def authenticate(
     service: Service, headers: Mapping[str, str], replay: NonceCache, now: float
-) -> TenantSettings:
-    """The tenant of a signed request (7moor's signing documentation: clock first, then key, sign, replay)."""
+) -> tuple[TenantSettings, Scope | None]:
+    """The tenant of a signed request and the scope of its credential (7moor's signing
+    documentation: clock first, then key, sign, replay)."""
     values = {name: headers.get(name, "").strip() for name in _AUTH_HEADERS}
     if not all(values.values()):
         raise SevenMoorError(401, "missingAuthHeader")
@@ -218,9 +221,10 @@ def authenticate(
     seconds = _timestamp_seconds(timestamp)
     if seconds is None or abs(now - seconds) > CLOCK_WINDOW_S:
         raise SevenMoorError(401, "timestampExpired")
-    tenant_id = _secret_matches(service, appkey, sent, timestamp, nonce)
-    if tenant_id is None:
+    signer = _secret_matches(service, appkey, sent, timestamp, nonce)
+    if signer is None:
         raise SevenMoorError(401, "signError")
+    tenant_id, scope = signer
     # A pair stays refused until its timestamp leaves the clock window too; otherwise a request
     # stamped up to 5 min ahead could be replayed once the 5-minute memory had passed.
     if not replay.first_use(f"{sent}:{nonce}", max(now, seconds) + CLOCK_WINDOW_S, now):
@@ -228,7 +232,7 @@ def authenticate(
     tenant = service.tenant(tenant_id)
     if tenant is None:
         raise SevenMoorError(401, "appkeyNotFound")
-    return tenant
+    return tenant, scope
 
 
 # --- request parameters --------------------------------------------------------------------------
@@ -677,10 +681,13 @@ _GUESSES = ("appkeyNotFound", "signError")
 """Authentication failures that guess a secret: counted per appkey and address."""
 
 
-def _tenant(state: Any, headers: Mapping[str, str], address: str) -> TenantSettings:
-    """The signed request's tenant: the m7-* headers alone (the signature does not cover the
-    body), so an unsigned caller never gets its body read. Unknown appkeys and bad signatures
-    count as failures of the appkey and of the address (`ccstats.ratelimit`)."""
+def _tenant(
+    state: Any, headers: Mapping[str, str], address: str
+) -> tuple[TenantSettings, Scope | None]:
+    """The signed request's tenant and its credential's scope: the m7-* headers alone (the
+    signature does not cover the body), so an unsigned caller never gets its body read. Unknown
+    appkeys and bad signatures count as failures of the appkey and of the address
+    (`ccstats.ratelimit`)."""
     limiter = limiter_of(state)
     keys = (address, f"7moor:{headers.get('m7-appkey', '').strip()[:MAX_TEXT]}")
     wait = limiter.retry_after(*keys)
@@ -718,14 +725,18 @@ async def _serve(request: Request, report: Report, with_dimension: bool = False)
     span = _Span()
     state = request.app.state
     try:
-        tenant = await run_in_threadpool(_tenant, state, request.headers, address_key(request))
+        tenant, scope = await run_in_threadpool(
+            _tenant, state, request.headers, address_key(request)
+        )
     except SevenMoorError as error:
         payload = _envelope(request, None, span, error.status, error.message, None)
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return JSON(payload, status_code=error.status, headers=headers)
     raw = await request.body()
+    # Every report reads through the view of the credential's scope (issue 20).
+    service: Service = state.service.within(scope)
     status, message, data, body = await run_in_threadpool(
-        _answer, state.service, tenant, raw, report, with_dimension, span
+        _answer, service, tenant, raw, report, with_dimension, span
     )
     payload = _envelope(request, body, span, status, message, data)
     return JSON(payload, status_code=status)

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
-from ccstats.auth import match_credential, still_valid
+from ccstats.auth import match_credential
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
 from ccstats.ratelimit import address_key, limiter_of
@@ -40,7 +40,8 @@ from ccstats.records import (
     parse_time,
 )
 from ccstats.responses import JSON
-from ccstats.service import SearchPage, SearchRequest, Service, StorageError
+from ccstats.scope import Scope
+from ccstats.service import Credential, SearchPage, SearchRequest, Service, StorageError
 from ccstats.timebuckets import local_midnight, parse_local
 
 __all__ = ["NAME", "router", "matches", "render_error", "FIELDS", "Twin24Error"]
@@ -302,16 +303,18 @@ def refresh(request: Request) -> Response:
             raise Twin24Error(401, "Unauthorized.")
         if owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
-        if not _login_valid(service, owner["tenant"], owner["sub"], owner.get("cid")):
+        login = _login_of(service, owner["tenant"], owner["sub"], owner.get("cid"))
+        if login is None:
             raise Twin24Error(401, "Unauthorized.")
-        tokens = _issue(request, owner["tenant"], owner["sub"], _cid(service, owner), ttl)
+        tokens = _issue(request, owner["tenant"], owner["sub"], login.id, ttl)
     except Twin24Error as error:
         return _error_response(error)
     return _token_response(tokens, ttl)
 
 
-def _caller_tenant(request: Request) -> TenantSettings:
-    """The tenant of the request's Bearer JWT: 401 "Token is expired." or "Unauthorized."."""
+def _caller(request: Request) -> tuple[TenantSettings, Scope | None]:
+    """The tenant of the request's Bearer JWT and the scope of its login (issue 20): 401
+    "Token is expired." or "Unauthorized." (also when the login is gone)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Twin24Error(401, "Unauthorized.")
@@ -330,28 +333,24 @@ def _caller_tenant(request: Request) -> TenantSettings:
         limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
     service: Service = request.app.state.service
-    tenant: TenantSettings | None = service.tenant(str(claims["tenant"]))
-    if tenant is None or not _login_valid(
-        service, tenant.id, str(claims["sub"]), claims.get("cid")
-    ):
+    tenant = service.tenant(str(claims["tenant"]))
+    # The login as it is now, read with each request (the registry keeps credentials read): a
+    # token outlives neither its login (revoked) nor a change of its scope.
+    login = _login_of(service, str(claims["tenant"]), str(claims["sub"]), claims.get("cid"))
+    if tenant is None or login is None:
         raise Twin24Error(401, "Unauthorized.")
-    return tenant
+    return tenant, login.scope
 
 
-def _login_valid(service: Service, tenant_id: str, email: str, cid: Any) -> bool:
-    """Whether the login a token was issued for is still there (a revoked one is refused at
-    once); tokens from before credential ids (no `cid`) need the email's login of the tenant."""
+def _login_of(service: Service, tenant_id: str, email: str, cid: Any) -> Credential | None:
+    """The login a token was issued for, if it is still there (a revoked one is refused at
+    once); for a token from before credential ids (no `cid`), the email's login of the tenant."""
+    found = [
+        c for c in service.registry.find_credentials("twin24", email) if c.tenant_id == tenant_id
+    ]
     if isinstance(cid, str):
-        return still_valid(service.registry, "twin24", email, tenant_id, cid)
-    return any(c.tenant_id == tenant_id for c in service.registry.find_credentials("twin24", email))
-
-
-def _cid(service: Service, owner: dict[str, Any]) -> str:
-    """The credential of a refresh record (an old record without one: the email's login)."""
-    if isinstance(owner.get("cid"), str):
-        return str(owner["cid"])
-    found = service.registry.find_credentials("twin24", owner["sub"])
-    return next(c.id for c in found if c.tenant_id == owner["tenant"])
+        found = [c for c in found if c.id == cid]
+    return found[0] if found else None
 
 
 # -- the search request ------------------------------------------------------------------------
@@ -797,9 +796,10 @@ def _file(service: Service, search: CallSearch) -> Response:
 @router.get("/api/v1/search/cis/calls", summary="Twin24: call statistics (seed 003)")
 def search_calls(request: Request) -> Response:
     """`{"count", "items"}` of the caller's voice calls, or the whole result as a CSV/XLSX file."""
-    service: Service = request.app.state.service
     try:
-        tenant = _caller_tenant(request)
+        tenant, scope = _caller(request)
+        # Every page, count and file reads through the view of the login's scope (issue 20).
+        service: Service = request.app.state.service.within(scope)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
         response = _file(service, search) if search.output else _page(service, search)
         if search.ignored:

@@ -5,10 +5,11 @@ one-use things stay one-use across requests, processes and restarts."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ccstats.records import TenantSettings
+from ccstats.scope import VENDOR_SOURCES, Scope, default_scope
 
 __all__ = ["Credential", "Registry"]
 
@@ -19,6 +20,12 @@ class Credential:
 
     `secret_hash` holds secrets that only need checking (tokens, passwords); `secret` holds HMAC
     secrets needed to verify signatures, as given.
+
+    `scope` (issue 20) restricts every answer given to a vendor credential (`ccstats.scope`); an
+    `api` credential has none and sees its whole tenant. A registry keeps it as JSON text
+    (`Scope.to_json`) and never holds a vendor credential without one: added without a scope, or
+    found without one in a file from before scopes, a vendor credential has its kind's default
+    (`with_scope`: the vendor's own source and records with no source).
     """
 
     tenant_id: str
@@ -27,6 +34,13 @@ class Credential:
     secret_hash: str | None = None
     secret: str | None = None
     created_at: datetime | None = None
+    scope: Scope | None = None
+
+    def with_scope(self) -> Credential:
+        """This credential, with its kind's default scope if it is a vendor's and has none."""
+        if self.scope is not None or self.kind not in VENDOR_SOURCES:
+            return self
+        return replace(self, scope=default_scope(self.kind))
 
     @property
     def id(self) -> str:
@@ -55,17 +69,19 @@ class Registry:
         raise NotImplementedError
 
     def add_credential(self, credential: Credential, unique: bool = False) -> None:
-        """Store a credential; with `unique`, raise `KeyTaken` (storing nothing) when a
-        credential of its kind has the same key id, ignoring case and surrounding spaces."""
+        """Store a credential (with its scope: `Credential.with_scope`); with `unique`, raise
+        `KeyTaken` (storing nothing) when a credential of its kind has the same key id, ignoring
+        case and surrounding spaces."""
         raise NotImplementedError
 
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
-        """Credentials of a kind with a key id, oldest first (several may share a key id).
-        A credential deleted by any means is never found again (no stale cache)."""
+        """Credentials of a kind with a key id, oldest first (several may share a key id), each
+        with the scope it was stored with (a vendor credential always has one). A credential
+        deleted by any means is never found again (no stale cache)."""
         raise NotImplementedError
 
     def list_credentials(self, tenant_id: str) -> list[Credential]:
-        """A tenant's credentials, oldest first."""
+        """A tenant's credentials, oldest first, each with its scope."""
         raise NotImplementedError
 
     def delete_credential(self, credential: Credential) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from tests.storage.contract.conftest import ENGINES, make_store
 
 from ccstats.records import TenantSettings
+from ccstats.scope import Scope
 from ccstats.storage import Credential, Store
 
 
@@ -44,6 +45,35 @@ def test_credentials_are_found_by_kind_and_key_oldest_first(store: Store) -> Non
     ]
     assert [c.secret for c in registry.find_credentials("7moor", "k")] == ["s"]
     assert registry.find_credentials("aliyun", "k") == []
+
+
+def test_a_credential_is_found_with_the_scope_it_was_stored_with(store: Store) -> None:
+    registry = store.registry
+    scope = Scope(
+        sources=("twin24", None, "团队"),
+        access_codes=("+78005550100",),
+        channels=("voice",),
+        directions=("outbound",),
+    )
+    registry.add_credential(Credential("t1", "twin24", "a@x", secret_hash="h", scope=scope))
+    (found,) = registry.find_credentials("twin24", "a@x")
+    assert found.scope == scope
+
+
+@pytest.mark.parametrize("kind", ["huawei", "7moor", "twin24", "aliyun"])
+def test_a_vendor_credential_stored_without_a_scope_gets_its_default(
+    store: Store, kind: str
+) -> None:
+    # Issue 20: the vendor's own source and records with no source.
+    store.registry.add_credential(Credential("t1", kind, "k", secret="s"))
+    (found,) = store.registry.find_credentials(kind, "k")
+    assert found.scope == Scope(sources=(kind, None))
+
+
+def test_an_api_credential_has_no_scope(store: Store) -> None:
+    store.registry.add_credential(Credential("t1", "api", "k", secret_hash="h"))
+    (found,) = store.registry.find_credentials("api", "k")
+    assert found.scope is None
 
 
 def test_meta_values_swap_atomically(store: Store) -> None:

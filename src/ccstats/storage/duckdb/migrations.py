@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ccstats.scope import VENDOR_SOURCES, default_scope
 from ccstats.storage.base import StorageError
 from ccstats.storage.duckdb import compaction, contacts
 from ccstats.storage.duckdb import sql as q
@@ -84,6 +85,17 @@ def _next_contacts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _credential_scopes(con: duckdb.DuckDBPyConnection) -> None:
+    """Each vendor credential of a file from before scopes gets its kind's default scope (its
+    own vendor's source and records with none: what it saw before)."""
+    con.execute("ALTER TABLE credentials ADD COLUMN IF NOT EXISTS scope VARCHAR")
+    for kind in VENDOR_SOURCES:
+        con.execute(
+            "UPDATE credentials SET scope = ? WHERE kind = ? AND scope IS NULL",
+            [default_scope(kind).to_json(), kind],
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -99,6 +111,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "compaction: unsorted rows counted per month", _unsorted_by_month),
     Migration(4, "next contacts: next_contact_at filled for every conversation", _next_contacts),
+    Migration(
+        5, "credentials: a scope each, vendor credentials their kind's default", _credential_scopes
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from ccstats.records import TenantSettings
+from ccstats.scope import Scope, ScopeError
 from ccstats.storage.base import KeyTaken, StorageError
 from ccstats.storage.registry import Credential, Registry
 
@@ -28,6 +29,15 @@ def _aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _scope(text: str | None) -> Scope | None:
+    if text is None:
+        return None
+    try:
+        return Scope.from_json(text)
+    except ScopeError as error:
+        raise StorageError(f"a credential's stored scope is unusable: {error}") from None
 
 
 class DuckDBRegistry(Registry):
@@ -47,6 +57,9 @@ class DuckDBRegistry(Registry):
         """Counts writes of tenants and credentials: a lookup read before a write is not kept
         after it (else a reader racing a revocation could keep the revoked credential)."""
         self._kept = threading.Lock()
+        self._scope_column: bool | None = None
+        """Whether `credentials` has its `scope` column (a file from before scopes opened
+        read-only has not: its vendor credentials read with their default scope)."""
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -126,9 +139,19 @@ class DuckDBRegistry(Registry):
                 [c.kind, c.key_id],
             ):
                 raise KeyTaken(f"a {c.kind} credential with key {c.key_id.strip()!r} exists")
+            scope = c.with_scope().scope
             self._write(
-                "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
-                [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
+                "INSERT INTO credentials (tenant_id, kind, key_id, secret_hash, secret,"
+                " created_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    c.tenant_id,
+                    c.kind,
+                    c.key_id,
+                    c.secret_hash,
+                    c.secret,
+                    created,
+                    None if scope is None else scope.to_json(),
+                ],
             )
             self._forget()
 
@@ -152,13 +175,22 @@ class DuckDBRegistry(Registry):
         return self._credential_rows("tenant_id = ?", [tenant_id])
 
     def _credential_rows(self, where: str, params: Sequence[Any]) -> list[Credential]:
+        scope = "scope" if self._has_scope_column() else "NULL"
         rows = self._fetch(
-            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
-            f" WHERE {where} ORDER BY created_at, kind, key_id",
+            f"SELECT tenant_id, kind, key_id, secret_hash, secret, created_at, {scope}"
+            f" FROM credentials WHERE {where} ORDER BY created_at, kind, key_id",
             params,
         )
         return [
-            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
+            Credential(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                created_at=_aware(row[5]),
+                scope=_scope(row[6]),
+            ).with_scope()
             for row in rows
         ]
 
@@ -188,6 +220,15 @@ class DuckDBRegistry(Registry):
             )
             self._forget()
         return existed
+
+    def _has_scope_column(self) -> bool:
+        if self._scope_column is None:
+            found = self._fetch(
+                "SELECT 1 FROM duckdb_columns() WHERE table_name = 'credentials'"
+                " AND column_name = 'scope'"
+            )
+            self._scope_column = bool(found)
+        return self._scope_column
 
     # -- server state -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -67,7 +67,8 @@ def ddl() -> list[str]:
     return [
         "CREATE TABLE IF NOT EXISTS tenants (id VARCHAR PRIMARY KEY, settings VARCHAR NOT NULL)",
         "CREATE TABLE IF NOT EXISTS credentials (tenant_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,"
-        " key_id VARCHAR NOT NULL, secret_hash VARCHAR, secret VARCHAR, created_at TIMESTAMP)",
+        " key_id VARCHAR NOT NULL, secret_hash VARCHAR, secret VARCHAR, created_at TIMESTAMP,"
+        " scope VARCHAR)",
         _create("conversations", {**CONVERSATION_COLUMNS, **STORE_COLUMNS}),
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
