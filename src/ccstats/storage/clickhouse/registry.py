@@ -1,0 +1,185 @@
+"""The ClickHouse registry: tenants, credentials and server state in the store's database.
+
+`tenants` and `meta` are ReplacingMergeTree tables read FINAL (a write is a row of a higher
+version; a deleted value a row marked `deleted`). ClickHouse has no compare-and-set: this
+registry makes `put_meta` and `compare_and_set` atomic *within its process* (a lock around the
+read and the write). Several processes on one database would need ClickHouse Keeper
+(`KeeperMap` with `keeper_map_strict_mode`) to keep one-use things one-use across them; that is
+not built (docs/clickhouse.md). Tenants and credentials read are kept for `CACHE_SECONDS`, so a
+change made by another process is seen within that time (this process's own at once).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from ccstats.records import TenantSettings
+from ccstats.storage.clickhouse.client import Connection
+from ccstats.storage.registry import Credential, Registry
+
+__all__ = ["CACHE_SECONDS", "ClickHouseRegistry"]
+
+CACHE_SECONDS = 2.0
+"""How long tenants and credentials read are kept (every request authenticates against them)."""
+
+_CREDENTIALS_KEPT = 10_000
+"""Credential lookups kept: unknown keys probed by clients must not pile up."""
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+class ClickHouseRegistry(Registry):
+    """`Registry` over the `tenants`, `credentials` and `meta` tables of a ClickHouse store."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        write_lock: threading.RLock,
+        version: Callable[[], int],
+        token: Callable[[], str],
+    ) -> None:
+        """Use the store's connection, its write lock, its version clock and insert tokens."""
+        self._db = connection
+        self._write_lock = write_lock
+        self._version = version
+        self._token = token
+        self._tenants: tuple[float, dict[str, TenantSettings]] | None = None
+        self._credentials: dict[tuple[str, str], tuple[float, list[Credential]]] = {}
+
+    # -- tenants ----------------------------------------------------------------------------------
+    def _tenant_map(self) -> dict[str, TenantSettings]:
+        kept = self._tenants
+        if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
+            return kept[1]
+        rows = self._db.query(f"SELECT settings FROM {self._db.table('tenants')} FINAL ORDER BY id")
+        tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
+        self._tenants = (time.monotonic(), tenants)
+        return tenants
+
+    def put_tenant(self, tenant: TenantSettings) -> TenantSettings | None:
+        """Create or replace a tenant's settings; returns the settings it replaced."""
+        with self._write_lock:
+            self._tenants = None
+            before = self._tenant_map().get(tenant.id)
+            row = pa.table(
+                {
+                    "id": [tenant.id],
+                    "settings": [tenant.model_dump_json()],
+                    "version": pa.array([self._version()], pa.uint64()),
+                }
+            )
+            self._db.insert("tenants", row, self._token())
+            self._tenants = None
+        return before
+
+    def get_tenant(self, tenant_id: str) -> TenantSettings | None:
+        """A tenant's settings, or None (a shared object: do not change it)."""
+        return self._tenant_map().get(tenant_id)
+
+    def list_tenants(self) -> list[TenantSettings]:
+        """Every tenant, by id."""
+        return list(self._tenant_map().values())
+
+    # -- credentials ------------------------------------------------------------------------------
+    def add_credential(self, credential: Credential) -> None:
+        """Store a credential."""
+        c = credential
+        created = _naive(c.created_at or datetime.now(UTC))
+        row = pa.table(
+            {
+                "tenant_id": [c.tenant_id],
+                "kind": [c.kind],
+                "key_id": [c.key_id],
+                "secret_hash": pa.array([c.secret_hash], pa.string()),
+                "secret": pa.array([c.secret], pa.string()),
+                "created_at": pa.array([created], pa.timestamp("us")),
+            }
+        )
+        with self._write_lock:
+            self._db.insert("credentials", row, self._token())
+            self._credentials.clear()
+
+    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
+        """Credentials of a kind with a key id, oldest first."""
+        kept = self._credentials.get((kind, key_id))
+        if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
+            return list(kept[1])
+        rows = self._db.query(
+            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM"
+            f" {self._db.table('credentials')} WHERE kind = {{k:String}} AND key_id = {{i:String}}"
+            " ORDER BY created_at",
+            {"k": kind, "i": key_id},
+        )
+        found = [
+            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
+            for row in rows
+        ]
+        if len(self._credentials) > _CREDENTIALS_KEPT:
+            self._credentials.clear()
+        self._credentials[(kind, key_id)] = (time.monotonic(), found)
+        return list(found)
+
+    # -- server state -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value of the server's own state, or None."""
+        rows = self._db.query(
+            f"SELECT value FROM {self._db.table('meta')} FINAL WHERE key = {{k:String}}",
+            {"k": key},
+        )
+        return str(rows[0][0]) if rows else None
+
+    def put_meta(self, key: str, value: str | None) -> str | None:
+        """Set (None: delete) a value under the write lock; returns the replaced value."""
+        with self._write_lock:
+            before = self.get_meta(key)
+            self._set([key], value)
+        return before
+
+    def compare_and_set(self, key: str, expected: str | None, value: str | None) -> bool:
+        """Set `key` to `value` only if it holds `expected` (None: absent); atomic in this
+        process (the module docstring says why not across processes)."""
+        with self._write_lock:
+            if self.get_meta(key) != expected:
+                return False
+            self._set([key], value)
+        return True
+
+    def delete_meta_before(self, prefix: str, cutoff: str) -> int:
+        """Delete the values under `prefix` that sort before `cutoff`; how many."""
+        with self._write_lock:
+            rows = self._db.query(
+                f"SELECT key FROM {self._db.table('meta')} FINAL"
+                " WHERE startsWith(key, {p:String}) AND value < {c:String}",
+                {"p": prefix, "c": cutoff},
+            )
+            self._set([r[0] for r in rows], None)
+        return len(rows)
+
+    def _set(self, keys: list[str], value: str | None) -> None:
+        if not keys:
+            return
+        version = self._version()
+        rows = pa.table(
+            {
+                "key": keys,
+                "value": [value or ""] * len(keys),
+                "version": pa.array([version] * len(keys), pa.uint64()),
+                "deleted": pa.array([1 if value is None else 0] * len(keys), pa.uint8()),
+            }
+        )
+        self._db.insert("meta", rows, self._token())
+

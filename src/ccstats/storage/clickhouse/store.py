@@ -1,0 +1,522 @@
+"""The ClickHouse engine: a sign ledger of conversations on a server, or in process (chDB).
+
+An upsert, under the write lock: the batch's last record of each key wins; the keys' live rows
+are found (`conversation_keys`, then the rows by primary key); one block goes in with each live
+row again at `sign = -1` and each new row at `+1` and a newer version, under an insert token
+(atomic within a partition; ClickHouse drops a resent block). Messages go in first, at the new
+version: they are read at the conversation's current one. The customers touched wait in
+`pending_contacts` for `flush`, which rewrites the rows whose next contact changed the same way.
+
+Exact in every merge state: counts and sums are signed (`aggregate`), row reads use FINAL. A
+key whose cancel row was lost with half of a block that spanned two partitions shows two live
+versions; the next upsert of the key (the caller's retry of the failed call) cancels both.
+
+One writer per tenant at a time: the lock is per database in this process. Two processes
+writing one tenant could cancel a row twice and corrupt every sum; docs/clickhouse.md says how
+to run several processes (one of them writes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ccstats.metrics.plan import AggregateRequest
+from ccstats.schema import (
+    CONVERSATION_COLUMNS,
+    INTERVAL_COLUMNS,
+    MESSAGE_COLUMNS,
+    TIME_COLUMNS,
+    conversation_schema,
+)
+from ccstats.storage import paging
+from ccstats.storage.base import StorageError, Store
+from ccstats.storage.clickhouse import aggregate, ddl
+from ccstats.storage.clickhouse import sql as q
+from ccstats.storage.clickhouse.client import Connection, Target, parse_url
+from ccstats.storage.clickhouse.contacts import Contact, next_contacts
+from ccstats.storage.clickhouse.registry import ClickHouseRegistry
+from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+
+__all__ = ["ClickHouseStore"]
+
+SCHEMA_KEY = "clickhouse:schema_version"
+_CHUNK = 5_000
+"""Keys per lookup statement (a bound list of ids travels with the statement)."""
+
+LEDGER_SCHEMA = conversation_schema()
+for _name, _type in (
+    ("next_contact_at", pa.timestamp("us")),
+    ("messages_version", pa.uint64()),
+    ("version", pa.uint64()),
+    ("sign", pa.int8()),
+):
+    LEDGER_SCHEMA = LEDGER_SCHEMA.append(pa.field(_name, _type))
+_LEDGER_COLUMNS = ", ".join(f"`{f.name}`" for f in LEDGER_SCHEMA)
+_INTERVAL_SCHEMA = pa.schema(
+    [(n, pa.timestamp("us") if k == "time" else pa.string()) for n, k in INTERVAL_COLUMNS.items()]
+)
+
+
+class _Clock:
+    """Row versions: microseconds of the wall clock, strictly increasing in this process (a
+    version is never reused, so an interrupted write leaves nothing a later one could meet)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns() // 1000, self._last + 1)
+            return self._last
+
+
+_CLOCK = _Clock()
+_LOCKS: dict[tuple[Any, ...], threading.RLock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _write_lock(target: Target) -> threading.RLock:
+    """One write lock per database in this process, whatever number of stores open it."""
+    key = (target.path, target.host, target.port, target.database)
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(key, threading.RLock())
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for at in range(0, len(values), _CHUNK):
+        yield values[at : at + _CHUNK]
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _naive_times(table: pa.Table | pa.RecordBatch) -> Any:
+    """Times as naive UTC (how the engine takes them, and how DuckDB's Arrow gives them)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.tz is not None:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us")))
+        elif pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
+
+
+def _last_of_each_key(table: pa.Table, keys: list[str]) -> pa.Table:
+    """The last row of each key, in batch order."""
+    positions = pa.array(range(table.num_rows), pa.int64())
+    last = (
+        table.select(keys)
+        .append_column("_pos", positions)
+        .group_by(keys, use_threads=False)
+        .aggregate([("_pos", "max")])
+    )
+    if last.num_rows == table.num_rows:
+        return table
+    return table.take(pc.array_take(last["_pos_max"], pc.sort_indices(last["_pos_max"])))
+
+
+def _spans(tables: Sequence[pa.Table], columns: Sequence[str], low: str, high: str) -> Changes:
+    """Per tenant, the earliest `low`-column and the latest `high`-column time of the rows
+    (NULLs skipped), over every table."""
+    spans: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        times = table.select(["tenant_id", *columns])
+        aggregations = [(c, "min") for c in columns if low == "*" or c == low]
+        aggregations += [(c, "max") for c in columns if high == "*" or c == high]
+        grouped = times.group_by("tenant_id", use_threads=False).aggregate(aggregations)
+        for row in grouped.to_pylist():
+            lows = [v for k, v in row.items() if k.endswith("_min") and v is not None]
+            highs = [v for k, v in row.items() if k.endswith("_max") and v is not None]
+            lo, hi = (min(lows) if lows else None), (max(highs) if highs else None)
+            tenant = row["tenant_id"]
+            if tenant in spans:
+                a, b = spans[tenant]
+                lo = a if lo is None else lo if a is None else min(a, lo)
+                hi = b if hi is None else hi if b is None else max(b, hi)
+            spans[tenant] = (lo, hi)
+    return Changes.of_rows([(t, lo, hi) for t, (lo, hi) in spans.items()])
+
+
+class ClickHouseStore(Store):
+    """ClickHouse implementation of `Store` (see the module docstring)."""
+
+    ENGINE = "clickhouse"
+
+    def __init__(self, url: str) -> None:
+        """Open a `chdb:///dir` or `clickhouse(s)://` store, creating its tables if missing."""
+        self.url = url
+        self.target = parse_url(url)
+        self._db = Connection(self.target)
+        self._write_lock = _write_lock(self.target)
+        self.registry = ClickHouseRegistry(self._db, self._write_lock, _CLOCK, _token)
+        self._create()
+        rows = self._db.query(
+            f"SELECT tenant_id FROM {self._t('pending_contacts')}"
+            " GROUP BY tenant_id, customer_id HAVING sum(n) > 0"
+        )
+        self._pending: set[str] = {r[0] for r in rows}
+        """Tenants with customers in `pending_contacts` (`flush`)."""
+
+    def _t(self, name: str) -> str:
+        return self._db.table(name)
+
+    def _create(self) -> None:
+        """Create what is missing; refuse a database of a newer schema."""
+        database = f"`{self.target.database}`"
+        with self._write_lock:
+            for statement in ddl.statements(database):
+                self._db.command(statement)
+            found = self.registry.get_meta(SCHEMA_KEY)
+            if found is not None and int(found) > ddl.SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database holds schema {found}, newer than this ccstats"
+                    f" ({ddl.SCHEMA_VERSION}): upgrade ccstats"
+                )
+            if found != str(ddl.SCHEMA_VERSION):
+                self.registry.put_meta(SCHEMA_KEY, str(ddl.SCHEMA_VERSION))
+
+    def close(self) -> None:
+        """Close the store's clients."""
+        self._db.close()
+
+    def drop(self) -> None:
+        """Drop the store's whole database (tests; a migration started over), then close."""
+        self._db.command(f"DROP DATABASE IF EXISTS `{self.target.database}` SYNC")
+        self.close()
+
+    # -- the ledger -------------------------------------------------------------------------------
+    def _live(self, tenant_id: str, ids: Sequence[str]) -> list[tuple[str, int, datetime, int]]:
+        """(id, version, created_at, count) of the keys' live versions (normally one each)."""
+        found: list[tuple[str, int, datetime, int]] = []
+        for chunk in _chunks(ids):
+            found += self._db.query(  # type: ignore[arg-type]
+                f"SELECT id, version, any(created_at), sum(sign) AS s FROM"
+                f" {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
+                " AND id IN {ids:Array(String)} GROUP BY id, version HAVING s > 0",
+                {"t": tenant_id, "ids": list(chunk)},
+            )
+        return found
+
+    def _rows(self, tenant_id: str, live: Sequence[tuple[str, int, datetime, int]]) -> pa.Table:
+        """The full rows of live versions, each as many times as it is live."""
+        wanted = {(i, v): n for i, v, _, n in live}
+        tables = []
+        for chunk in _chunks(live):
+            found = self._db.query_arrow(
+                f"SELECT {_LEDGER_COLUMNS} FROM {self._t('conversations')}"
+                f" WHERE tenant_id = {{t:String}} AND created_at IN {{cs:Array({ddl.TIME})}}"
+                " AND id IN {ids:Array(String)} AND sign = 1"
+                " ORDER BY id, version LIMIT 1 BY id, version",
+                {"t": tenant_id, "cs": sorted({c for _, _, c, _ in chunk}), "ids": [i for i, *_ in chunk]},
+            )
+            tables.append(_naive_times(found).cast(LEDGER_SCHEMA))
+        rows = pa.concat_tables(tables) if tables else LEDGER_SCHEMA.empty_table()
+        keys = zip(rows["id"].to_pylist(), rows["version"].to_pylist(), strict=True)
+        take = [at for at, key in enumerate(keys) for _ in range(wanted.get(key, 0))]
+        return rows.take(take)
+
+    def _write(self, cancels: pa.Table, states: pa.Table) -> None:
+        """One block: the cancels (live rows at sign -1) and the new rows."""
+        cancels = cancels.set_column(
+            LEDGER_SCHEMA.get_field_index("sign"),
+            "sign",
+            pa.array([-1] * cancels.num_rows, pa.int8()),
+        )
+        self._db.insert("conversations", pa.concat_tables([cancels, states]), _token())
+
+    def _note_customers(self, rows: Sequence[pa.Table], weights: dict[tuple[str, str], int] | None = None) -> None:
+        """+1 in `pending_contacts` for each customer of the rows (or the given weights)."""
+        if weights is None:
+            weights = {}
+            for table in rows:
+                pairs = table.select(["tenant_id", "customer_id"]).to_pylist()
+                for pair in pairs:
+                    if pair["customer_id"] is not None:
+                        weights[(pair["tenant_id"], pair["customer_id"])] = 1
+        if not weights:
+            return
+        table = pa.table(
+            {
+                "tenant_id": [t for t, _ in weights],
+                "customer_id": [c for _, c in weights],
+                "n": pa.array(list(weights.values()), pa.int64()),
+            }
+        )
+        self._db.insert("pending_contacts", table, _token())
+
+    # -- ingest -----------------------------------------------------------------------------------
+    def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> Changes:
+        """Replace on (tenant_id, id): cancel the live rows and add the new ones, in one block."""
+        if conversations.num_rows == 0:
+            return Changes()
+        batch = conversations.select(list(CONVERSATION_COLUMNS)).cast(conversation_schema())
+        batch = _last_of_each_key(batch, ["tenant_id", "id"])
+        with self._write_lock:
+            version = _CLOCK()
+            olds = []
+            newer: dict[tuple[str, str], int] = {}
+            for tenant in pc.unique(batch["tenant_id"]).to_pylist():
+                ids = pc.filter(batch["id"], pc.equal(batch["tenant_id"], tenant)).to_pylist()
+                live = self._live(tenant, ids)
+                for key, old, _, _ in live:
+                    if old >= version:  # a version from a clock ahead of ours
+                        newer[(tenant, key)] = max(newer.get((tenant, key), 0), old + 1)
+                if live:
+                    olds.append(self._rows(tenant, live))
+            old = pa.concat_tables(olds) if olds else LEDGER_SCHEMA.empty_table()
+            versions = pa.array(
+                [
+                    newer.get(key, version)
+                    for key in zip(batch["tenant_id"].to_pylist(), batch["id"].to_pylist(), strict=True)
+                ]
+                if newer
+                else [version] * batch.num_rows,
+                pa.uint64(),
+            )
+            states = (
+                batch.append_column("next_contact_at", pa.nulls(batch.num_rows, pa.timestamp("us")))
+                .append_column("messages_version", versions)
+                .append_column("version", versions)
+                .append_column("sign", pa.array([1] * batch.num_rows, pa.int8()))
+            )
+            self._insert_messages(messages, batch, versions)
+            self._write(old, states)
+            self._note_customers([old, batch])
+            self._pending |= set(pc.unique(batch["tenant_id"]).to_pylist())
+        return _spans([old, batch], TIME_COLUMNS, "*", "*")
+
+    def _insert_messages(self, messages: pa.Table, batch: pa.Table, versions: pa.Array) -> None:
+        if messages.num_rows == 0:
+            return
+        rows = messages.select(list(MESSAGE_COLUMNS))
+        distinct = pc.unique(versions)
+        if len(distinct) == 1:
+            column = pa.array([distinct[0].as_py()] * rows.num_rows, pa.uint64())
+        else:
+            by_key = dict(
+                zip(
+                    zip(batch["tenant_id"].to_pylist(), batch["id"].to_pylist(), strict=True),
+                    versions.to_pylist(),
+                    strict=True,
+                )
+            )
+            keys = zip(rows["tenant_id"].to_pylist(), rows["conversation_id"].to_pylist(), strict=True)
+            column = pa.array([by_key.get(k, 0) for k in keys], pa.uint64())
+        self._db.insert("messages", rows.append_column("version", column), _token())
+
+    def upsert_intervals(self, intervals: pa.Table) -> Changes:
+        """Replace on (tenant_id, agent_id, kind, status_id, started_at): a newer version of the
+        key (ReplacingMergeTree, read FINAL). The changed times are those of the replaced and
+        the new intervals, as `interval_totals` reads every interval overlapping its range."""
+        if intervals.num_rows == 0:
+            return Changes()
+        keys = ["tenant_id", "agent_id", "kind", "status_id", "started_at"]
+        batch = intervals.select(list(INTERVAL_COLUMNS)).cast(_INTERVAL_SCHEMA)
+        batch = _last_of_each_key(batch, keys)
+        with self._write_lock:
+            olds = []
+            for tenant in pc.unique(batch["tenant_id"]).to_pylist():
+                mine = batch.filter(pc.equal(batch["tenant_id"], tenant))
+                wanted = set(zip(*(mine[k].to_pylist() for k in keys), strict=True))
+                found = self._db.query_arrow(
+                    f"SELECT {', '.join(keys)}, ended_at FROM {self._t('agent_intervals')} FINAL"
+                    " WHERE tenant_id = {t:String} AND agent_id IN {a:Array(String)}"
+                    f" AND started_at IN {{s:Array({ddl.TIME})}}",
+                    {
+                        "t": tenant,
+                        "a": sorted(set(mine["agent_id"].to_pylist())),
+                        "s": sorted(set(mine["started_at"].to_pylist())),
+                    },
+                )
+                found = _naive_times(found)
+                match = [k in wanted for k in zip(*(found[c].to_pylist() for c in keys), strict=True)]
+                olds.append(found.filter(pa.array(match, pa.bool_())))
+            version = pa.array([_CLOCK()] * batch.num_rows, pa.uint64())
+            self._db.insert("agent_intervals", batch.append_column("version", version), _token())
+        tables = [*olds, batch.select(["tenant_id", "started_at", "ended_at"])]
+        return _spans(tables, ["started_at", "ended_at"], "started_at", "ended_at")
+
+    def retime(self, tenant_id: str, timezone: str) -> Changes:
+        """Nothing is kept by local day (no rollups yet): only every kept answer is stale."""
+        return Changes.everything(tenant_id)
+
+    # -- next contacts ----------------------------------------------------------------------------
+    def pending(self, tenant_id: str) -> bool:
+        """Whether upserts left next contacts of the tenant to recompute (`flush`)."""
+        return tenant_id in self._pending
+
+    def flush(self, tenant_ids: Sequence[str] | None = None) -> Changes:
+        """Recompute the next contacts of the customers upserts noted, for `tenant_ids` (None:
+        every tenant): the rows whose value changed are rewritten (cancel and state rows), and
+        the noted customers taken off `pending_contacts` by the amounts read."""
+        changes = Changes()
+        with self._write_lock:
+            tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
+            for tenant in tenants:
+                changes = changes.merge(self._settle(tenant))
+                self._pending.discard(tenant)
+        return changes
+
+    def _settle(self, tenant_id: str) -> Changes:
+        noted = self._db.query(
+            f"SELECT customer_id, sum(n) AS s FROM {self._t('pending_contacts')}"
+            " WHERE tenant_id = {t:String} GROUP BY customer_id HAVING s > 0",
+            {"t": tenant_id},
+        )
+        if not noted:
+            return Changes()
+        newest: dict[str, Contact] = {}
+        for chunk in _chunks([c for c, _ in noted]):
+            rows = self._db.query(
+                "SELECT customer_id, id, version, any(created_at), any(ended_at),"
+                f" any(next_contact_at), sum(sign) AS s FROM {self._t('contacts')}"
+                " WHERE tenant_id = {t:String} AND customer_id IN {cs:Array(String)}"
+                " GROUP BY customer_id, id, version HAVING s > 0",
+                {"t": tenant_id, "cs": list(chunk)},
+            )
+            for row in rows:
+                contact = Contact(*row[:6])
+                if row[1] not in newest or newest[row[1]].version < contact.version:
+                    newest[row[1]] = contact
+        changed = next_contacts(newest.values())
+        spans = Changes()
+        if changed:
+            live = [(i, newest[i].version, newest[i].created_at, 1) for i in changed]
+            old = self._rows(tenant_id, live)
+            version = _CLOCK()
+            nexts = pa.array([changed[i] for i in old["id"].to_pylist()], pa.timestamp("us"))
+            versions = pa.array(
+                [max(version, v + 1) for v in old["version"].to_pylist()], pa.uint64()
+            )
+            state = old.set_column(old.schema.get_field_index("next_contact_at"), "next_contact_at", nexts)
+            state = state.set_column(state.schema.get_field_index("version"), "version", versions)
+            self._write(old, state)
+            spans = _spans([old], TIME_COLUMNS, "*", "*")
+        self._note_customers([], {(tenant_id, c): -int(n) for c, n in noted})
+        return spans
+
+    # -- reads ------------------------------------------------------------------------------------
+    def aggregate(self, request: AggregateRequest) -> Table:
+        """Sums and counts per bucket and group, from the signed ledger (`aggregate`)."""
+        plan = aggregate.plan(self._t("conversations"), request)
+        rows = self._db.query(plan.sql, plan.params, q.AGGREGATE_SETTINGS)
+        columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
+        columns += [m.name for m in request.measures]
+        return Table(columns, aggregate.fold(plan, rows, request.bucket_starts), plan.sql)
+
+    def explain(self, request: AggregateRequest) -> str:
+        """The SQL `aggregate` runs (its partial sums per slot; `aggregate.fold` adds them)."""
+        return aggregate.plan(self._t("conversations"), request).sql
+
+    def interval_totals(
+        self, tenant_id: str, start: datetime, end: datetime, agent_ids: Sequence[str] | None = None
+    ) -> list[IntervalTotal]:
+        """Agent time per (agent, kind, status), clipped to [start, end)."""
+        params = q.Params()
+        lo, hi = params.time(start), params.time(end)
+        sql = (
+            "SELECT agent_id, kind, status_id, sum(greatest(0,"
+            f" toUnixTimestamp64Micro(least(ended_at, {hi}))"
+            f" - toUnixTimestamp64Micro(greatest(started_at, {lo})))), count()"
+            f" FROM {self._t('agent_intervals')} FINAL WHERE tenant_id = {params.text(tenant_id)}"
+            f" AND started_at < {hi} AND ended_at >= {lo}"
+        )
+        if agent_ids is not None:
+            sql += f" AND agent_id IN {params.texts(agent_ids)}"
+        sql += " GROUP BY agent_id, kind, status_id"
+        rows = sorted(
+            self._db.query(sql, params.values),
+            key=lambda r: (r[0], r[1], r[2] is None, r[2] or ""),
+        )
+        return [IntervalTotal(r[0], r[1], r[2], int(r[3] or 0) / 1_000_000, r[4]) for r in rows]
+
+    def search(self, request: SearchRequest, count: bool = False) -> SearchPage:
+        """One page of live conversations and, when asked, the total count."""
+        columns = request.columns or tuple(CONVERSATION_COLUMNS)
+        rows = self._page(request) if request.limit != 0 else []
+        total = None
+        if count:
+            sql, params = q.count_sql(self._t("conversations"), request)
+            found = self._db.query(sql, params, q.AGGREGATE_SETTINGS)
+            total = int(found[0][0] or 0) if found else 0
+        return SearchPage(columns, rows, total)
+
+    def _page(self, request: SearchRequest) -> list[tuple[Any, ...]]:
+        """The page, from the narrowest window at the range's sorting end that holds it whole
+        (`paging`: FINAL over a day, not over the month), else from the whole range."""
+        span = paging.FIRST_SPAN
+        table = self._t("conversations")
+        while (window := paging.narrowed(request, span)) is not None:
+            rows = self._db.query(*q.search_sql(table, window))
+            if len(rows) == request.limit:
+                return rows
+            span = paging.next_span(span, request, len(rows))
+        return self._db.query(*q.search_sql(table, request))
+
+    def iter_search(
+        self, request: SearchRequest, batch_size: int = 5000
+    ) -> Iterator[pa.RecordBatch]:
+        """Every row of a search in Arrow batches of at most `batch_size` rows."""
+        sql, params = q.search_sql(self._t("conversations"), request)
+        for batch in self._db.stream(sql, params):
+            batch = _naive_times(batch)
+            for at in range(0, batch.num_rows, batch_size):
+                yield batch.slice(at, batch_size)
+
+    def messages_for(
+        self, tenant_id: str, conversation_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Transcripts of some conversations (at their current versions), ordered by seq."""
+        out: dict[str, list[dict[str, Any]]] = {cid: [] for cid in conversation_ids}
+        for chunk in _chunks(list(dict.fromkeys(conversation_ids))):
+            rows = self._db.query(
+                "SELECT conversation_id, seq, sender, agent_id, text, sent_at, bot_outcome FROM"
+                f" {self._t('messages')} WHERE tenant_id = {{t:String}}"
+                " AND conversation_id IN {ids:Array(String)}"
+                " AND (conversation_id, version) IN (SELECT id, argMax(messages_version, version)"
+                f" FROM {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
+                " AND id IN {ids:Array(String)} GROUP BY id HAVING sum(sign) > 0)"
+                " ORDER BY conversation_id, seq",
+                {"t": tenant_id, "ids": list(chunk)},
+            )
+            for row in rows:
+                out[row[0]].append(
+                    {
+                        "seq": row[1],
+                        "sender": row[2],
+                        "agent_id": row[3],
+                        "text": row[4],
+                        "sent_at": _aware(row[5]),
+                        "bot_outcome": row[6],
+                    }
+                )
+        return out
+
+    def data_as_of(self, tenant_id: str) -> datetime | None:
+        """When the tenant's newest record was stored."""
+        rows = self._db.query(
+            f"SELECT max(stored_at) FROM {self._t('tenant_as_of')} WHERE tenant_id = {{t:String}}",
+            {"t": tenant_id},
+            q.AGGREGATE_SETTINGS,
+        )
+        return _aware(rows[0][0]) if rows else None
+
+    def maintain(self) -> None:
+        """Nothing: the server merges parts by itself, and no answer waits for upkeep."""
