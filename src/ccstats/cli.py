@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ccstats.auth import KINDS, CredentialError, create_credential
-from ccstats.config import Settings, default_db, load_or_create_admin_token
+from ccstats.config import Settings, admin_token_path, default_db, load_or_create_admin_token
 from ccstats.ingest import (
     IMPORT_CHUNK,
     IngestResult,
@@ -29,7 +29,7 @@ from ccstats.ingest import (
 )
 from ccstats.records import TenantSettings, describe_validation_error
 from ccstats.service import Service
-from ccstats.storage import StorageError, Store, StoreLockedError, open_store
+from ccstats.storage import StorageError, Store, StoreLockedError, describe_url, open_store
 
 __all__ = ["app"]
 
@@ -46,7 +46,12 @@ app.add_typer(credentials_app, name="credentials")
 
 err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
-    str, typer.Option("--db", help="DuckDB file (default $CCSTATS_DB, then ./ccstats.duckdb).")
+    str,
+    typer.Option(
+        "--db",
+        help="DuckDB file, chdb:///absolute/dir or clickhouse[s]://user:pw@host:port/database"
+        " (default $CCSTATS_DB, then ./ccstats.duckdb).",
+    ),
 ]
 
 
@@ -61,7 +66,7 @@ def _open(db: str) -> Store:
         return open_store(db or default_db())
     except StoreLockedError:
         raise fail(
-            f"{db or default_db()} is in use by a running `ccstats serve`; stop it, or use the admin API "
+            f"{describe_url(db or default_db())} is in use by a running `ccstats serve`; stop it, or use the admin API "
             "(`ccstats import` sends files to the running server by itself)"
         ) from None
     except StorageError as error:
@@ -92,11 +97,17 @@ def serve(
     from ccstats.app import create_app
 
     path = db or default_db()
+    token_file = admin_token_path(path)
+    if token_file is None and path != ":memory:" and not os.environ.get("CCSTATS_ADMIN_TOKEN"):
+        raise fail(
+            "a server on a ClickHouse server needs $CCSTATS_ADMIN_TOKEN (shared by every process)"
+        )
     store = _open(path)
     token = load_or_create_admin_token(path)
     settings = Settings(db=path, host=host, port=port, admin_token=token)
+    where = f"{token_file} or $CCSTATS_ADMIN_TOKEN" if token_file else "$CCSTATS_ADMIN_TOKEN"
     err.print(
-        f"ccstats serving {path} on http://{host}:{port} (admin token in {path}.admin-token or $CCSTATS_ADMIN_TOKEN)"
+        f"ccstats serving {describe_url(path)} on http://{host}:{port} (admin token in {where})"
     )
     uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
 
@@ -156,7 +167,9 @@ def import_files(
         store: Store | None = open_store(path)
     except StoreLockedError:
         store = None
-        err.print(f"{path} is held by a running server: sending the records through its admin API")
+        err.print(
+            f"{describe_url(path)} is held by a running server: sending the records through its admin API"
+        )
     except StorageError as error:
         raise fail(str(error)) from None
     total = IngestResult()

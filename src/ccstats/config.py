@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["Settings", "default_db", "admin_token_path", "load_or_create_admin_token"]
 
@@ -16,8 +17,18 @@ def default_db() -> str:
 
 
 def admin_token_path(db: str) -> Path | None:
-    """Where the server keeps a generated admin token beside a file database."""
-    return None if db == ":memory:" else Path(db + ".admin-token")
+    """Where the server keeps a generated admin token beside a file database (or a chDB
+    directory); None in memory and on a ClickHouse server (then `$CCSTATS_ADMIN_TOKEN`).
+
+    Example:
+        >>> admin_token_path("chdb:///var/lib/ccstats/ch")
+        PosixPath('/var/lib/ccstats/ch.admin-token')
+    """
+    if db.startswith("chdb://"):
+        return Path(urlsplit(db).path.rstrip("/") + ".admin-token")
+    if db == ":memory:" or "://" in db:
+        return None
+    return Path(db + ".admin-token")
 
 
 def load_or_create_admin_token(db: str) -> str:

@@ -22,11 +22,16 @@ from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
-__all__ = ["Store", "StorageError"]
+__all__ = ["Store", "StorageError", "StoreLockedError"]
 
 
 class StorageError(RuntimeError):
     """The engine failed; the operation stored nothing."""
+
+
+class StoreLockedError(StorageError):
+    """Another process (usually `ccstats serve`) holds the database (a DuckDB file, a chDB
+    directory)."""
 
 
 class Store:

@@ -152,15 +152,17 @@ def _order(value: Any) -> tuple[bool, Any]:
     return (value is None, value)
 
 
-def fold(p: Plan, rows: Sequence[Sequence[Any]], buckets: Sequence[datetime] | None) -> list[tuple[Any, ...]]:
+def fold(
+    p: Plan, rows: Sequence[Sequence[Any]], buckets: Sequence[datetime] | None
+) -> list[tuple[Any, ...]]:
     """The answer's rows from the engine's slot rows: (bucket, groups..., measures...), sorted
     by bucket and groups (NULLs last), groups without a live row left out."""
     offset = (1 if p.starts_us is not None else 0) + p.groups
     if p.starts_us is None and p.groups == 0:
-        sums = _Sums(len(p.measures))
+        total = _Sums(len(p.measures))
         for row in rows:
-            sums.add(row, p.measures, offset)
-        return [tuple(sums.result(p.measures))]
+            total.add(row, p.measures, offset)
+        return [tuple(total.result(p.measures))]
     assert p.starts_us is None or buckets is not None
     folded: dict[tuple[Any, ...], _Sums] = {}
     first = p.starts_us[0] if p.starts_us else 0
@@ -169,10 +171,10 @@ def fold(p: Plan, rows: Sequence[Sequence[Any]], buckets: Sequence[datetime] | N
         if p.starts_us is not None:
             index = bisect_right(p.starts_us, first + int(row[0]) * p.grid) - 1
             key = (index, *key)
-        sums = folded.get(key)
-        if sums is None:
-            sums = folded[key] = _Sums(len(p.measures))
-        sums.add(row, p.measures, offset)
+        found = folded.get(key)
+        if found is None:
+            found = folded[key] = _Sums(len(p.measures))
+        found.add(row, p.measures, offset)
     out = []
     for key in sorted(folded, key=lambda k: tuple(_order(v) for v in k)):
         sums = folded[key]
@@ -183,4 +185,3 @@ def fold(p: Plan, rows: Sequence[Sequence[Any]], buckets: Sequence[datetime] | N
             head = (buckets[key[0]].astimezone(UTC), *key[1:])
         out.append((*head, *sums.result(p.measures)))
     return out
-

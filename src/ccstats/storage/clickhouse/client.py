@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyarrow as pa
 
-from ccstats.storage.base import StorageError
+from ccstats.storage.base import StorageError, StoreLockedError
 
 __all__ = ["Connection", "Target", "parse_url", "redact"]
 
@@ -165,6 +165,9 @@ class Connection:
         except ImportError as error:
             raise StorageError(f"cannot reach ClickHouse: {error}") from None
         except Exception as error:  # every client error: the URL's password never in it
+            if t.embedded and "initializing EmbeddedServer" in str(error):
+                # chDB's only sign that another process holds the directory (no error code).
+                raise StoreLockedError(f"{t.path} is in use by another process") from None
             raise _error(error) from None
 
     def client(self) -> Any:
@@ -228,9 +231,7 @@ class Connection:
                 sql, parameters=dict(params or {}), settings=settings, use_strings=True
             ) as stream:
                 for block in stream:
-                    yield from (
-                        block.to_batches() if isinstance(block, pa.Table) else [block]
-                    )
+                    yield from (block.to_batches() if isinstance(block, pa.Table) else [block])
         except StorageError:
             raise
         except Exception as error:

@@ -182,4 +182,3 @@ class ClickHouseRegistry(Registry):
             }
         )
         self._db.insert("meta", rows, self._token())
-

@@ -125,7 +125,9 @@ def measure_parts(measure: Measure, index: int) -> list[str]:
     if measure.kind == "max":
         return [f"maxIf({measure.expr}, {where}) AS {name}"]
     if measure.kind == "count_distinct":
-        return [f"groupUniqArrayIf({measure.expr}, {where} AND ({measure.expr}) IS NOT NULL) AS {name}"]
+        return [
+            f"groupUniqArrayIf({measure.expr}, {where} AND ({measure.expr}) IS NOT NULL) AS {name}"
+        ]
     present = f"{where} AND ({measure.expr}) IS NOT NULL"
     if is_float_sum(measure):
         value = f"toInt128(sign) * {nanos(measure.expr or '0')}"
@@ -168,9 +170,7 @@ def _after_clause(request: SearchRequest, params: Params) -> str:
             else:
                 ands.append(f"{column(prev_name)} = {_bind(prev_name, prev, params)}")
         op = "<" if descending else ">"
-        ands.append(
-            f"({column(name)} {op} {_bind(name, value, params)} OR {column(name)} IS NULL)"
-        )
+        ands.append(f"({column(name)} {op} {_bind(name, value, params)} OR {column(name)} IS NULL)")
         ors.append("(" + " AND ".join(ands) + ")")
     return " AND (" + (" OR ".join(ors) or "false") + ")"
 

@@ -202,11 +202,11 @@ class ClickHouseStore(Store):
         self.close()
 
     # -- the ledger -------------------------------------------------------------------------------
-    def _live(self, tenant_id: str, ids: Sequence[str]) -> list[tuple[str, int, datetime, int]]:
+    def _live(self, tenant_id: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """(id, version, created_at, count) of the keys' live versions (normally one each)."""
-        found: list[tuple[str, int, datetime, int]] = []
+        found: list[tuple[Any, ...]] = []
         for chunk in _chunks(ids):
-            found += self._db.query(  # type: ignore[arg-type]
+            found += self._db.query(
                 f"SELECT id, version, any(created_at), sum(sign) AS s FROM"
                 f" {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
                 " AND id IN {ids:Array(String)} GROUP BY id, version HAVING s > 0",
@@ -214,7 +214,7 @@ class ClickHouseStore(Store):
             )
         return found
 
-    def _rows(self, tenant_id: str, live: Sequence[tuple[str, int, datetime, int]]) -> pa.Table:
+    def _rows(self, tenant_id: str, live: Sequence[tuple[Any, ...]]) -> pa.Table:
         """The full rows of live versions, each as many times as it is live."""
         wanted = {(i, v): n for i, v, _, n in live}
         tables = []
@@ -224,7 +224,11 @@ class ClickHouseStore(Store):
                 f" WHERE tenant_id = {{t:String}} AND created_at IN {{cs:Array({ddl.TIME})}}"
                 " AND id IN {ids:Array(String)} AND sign = 1"
                 " ORDER BY id, version LIMIT 1 BY id, version",
-                {"t": tenant_id, "cs": sorted({c for _, _, c, _ in chunk}), "ids": [i for i, *_ in chunk]},
+                {
+                    "t": tenant_id,
+                    "cs": sorted({c for _, _, c, _ in chunk}),
+                    "ids": [i for i, *_ in chunk],
+                },
             )
             tables.append(_naive_times(found).cast(LEDGER_SCHEMA))
         rows = pa.concat_tables(tables) if tables else LEDGER_SCHEMA.empty_table()
@@ -241,7 +245,9 @@ class ClickHouseStore(Store):
         )
         self._db.insert("conversations", pa.concat_tables([cancels, states]), _token())
 
-    def _note_customers(self, rows: Sequence[pa.Table], weights: dict[tuple[str, str], int] | None = None) -> None:
+    def _note_customers(
+        self, rows: Sequence[pa.Table], weights: dict[tuple[str, str], int] | None = None
+    ) -> None:
         """+1 in `pending_contacts` for each customer of the rows (or the given weights)."""
         if weights is None:
             weights = {}
@@ -284,7 +290,9 @@ class ClickHouseStore(Store):
             versions = pa.array(
                 [
                     newer.get(key, version)
-                    for key in zip(batch["tenant_id"].to_pylist(), batch["id"].to_pylist(), strict=True)
+                    for key in zip(
+                        batch["tenant_id"].to_pylist(), batch["id"].to_pylist(), strict=True
+                    )
                 ]
                 if newer
                 else [version] * batch.num_rows,
@@ -317,7 +325,9 @@ class ClickHouseStore(Store):
                     strict=True,
                 )
             )
-            keys = zip(rows["tenant_id"].to_pylist(), rows["conversation_id"].to_pylist(), strict=True)
+            keys = zip(
+                rows["tenant_id"].to_pylist(), rows["conversation_id"].to_pylist(), strict=True
+            )
             column = pa.array([by_key.get(k, 0) for k in keys], pa.uint64())
         self._db.insert("messages", rows.append_column("version", column), _token())
 
@@ -346,7 +356,9 @@ class ClickHouseStore(Store):
                     },
                 )
                 found = _naive_times(found)
-                match = [k in wanted for k in zip(*(found[c].to_pylist() for c in keys), strict=True)]
+                match = [
+                    k in wanted for k in zip(*(found[c].to_pylist() for c in keys), strict=True)
+                ]
                 olds.append(found.filter(pa.array(match, pa.bool_())))
             version = pa.array([_CLOCK()] * batch.num_rows, pa.uint64())
             self._db.insert("agent_intervals", batch.append_column("version", version), _token())
@@ -405,7 +417,9 @@ class ClickHouseStore(Store):
             versions = pa.array(
                 [max(version, v + 1) for v in old["version"].to_pylist()], pa.uint64()
             )
-            state = old.set_column(old.schema.get_field_index("next_contact_at"), "next_contact_at", nexts)
+            state = old.set_column(
+                old.schema.get_field_index("next_contact_at"), "next_contact_at", nexts
+            )
             state = state.set_column(state.schema.get_field_index("version"), "version", versions)
             self._write(old, state)
             spans = _spans([old], TIME_COLUMNS, "*", "*")

@@ -28,7 +28,7 @@ from ccstats.schema import (
     STORE_COLUMNS,
 )
 from ccstats.storage import paging
-from ccstats.storage.base import StorageError, Store
+from ccstats.storage.base import StorageError, Store, StoreLockedError
 from ccstats.storage.duckdb import compaction, contacts, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
@@ -72,10 +72,6 @@ def _is_bulk(conversations: pa.Table) -> bool:
     times = pc.min_max(conversations["created_at"].cast(pa.int64()))
     low, high = times["min"].as_py(), times["max"].as_py()
     return low is not None and high - low > _BULK_SPAN
-
-
-class StoreLockedError(StorageError):
-    """Another process (usually `ccstats serve`) holds the database file."""
 
 
 def _aware(value: Any) -> Any:
