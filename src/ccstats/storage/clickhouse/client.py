@@ -225,9 +225,13 @@ class Connection:
         params: Mapping[str, Any] | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """The rows of a SELECT as Arrow batches, read as they come."""
+        """The rows of a SELECT as Arrow batches, read as they come.
+
+        In chDB an open stream holds its client until read to the end, and a streamed response
+        is read from any of the server's threads: the stream gets a client of its own."""
+        client = self._new_client() if self.target.embedded else self.client()
         try:
-            with self.client().query_arrow_stream(
+            with client.query_arrow_stream(
                 sql, parameters=dict(params or {}), settings=settings, use_strings=True
             ) as stream:
                 for block in stream:
@@ -236,6 +240,9 @@ class Connection:
             raise
         except Exception as error:
             raise _error(error) from error
+        finally:
+            if client is not self._shared:
+                client.close()
 
     def command(
         self,
