@@ -11,9 +11,13 @@ import itertools
 import shutil
 import tempfile
 
-from ccstats.storage.clickhouse import ClickHouseStore
+from ccstats.storage.clickhouse import ClickHouseStore, parse_url
+from ccstats.storage.clickhouse.client import Connection
 
 _DIR: str | None = None
+_HOLD: list[Connection] = []
+"""A connection held for the whole run: the engine's clients outlive each store (a new chDB
+client costs 0.2-0.5 s)."""
 _NUMBERS = itertools.count()
 OPENED: list[ClickHouseStore] = []
 """Stores opened since the last `drop_opened` (the contract suite drops them after each test)."""
@@ -25,6 +29,7 @@ def chdb_url() -> str:
     if _DIR is None:
         _DIR = tempfile.mkdtemp(prefix="ccstats-chdb-")
         atexit.register(shutil.rmtree, _DIR, True)
+        _HOLD.append(Connection(parse_url(f"chdb://{_DIR}")))
     return f"chdb://{_DIR}?database=t_{next(_NUMBERS)}"
 
 
@@ -38,4 +43,4 @@ def chdb_store() -> ClickHouseStore:
 def drop_opened() -> None:
     """Drop the database of every store `chdb_store` opened."""
     while OPENED:
-        OPENED.pop().drop()
+        OPENED.pop().drop(wait=False)  # the directory goes with the process

@@ -120,12 +120,85 @@ def _error(error: Exception) -> StorageError:
     return StorageError(f"ClickHouse error {code}: {message}" if code else message)
 
 
-class Connection:
-    """Clients of one target, database-qualified names, and every call mapped to StorageError.
+def _new_client(t: Target) -> Any:
+    import clickhouse_connect
 
-    chDB serializes the calls of one client, so each thread gets its own (they share the
-    engine); a server client without sessions is shared by every thread.
+    try:
+        if t.embedded:
+            return clickhouse_connect.get_client(interface="chdb", path=t.path)
+        # Without a session id one client is safe for every thread (with the per-client
+        # session it generates, concurrent queries fail: "concurrent queries within the same
+        # session").
+        return clickhouse_connect.get_client(
+            host=t.host,
+            port=t.port,
+            username=t.username or "default",
+            password=t.password or "",
+            secure=t.secure,
+            autogenerate_session_id=False,
+        )
+    except ImportError as error:
+        raise StorageError(f"cannot reach ClickHouse: {error}") from None
+    except Exception as error:  # every client error: the URL's password never in it
+        if t.embedded and "initializing EmbeddedServer" in str(error):
+            # chDB's only sign that another process holds the directory (no error code).
+            raise StoreLockedError(f"{t.path} is in use by another process") from None
+        raise _error(error) from None
+
+
+class _Pool:
+    """The clients of one place, shared by every connection to it in this process.
+
+    chDB serializes the calls of one client, so each thread gets its own (they share the one
+    engine); a server client without sessions serves every thread. A client costs 0.2-0.5 s to
+    make (its handshake queries), so stores opened one after another reuse them.
     """
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.users = 0
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._shared: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        if not self.target.embedded:
+            with self._lock:
+                if self._shared is None:
+                    self._shared = _new_client(self.target)
+                    self._clients.append(self._shared)
+                return self._shared
+        found = getattr(self._local, "client", None)
+        if found is None:
+            found = _new_client(self.target)
+            self._local.client = found
+            with self._lock:
+                self._clients.append(found)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients, self._shared = self._clients, [], None
+        self._local = threading.local()
+        for client in clients:
+            try:
+                client.close()
+            except Exception:  # closing is best effort: the engine may be gone
+                pass
+
+
+_POOLS: dict[tuple[Any, ...], _Pool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _place(t: Target) -> tuple[Any, ...]:
+    return (t.path, t.host, t.port, t.username, t.password, t.secure)
+
+
+class Connection:
+    """A store's way to its database: database-qualified names, and every call mapped to
+    StorageError. Connections to one place share their clients (`_Pool`)."""
 
     def __init__(self, target: Target) -> None:
         """Connect (the first client is made at once, so a wrong URL fails here)."""
@@ -138,54 +211,20 @@ class Connection:
             ) from None
         self.target = target
         self.database = target.database
-        self._local = threading.local()
-        self._clients: list[Any] = []
-        self._lock = threading.Lock()
-        self._shared: Any = None
-        self.client()
-
-    def _new_client(self) -> Any:
-        import clickhouse_connect
-
-        t = self.target
+        with _POOLS_LOCK:
+            self._pool: _Pool | None = _POOLS.setdefault(_place(target), _Pool(target))
+            self._pool.users += 1
         try:
-            if t.embedded:
-                return clickhouse_connect.get_client(interface="chdb", path=t.path)
-            # Without a session id one client is safe for every thread (with the per-client
-            # session it generates, concurrent queries fail: "concurrent queries within the
-            # same session").
-            return clickhouse_connect.get_client(
-                host=t.host,
-                port=t.port,
-                username=t.username or "default",
-                password=t.password or "",
-                secure=t.secure,
-                autogenerate_session_id=False,
-            )
-        except ImportError as error:
-            raise StorageError(f"cannot reach ClickHouse: {error}") from None
-        except Exception as error:  # every client error: the URL's password never in it
-            if t.embedded and "initializing EmbeddedServer" in str(error):
-                # chDB's only sign that another process holds the directory (no error code).
-                raise StoreLockedError(f"{t.path} is in use by another process") from None
-            raise _error(error) from None
+            self.client()
+        except StorageError:
+            self.close()
+            raise
 
     def client(self) -> Any:
         """This thread's client."""
-        if not self.target.embedded:
-            if self._shared is None:
-                with self._lock:
-                    if self._shared is None:
-                        self._shared = self._new_client()
-                        self._clients.append(self._shared)
-            return self._shared
-        found = getattr(self._local, "client", None)
-        if found is None:
-            found = self._new_client()
-            self._local.client = found
-            with self._lock:
-                self._clients.append(found)
-        return found
+        if self._pool is None:
+            raise StorageError("the store is closed")
+        return self._pool.client()
 
     def table(self, name: str) -> str:
         """A table's database-qualified name."""
@@ -229,7 +268,7 @@ class Connection:
 
         In chDB an open stream holds its client until read to the end, and a streamed response
         is read from any of the server's threads: the stream gets a client of its own."""
-        client = self._new_client() if self.target.embedded else self.client()
+        client = _new_client(self.target) if self.target.embedded else self.client()
         try:
             with client.query_arrow_stream(
                 sql, parameters=dict(params or {}), settings=settings, use_strings=True
@@ -241,7 +280,7 @@ class Connection:
         except Exception as error:
             raise _error(error) from error
         finally:
-            if client is not self._shared:
+            if self.target.embedded:
                 client.close()
 
     def command(
@@ -268,13 +307,13 @@ class Connection:
             raise _error(error) from error
 
     def close(self) -> None:
-        """Close every client."""
-        with self._lock:
-            clients, self._clients = self._clients, []
-            self._shared = None
-        self._local = threading.local()
-        for client in clients:
-            try:
-                client.close()
-            except Exception:  # closing is best effort: the engine may be gone
-                pass
+        """Let go of the clients (closed with the last connection to their place)."""
+        with _POOLS_LOCK:
+            pool, self._pool = self._pool, None
+            if pool is None:
+                return
+            pool.users -= 1
+            if pool.users > 0:
+                return
+            del _POOLS[_place(self.target)]
+        pool.close()

@@ -166,6 +166,7 @@ class ClickHouseStore(Store):
         self._db = Connection(self.target)
         self._write_lock = _write_lock(self.target)
         self.registry = ClickHouseRegistry(self._db, self._write_lock, _CLOCK, _token)
+        self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
         self._create()
         rows = self._db.query(
             f"SELECT tenant_id FROM {self._t('pending_contacts')}"
@@ -196,10 +197,16 @@ class ClickHouseStore(Store):
         """Close the store's clients."""
         self._db.close()
 
-    def drop(self) -> None:
-        """Drop the store's whole database (tests; a migration started over), then close."""
-        self._db.command(f"DROP DATABASE IF EXISTS `{self.target.database}` SYNC")
+    def drop(self, wait: bool = True) -> None:
+        """Drop the store's whole database (tests; a migration started over), then close;
+        `wait`: until its files are gone (else the server removes them later)."""
+        sync = " SYNC" if wait else ""
         self.close()
+        db = Connection(self.target)  # (cheap: the clients of the place are shared)
+        try:
+            db.command(f"DROP DATABASE IF EXISTS `{self.target.database}`{sync}")
+        finally:
+            db.close()
 
     # -- the ledger -------------------------------------------------------------------------------
     def _live(self, tenant_id: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -430,7 +437,7 @@ class ClickHouseStore(Store):
     def aggregate(self, request: AggregateRequest) -> Table:
         """Sums and counts per bucket and group, from the signed ledger (`aggregate`)."""
         plan = aggregate.plan(self._t("conversations"), request)
-        rows = self._db.query(plan.sql, plan.params, q.AGGREGATE_SETTINGS)
+        rows = self._db.query(plan.sql, plan.params, self._sums)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
         return Table(columns, aggregate.fold(plan, rows, request.bucket_starts), plan.sql)
