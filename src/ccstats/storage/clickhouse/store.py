@@ -167,11 +167,15 @@ class ClickHouseStore(Store):
         self._write_lock = _write_lock(self.target)
         self.registry = ClickHouseRegistry(self._db, self._write_lock, _CLOCK, _token)
         self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
-        self._create()
-        rows = self._db.query(
-            f"SELECT tenant_id FROM {self._t('pending_contacts')}"
-            " GROUP BY tenant_id, customer_id HAVING sum(n) > 0"
-        )
+        try:
+            self._create()
+            rows = self._db.query(
+                f"SELECT tenant_id FROM {self._t('pending_contacts')}"
+                " GROUP BY tenant_id, customer_id HAVING sum(n) > 0"
+            )
+        except StorageError:
+            self._db.close()
+            raise
         self._pending: set[str] = {r[0] for r in rows}
         """Tenants with customers in `pending_contacts` (`flush`)."""
 
