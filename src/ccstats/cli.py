@@ -130,6 +130,47 @@ def demo(
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
+@app.command()
+def migrate(
+    source: Annotated[str, typer.Option("--from", help="The store to copy (e.g. ccstats.duckdb).")],
+    target: Annotated[
+        str,
+        typer.Option("--to", help="The store to fill (e.g. clickhouse://user:pw@host:8123/db)."),
+    ],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Then compare the answers of both, tenant by tenant.")
+    ] = False,
+) -> None:
+    """Copy tenants, credentials, conversations and agent intervals into another store.
+
+    Resumable: months already copied are skipped. Stop `ccstats serve` on the source first.
+    """
+    from ccstats import migrate as moving
+
+    origin, destination = _open(source), _open(target)
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task("conversations", total=None)
+
+            def advance(what: str, n: int) -> None:
+                progress.update(task, description=what, advance=n)
+
+            copied = moving.migrate(origin, destination, advance)
+        print(json.dumps(copied.__dict__))
+        if verify:
+            differences = moving.verify(origin, destination)
+            for line in differences[:50]:
+                err.print(f"[yellow]differs[/yellow] {line}")
+            if differences:
+                raise fail(f"{len(differences)} answers differ between the stores")
+            err.print("verified: every compared answer is the same on both stores")
+    except StorageError as error:
+        raise fail(str(error)) from None
+    finally:
+        origin.close()
+        destination.close()
+
+
 def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
     """Send records to the running server that holds the database (admin API)."""
     import httpx

@@ -95,6 +95,11 @@ class Store:
         """Transcripts of some conversations, each ordered by seq."""
         raise NotImplementedError
 
+    def iter_intervals(self, tenant_id: str, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+        """Every agent interval of a tenant (the columns of `schema.INTERVAL_COLUMNS`), in
+        Arrow batches: for copying a store (`ccstats migrate`)."""
+        raise NotImplementedError
+
     def data_as_of(self, tenant_id: str) -> datetime | None:
         """When the tenant's newest record was stored (None if it has none)."""
         raise NotImplementedError

@@ -47,6 +47,10 @@ class Registry:
         """Store a credential."""
         raise NotImplementedError
 
+    def list_credentials(self) -> list[Credential]:
+        """Every credential, oldest first (for copying a store, `ccstats migrate`)."""
+        raise NotImplementedError
+
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
         """Credentials of a kind with a key id, oldest first (several may share a key id)."""
         raise NotImplementedError

@@ -505,6 +505,18 @@ class ClickHouseStore(Store):
             for at in range(0, batch.num_rows, batch_size):
                 yield batch.slice(at, batch_size)
 
+    def iter_intervals(self, tenant_id: str, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+        """Every agent interval of a tenant (its current versions), in Arrow batches."""
+        columns = ", ".join(f"`{c}`" for c in INTERVAL_COLUMNS)
+        sql = (
+            f"SELECT {columns} FROM {self._t('agent_intervals')} FINAL"
+            " WHERE tenant_id = {t:String} ORDER BY started_at"
+        )
+        for batch in self._db.stream(sql, {"t": tenant_id}):
+            batch = _naive_times(batch)
+            for at in range(0, batch.num_rows, batch_size):
+                yield batch.slice(at, batch_size)
+
     def messages_for(
         self, tenant_id: str, conversation_ids: Sequence[str]
     ) -> dict[str, list[dict[str, Any]]]:

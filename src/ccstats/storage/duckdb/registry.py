@@ -98,6 +98,14 @@ class DuckDBRegistry(Registry):
         )
         self._credentials.clear()
 
+    def list_credentials(self) -> list[Credential]:
+        """Every credential, oldest first."""
+        rows = self._fetch(
+            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
+            " ORDER BY created_at, tenant_id, kind, key_id"
+        )
+        return [Credential(r[0], r[1], r[2], r[3], r[4], created_at=_aware(r[5])) for r in rows]
+
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
         """Credentials of a kind with a key id, oldest first."""
         cached = self._credentials.get((kind, key_id))

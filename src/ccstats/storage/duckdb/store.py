@@ -578,6 +578,22 @@ class DuckDBStore(Store):
         finally:
             cursor.close()
 
+    def iter_intervals(self, tenant_id: str, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+        """Every agent interval of a tenant, in Arrow batches."""
+        cols = ", ".join(f'"{c}"' for c in INTERVAL_COLUMNS)
+        cursor = self._new_cursor()
+        try:
+            result = cursor.execute(
+                f"SELECT {cols} FROM agent_intervals WHERE tenant_id = ? ORDER BY started_at",
+                [tenant_id],
+            )
+            read = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+            yield from read(batch_size)
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+        finally:
+            cursor.close()
+
     def messages_for(
         self, tenant_id: str, conversation_ids: Sequence[str]
     ) -> dict[str, list[dict[str, Any]]]:
