@@ -300,7 +300,11 @@ class Connection:
         table's `non_replicated_deduplication_window`, or the Replicated default)."""
         if rows.num_rows == 0:
             return
-        settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
+        settings: dict[str, Any] = {"insert_deduplication_token": token, "insert_deduplicate": 1}
+        if self.target.cluster:
+            # Into a Distributed table: written to the shards before the INSERT returns, so
+            # the next read (the writer's own lookups) sees it.
+            settings["distributed_foreground_insert"] = 1
         try:
             self.client().insert_arrow(self.table(table), rows.combine_chunks(), settings=settings)
         except Exception as error:

@@ -15,6 +15,8 @@ every start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ccstats.schema import CONVERSATION_COLUMNS, INTERVAL_COLUMNS, MESSAGE_COLUMNS, LogicalType
 
 __all__ = ["SCHEMA_VERSION", "STORE_COLUMNS", "statements", "type_of"]
@@ -64,23 +66,39 @@ def _column(name: str, kind: LogicalType, required: bool) -> str:
     return f"`{name}` {base}"
 
 
-def _conversations(table: str) -> str:
+@dataclass(frozen=True)
+class _Table:
+    """A table: its columns, engine (without the Replicated prefix and path), keys, and, on a
+    cluster, how it is spread: sharded by `shard` (None: read only through a Distributed table
+    over the shards, never inserted into directly), or on every node whole (`everywhere`)."""
+
+    name: str
+    columns: str
+    engine: str
+    args: str
+    order: str
+    partition: str | None = None
+    settings: tuple[str, ...] = ()
+    shard: str | None = None
+    everywhere: bool = False
+
+
+@dataclass(frozen=True)
+class _View:
+    """A materialized view from the conversations into a table."""
+
+    name: str
+    target: str
+    select: str
+    """SELECT ... FROM {source} ...: `{source}` is the conversations table of the node."""
+
+
+def _conversation_columns() -> str:
     columns = [_column(n, k, n in _REQUIRED) for n, k in CONVERSATION_COLUMNS.items()]
-    columns += [f"`{n}` {t}" for n, t in STORE_COLUMNS.items()]
-    return (
-        f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})"
-        " ENGINE = VersionedCollapsingMergeTree(sign, version)"
-        " PARTITION BY toYYYYMM(created_at) ORDER BY (tenant_id, created_at, id)"
-        f" SETTINGS {_WINDOW}"
-    )
+    return ", ".join([*columns, *(f"`{n}` {t}" for n, t in STORE_COLUMNS.items())])
 
 
-def statements(db: str) -> list[str]:
-    """Every CREATE, in dependency order (idempotent). `db` is the quoted database name."""
-
-    def t(name: str) -> str:
-        return f"{db}.`{name}`"
-
+def _tables() -> list[_Table]:
     messages = ", ".join(
         _column(n, k, n in ("tenant_id", "conversation_id", "seq"))
         for n, k in MESSAGE_COLUMNS.items()
@@ -89,56 +107,172 @@ def statements(db: str) -> list[str]:
         _column(n, k, n in ("tenant_id", "agent_id", "kind", "started_at", "stored_at"))
         for n, k in INTERVAL_COLUMNS.items()
     )
+    ledger = ("VersionedCollapsingMergeTree", "sign, version")
     return [
-        f"CREATE DATABASE IF NOT EXISTS {db}",
-        _conversations(t("conversations")),
+        # The shard of a conversation is its customer's (FCR reads a customer's conversations
+        # together), or its own without a customer; a tenant spreads over every shard. A cancel
+        # row is a copy of the row it cancels, so it lands on that row's shard.
+        _Table(
+            "conversations",
+            _conversation_columns(),
+            *ledger,
+            order="(tenant_id, created_at, id)",
+            partition="toYYYYMM(created_at)",
+            shard="cityHash64(tenant_id, ifNull(customer_id, id))",
+        ),
         # The upsert's lookup: a key's live versions by primary key, not a scan of the tenant.
-        f"CREATE TABLE IF NOT EXISTS {t('conversation_keys')} (tenant_id LowCardinality(String),"
-        f" id String, created_at {TIME}, messages_version UInt64, version UInt64, sign Int8)"
-        " ENGINE = VersionedCollapsingMergeTree(sign, version) ORDER BY (tenant_id, id)"
-        f" SETTINGS {_WINDOW}",
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {t('conversation_keys_mv')}"
-        f" TO {t('conversation_keys')} AS SELECT tenant_id, id, created_at, messages_version,"
-        f" version, sign FROM {t('conversations')}",
+        _Table(
+            "conversation_keys",
+            f"tenant_id LowCardinality(String), id String, created_at {TIME},"
+            " messages_version UInt64, version UInt64, sign Int8",
+            *ledger,
+            order="(tenant_id, id)",
+        ),
         # Next contacts: a customer's conversations, found by primary key.
-        f"CREATE TABLE IF NOT EXISTS {t('contacts')} (tenant_id LowCardinality(String),"
-        f" customer_id String, id String, created_at {TIME}, ended_at Nullable({TIME}),"
-        f" next_contact_at Nullable({TIME}), version UInt64, sign Int8)"
-        " ENGINE = VersionedCollapsingMergeTree(sign, version)"
-        f" ORDER BY (tenant_id, customer_id, created_at, id) SETTINGS {_WINDOW}",
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {t('contacts_mv')} TO {t('contacts')} AS"
-        " SELECT tenant_id, assumeNotNull(customer_id) AS customer_id, id, created_at,"
-        f" ended_at, next_contact_at, version, sign FROM {t('conversations')}"
-        " WHERE customer_id IS NOT NULL",
+        _Table(
+            "contacts",
+            f"tenant_id LowCardinality(String), customer_id String, id String, created_at {TIME},"
+            f" ended_at Nullable({TIME}), next_contact_at Nullable({TIME}), version UInt64,"
+            " sign Int8",
+            *ledger,
+            order="(tenant_id, customer_id, created_at, id)",
+        ),
         # `data_as_of`: the newest stored_at ever written is the newest live one (a row is only
         # ever replaced by one stored later, and a next-contact rewrite keeps its stored_at).
-        f"CREATE TABLE IF NOT EXISTS {t('tenant_as_of')} (tenant_id LowCardinality(String),"
-        f" stored_at SimpleAggregateFunction(max, {TIME}))"
-        f" ENGINE = AggregatingMergeTree ORDER BY tenant_id SETTINGS {_WINDOW}",
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {t('tenant_as_of_mv')} TO {t('tenant_as_of')}"
-        f" AS SELECT tenant_id, max(stored_at) AS stored_at FROM {t('conversations')}"
-        " WHERE sign = 1 GROUP BY tenant_id",
+        _Table(
+            "tenant_as_of",
+            f"tenant_id LowCardinality(String), stored_at SimpleAggregateFunction(max, {TIME})",
+            "AggregatingMergeTree",
+            "",
+            order="tenant_id",
+        ),
         # Messages are written at their conversation's version and read at the current one:
         # a replaced transcript needs no delete.
-        f"CREATE TABLE IF NOT EXISTS {t('messages')} ({messages}, version UInt64)"
-        " ENGINE = MergeTree ORDER BY (tenant_id, conversation_id, version, seq)"
-        f" SETTINGS {_WINDOW}",
-        f"CREATE TABLE IF NOT EXISTS {t('agent_intervals')} ({intervals}, version UInt64)"
-        " ENGINE = ReplacingMergeTree(version)"
-        " ORDER BY (tenant_id, agent_id, kind, status_id, started_at)"
-        f" SETTINGS allow_nullable_key = 1, {_WINDOW}",
+        _Table(
+            "messages",
+            f"{messages}, version UInt64",
+            "MergeTree",
+            "",
+            order="(tenant_id, conversation_id, version, seq)",
+            shard="cityHash64(tenant_id, conversation_id)",
+        ),
+        _Table(
+            "agent_intervals",
+            f"{intervals}, version UInt64",
+            "ReplacingMergeTree",
+            "version",
+            order="(tenant_id, agent_id, kind, status_id, started_at)",
+            settings=("allow_nullable_key = 1",),
+            shard="cityHash64(tenant_id, agent_id)",
+        ),
         # Customers whose next contacts wait for `flush`: +n when noted, -n when settled.
-        f"CREATE TABLE IF NOT EXISTS {t('pending_contacts')} (tenant_id LowCardinality(String),"
-        " customer_id String, n Int64) ENGINE = SummingMergeTree(n)"
-        f" ORDER BY (tenant_id, customer_id) SETTINGS {_WINDOW}",
-        # The registry.
-        f"CREATE TABLE IF NOT EXISTS {t('tenants')} (id String, settings String, version UInt64)"
-        f" ENGINE = ReplacingMergeTree(version) ORDER BY id SETTINGS {_WINDOW}",
-        f"CREATE TABLE IF NOT EXISTS {t('credentials')} (tenant_id String, kind String,"
-        f" key_id String, secret_hash Nullable(String), secret Nullable(String),"
-        f" created_at {TIME}) ENGINE = MergeTree ORDER BY (kind, key_id, created_at)"
-        f" SETTINGS {_WINDOW}",
-        f"CREATE TABLE IF NOT EXISTS {t('meta')} (key String, value String, version UInt64,"
-        " deleted UInt8) ENGINE = ReplacingMergeTree(version, deleted) ORDER BY key"
-        f" SETTINGS {_WINDOW}",
+        _Table(
+            "pending_contacts",
+            "tenant_id LowCardinality(String), customer_id String, n Int64",
+            "SummingMergeTree",
+            "n",
+            order="(tenant_id, customer_id)",
+            shard="cityHash64(tenant_id, customer_id)",
+        ),
+        # The registry: small, whole on every node.
+        _Table(
+            "tenants",
+            "id String, settings String, version UInt64",
+            "ReplacingMergeTree",
+            "version",
+            order="id",
+            everywhere=True,
+        ),
+        _Table(
+            "credentials",
+            "tenant_id String, kind String, key_id String, secret_hash Nullable(String),"
+            f" secret Nullable(String), created_at {TIME}",
+            "MergeTree",
+            "",
+            order="(kind, key_id, created_at)",
+            everywhere=True,
+        ),
+        _Table(
+            "meta",
+            "key String, value String, version UInt64, deleted UInt8",
+            "ReplacingMergeTree",
+            "version, deleted",
+            order="key",
+            everywhere=True,
+        ),
     ]
+
+
+_VIEWS = [
+    _View(
+        "conversation_keys_mv",
+        "conversation_keys",
+        "SELECT tenant_id, id, created_at, messages_version, version, sign FROM {source}",
+    ),
+    _View(
+        "contacts_mv",
+        "contacts",
+        "SELECT tenant_id, assumeNotNull(customer_id) AS customer_id, id, created_at, ended_at,"
+        " next_contact_at, version, sign FROM {source} WHERE customer_id IS NOT NULL",
+    ),
+    _View(
+        "tenant_as_of_mv",
+        "tenant_as_of",
+        "SELECT tenant_id, max(stored_at) AS stored_at FROM {source} WHERE sign = 1"
+        " GROUP BY tenant_id",
+    ),
+]
+
+
+def _create(table: _Table, name: str, engine: str, settings: tuple[str, ...]) -> str:
+    sql = f"CREATE TABLE IF NOT EXISTS {name} ({table.columns}) ENGINE = {engine}"
+    if table.partition:
+        sql += f" PARTITION BY {table.partition}"
+    sql += f" ORDER BY {table.order}"
+    return sql + (f" SETTINGS {', '.join(settings)}" if settings else "")
+
+
+def statements(db: str, cluster: str | None = None) -> list[str]:
+    """Every CREATE, in dependency order (idempotent). `db` is the database name.
+
+    On a `cluster`: `ON CLUSTER` DDL; each sharded table is a `Replicated*` table `<name>_local`
+    on every shard with a `Distributed` table `<name>` over them (the store reads and writes
+    `<name>`); the views run on each shard, from its conversations into its tables; registry
+    tables are replicated whole to every node. Replicated tables deduplicate inserts by default.
+    """
+    quoted = f"`{db}`"
+    if cluster is None:
+        out = [f"CREATE DATABASE IF NOT EXISTS {quoted}"]
+        for table in _tables():
+            engine = f"{table.engine}({table.args})"
+            settings = (*table.settings, _WINDOW)
+            out.append(_create(table, f"{quoted}.`{table.name}`", engine, settings))
+        for view in _VIEWS:
+            source = f"{quoted}.`conversations`"
+            out.append(
+                f"CREATE MATERIALIZED VIEW IF NOT EXISTS {quoted}.`{view.name}`"
+                f" TO {quoted}.`{view.target}` AS {view.select.format(source=source)}"
+            )
+        return out
+    on = f" ON CLUSTER `{cluster}`"
+    out = [f"CREATE DATABASE IF NOT EXISTS {quoted}{on}"]
+    for table in _tables():
+        local = table.name if table.everywhere else f"{table.name}_local"
+        where = "all" if table.everywhere else "{shard}"
+        path = f"'/clickhouse/tables/{where}/{db}/{table.name}', '{{replica}}'"
+        args = f"{path}, {table.args}" if table.args else path
+        engine = f"Replicated{table.engine}({args})"
+        out.append(_create(table, f"{quoted}.`{local}`{on}", engine, table.settings))
+        if not table.everywhere:
+            spread = f", {table.shard}" if table.shard else ""
+            out.append(
+                f"CREATE TABLE IF NOT EXISTS {quoted}.`{table.name}`{on} AS {quoted}.`{local}`"
+                f" ENGINE = Distributed(`{cluster}`, {quoted}, `{local}`{spread})"
+            )
+    for view in _VIEWS:
+        source = f"{quoted}.`conversations_local`"
+        out.append(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {quoted}.`{view.name}`{on}"
+            f" TO {quoted}.`{view.target}_local` AS {view.select.format(source=source)}"
+        )
+    return out

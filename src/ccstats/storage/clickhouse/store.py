@@ -184,9 +184,8 @@ class ClickHouseStore(Store):
 
     def _create(self) -> None:
         """Create what is missing; refuse a database of a newer schema."""
-        database = f"`{self.target.database}`"
         with self._write_lock:
-            for statement in ddl.statements(database):
+            for statement in ddl.statements(self.target.database, self.target.cluster):
                 self._db.command(statement)
             found = self.registry.get_meta(SCHEMA_KEY)
             if found is not None and int(found) > ddl.SCHEMA_VERSION:
@@ -205,10 +204,11 @@ class ClickHouseStore(Store):
         """Drop the store's whole database (tests; a migration started over), then close;
         `wait`: until its files are gone (else the server removes them later)."""
         sync = " SYNC" if wait else ""
+        on = f" ON CLUSTER `{self.target.cluster}`" if self.target.cluster else ""
         self.close()
         db = Connection(self.target)  # (cheap: the clients of the place are shared)
         try:
-            db.command(f"DROP DATABASE IF EXISTS `{self.target.database}`{sync}")
+            db.command(f"DROP DATABASE IF EXISTS `{self.target.database}`{on}{sync}")
         finally:
             db.close()
 
@@ -523,17 +523,27 @@ class ClickHouseStore(Store):
         """Transcripts of some conversations (at their current versions), ordered by seq."""
         out: dict[str, list[dict[str, Any]]] = {cid: [] for cid in conversation_ids}
         for chunk in _chunks(list(dict.fromkeys(conversation_ids))):
-            rows = self._db.query(
-                "SELECT conversation_id, seq, sender, agent_id, text, sent_at, bot_outcome FROM"
-                f" {self._t('messages')} WHERE tenant_id = {{t:String}}"
-                " AND conversation_id IN {ids:Array(String)}"
-                " AND (conversation_id, version) IN (SELECT id, argMax(messages_version, version)"
-                f" FROM {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
-                " AND id IN {ids:Array(String)} GROUP BY id HAVING sum(sign) > 0)"
-                " ORDER BY conversation_id, seq",
+            # Two steps, not an IN subquery: on a cluster both tables are Distributed (a
+            # subquery of one inside the other would have to be GLOBAL).
+            current = self._db.query(
+                f"SELECT id, argMax(messages_version, version) FROM {self._t('conversation_keys')}"
+                " WHERE tenant_id = {t:String} AND id IN {ids:Array(String)}"
+                " GROUP BY id HAVING sum(sign) > 0",
                 {"t": tenant_id, "ids": list(chunk)},
             )
+            if not current:
+                continue
+            versions = dict(current)
+            rows = self._db.query(
+                "SELECT conversation_id, seq, sender, agent_id, text, sent_at, bot_outcome,"
+                f" version FROM {self._t('messages')} WHERE tenant_id = {{t:String}}"
+                " AND conversation_id IN {ids:Array(String)} AND version IN {vs:Array(UInt64)}"
+                " ORDER BY conversation_id, seq",
+                {"t": tenant_id, "ids": list(versions), "vs": sorted(set(versions.values()))},
+            )
             for row in rows:
+                if versions.get(row[0]) != row[7]:
+                    continue  # another conversation's version, or an old transcript
                 out[row[0]].append(
                     {
                         "seq": row[1],
