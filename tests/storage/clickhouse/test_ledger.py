@@ -171,6 +171,14 @@ def test_two_store_objects_share_the_registry_and_the_ledger() -> None:
         assert _totals(two) == (1, 7)
         ingest_conversations(two, [_call("a", 2, duration_s=9)])  # a correction by the other
         assert _totals(one) == (1, 9)
+        ended = (T0 + 2 * HOUR).isoformat()
+        calls = [_call("c", 1, customer_id="x", ended_at=ended), _call("d", 3, customer_id="x")]
+        ingest_conversations(one, calls)  # c's customer came back within 24 h: not resolved
+        fcr = AggregateRequest("t1", T0, T0 + 24 * HOUR, (CATALOG["resolved_within_24h"],))  # type: ignore[arg-type]
+        assert one.aggregate(fcr).rows == [(1,)]  # as stored: c has no next contact yet
+        assert two.flush()  # the other store's upkeep settles what this one noted
+        assert one.aggregate(fcr).rows == [(0,)]
+        assert not one.flush()  # nothing left for this one
         wins: list[int] = []
 
         def take(n: int) -> None:

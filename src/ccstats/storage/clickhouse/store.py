@@ -169,15 +169,18 @@ class ClickHouseStore(Store):
         self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
         try:
             self._create()
-            rows = self._db.query(
-                f"SELECT tenant_id FROM {self._t('pending_contacts')}"
-                " GROUP BY tenant_id, customer_id HAVING sum(n) > 0"
-            )
+            self._pending: set[str] = self._noted_tenants()
+            """Tenants with customers in `pending_contacts` (`flush`)."""
         except StorageError:
             self._db.close()
             raise
-        self._pending: set[str] = {r[0] for r in rows}
-        """Tenants with customers in `pending_contacts` (`flush`)."""
+
+    def _noted_tenants(self) -> set[str]:
+        rows = self._db.query(
+            f"SELECT DISTINCT tenant_id FROM (SELECT tenant_id FROM {self._t('pending_contacts')}"
+            " GROUP BY tenant_id, customer_id HAVING sum(n) > 0)"
+        )
+        return {r[0] for r in rows}
 
     def _t(self, name: str) -> str:
         return self._db.table(name)
@@ -391,6 +394,8 @@ class ClickHouseStore(Store):
         the noted customers taken off `pending_contacts` by the amounts read."""
         changes = Changes()
         with self._write_lock:
+            if tenant_ids is None:  # the server's upkeep: also what other processes noted
+                self._pending |= self._noted_tenants()
             tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
             for tenant in tenants:
                 changes = changes.merge(self._settle(tenant))
