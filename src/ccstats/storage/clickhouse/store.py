@@ -40,9 +40,11 @@ from ccstats.storage import paging
 from ccstats.storage.base import StorageError, Store
 from ccstats.storage.clickhouse import aggregate, ddl
 from ccstats.storage.clickhouse import sql as q
+from ccstats.storage.clickhouse.aggregate import Plan
 from ccstats.storage.clickhouse.client import Connection, Target, parse_url
 from ccstats.storage.clickhouse.contacts import Contact, next_contacts
 from ccstats.storage.clickhouse.registry import ClickHouseRegistry
+from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY, Rollup, held_measures
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
 __all__ = ["ClickHouseStore"]
@@ -159,14 +161,21 @@ class ClickHouseStore(Store):
 
     ENGINE = "clickhouse"
 
-    def __init__(self, url: str) -> None:
-        """Open a `chdb:///dir` or `clickhouse(s)://` store, creating its tables if missing."""
+    def __init__(self, url: str, *, rollups: bool = True) -> None:
+        """Open a `chdb:///dir` or `clickhouse(s)://` store, creating its tables if missing;
+        `rollups` off reads every report from the ledger (tests compare the two; a cluster has
+        no rollup yet)."""
         self.url = url
         self.target = parse_url(url)
         self._db = Connection(self.target)
         self._write_lock = _write_lock(self.target)
         self.registry = ClickHouseRegistry(self._db, self._write_lock, _CLOCK, _token)
         self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
+        self._rollup = (
+            Rollup(f"`{self.target.database}`", held_measures())
+            if rollups and not self.target.cluster
+            else None
+        )
         try:
             self._create()
             self._pending: set[str] = self._noted_tenants()
@@ -198,6 +207,20 @@ class ClickHouseStore(Store):
                 )
             if found != str(ddl.SCHEMA_VERSION):
                 self.registry.put_meta(SCHEMA_KEY, str(ddl.SCHEMA_VERSION))
+            if self._rollup is not None:
+                self._open_rollup(self._rollup)
+
+    def _open_rollup(self, rollup: Rollup) -> None:
+        """Create the rollup, or rebuild it from the ledger when its shape changed."""
+        wanted = rollup.signature()
+        table, view = rollup.create()
+        if self.registry.get_meta(SIGNATURE_KEY) == wanted:
+            self._db.command(table)
+            self._db.command(view)
+            return
+        for statement in [*rollup.drop(), table, rollup.backfill(), view]:
+            self._db.command(statement, settings=q.NO_JIT)
+        self.registry.put_meta(SIGNATURE_KEY, wanted)
 
     def close(self) -> None:
         """Close the store's clients."""
@@ -445,7 +468,7 @@ class ClickHouseStore(Store):
     # -- reads ------------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
         """Sums and counts per bucket and group, from the signed ledger (`aggregate`)."""
-        plan = aggregate.plan(self._t("conversations"), request)
+        plan = self._plan(request)
         rows = self._db.query(plan.sql, plan.params, self._sums)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
@@ -453,7 +476,13 @@ class ClickHouseStore(Store):
 
     def explain(self, request: AggregateRequest) -> str:
         """The SQL `aggregate` runs (its partial sums per slot; `aggregate.fold` adds them)."""
-        return aggregate.plan(self._t("conversations"), request).sql
+        return self._plan(request).sql
+
+    def _plan(self, request: AggregateRequest) -> Plan:
+        """From the rollup when it covers the request, else from the ledger."""
+        if self._rollup is not None and self._rollup.covers(request):
+            return self._rollup.plan(request)
+        return aggregate.plan(self._t("conversations"), request)
 
     def interval_totals(
         self, tenant_id: str, start: datetime, end: datetime, agent_ids: Sequence[str] | None = None
