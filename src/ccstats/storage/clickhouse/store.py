@@ -7,7 +7,8 @@ row again at `sign = -1` and each new row at `+1` and a newer version, under an 
 version: they are read at the conversation's current one. The customers touched wait in
 `pending_contacts` for `flush`, which rewrites the rows whose next contact changed the same way.
 
-Exact in every merge state: counts and sums are signed (`aggregate`), row reads use FINAL. A
+Exact in every merge state: counts and sums are signed (`aggregate`, or the 15-minute `rollup`
+the same blocks fill when it covers a report), row reads use FINAL. A
 key whose cancel row was lost with half of a block that spanned two partitions shows two live
 versions; the next upsert of the key (the caller's retry of the failed call) cancels both.
 
