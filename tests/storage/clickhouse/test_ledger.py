@@ -201,3 +201,30 @@ def test_a_newer_schema_is_refused(store: ClickHouseStore) -> None:
     store.registry.put_meta("clickhouse:schema_version", "999")
     with pytest.raises(StorageError, match="newer than this ccstats"):
         ClickHouseStore(f"chdb://{store.target.path}?database={store.target.database}")
+
+
+def test_a_row_cancelled_twice_is_restored_by_the_next_upsert(
+    store: ClickHouseStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two writers at once both cancel the live row and add their own: the row's signs add to
+    -1, two rows live. The next upsert of the key restores it, cancels both, and says so."""
+    ingest_conversations(store, [_call("a", 1, duration_s=10)])
+    live = store._rows("t1", store._live("t1", ["a"]))
+    for duration in (20, 30):  # each writer: a cancel of the row it read, and its own row
+        state = live.set_column(
+            live.schema.get_field_index("version"), "version", pa.array([_version()], pa.uint64())
+        )
+        state = state.set_column(
+            state.schema.get_field_index("duration_s"), "duration_s", pa.array([duration])
+        )
+        store._write(live, state)
+    assert _totals(store) == (1, 40)  # -10 + 20 + 30: a count right, a sum wrong
+    ingest_conversations(store, [_call("a", 1, duration_s=50)])
+    assert _totals(store) == (1, 50)
+    assert "cancelled twice" in caplog.text
+
+
+def _version() -> int:
+    from ccstats.storage.clickhouse.store import _CLOCK
+
+    return _CLOCK()

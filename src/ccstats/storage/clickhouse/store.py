@@ -19,6 +19,7 @@ to run several processes (one of them writes).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -49,6 +50,8 @@ from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY, Rollup, held_measur
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
 __all__ = ["ClickHouseStore"]
+
+log = logging.getLogger(__name__)
 
 SCHEMA_KEY = "clickhouse:schema_version"
 _CHUNK = 5_000
@@ -241,13 +244,15 @@ class ClickHouseStore(Store):
 
     # -- the ledger -------------------------------------------------------------------------------
     def _live(self, tenant_id: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(id, version, created_at, count) of the keys' live versions (normally one each)."""
+        """(id, version, created_at, count) of the keys' versions whose signs do not add to 0:
+        normally one live version each (count 1). A count below 0 is a row cancelled twice
+        (two writers at once); the upsert restores it while it cancels the live ones."""
         found: list[tuple[Any, ...]] = []
         for chunk in _chunks(ids):
             found += self._db.query(
                 f"SELECT id, version, any(created_at), sum(sign) AS s FROM"
                 f" {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
-                " AND id IN {ids:Array(String)} GROUP BY id, version HAVING s > 0",
+                " AND id IN {ids:Array(String)} GROUP BY id, version HAVING s != 0",
                 {"t": tenant_id, "ids": list(chunk)},
             )
         return found
@@ -274,14 +279,16 @@ class ClickHouseStore(Store):
         take = [at for at, key in enumerate(keys) for _ in range(wanted.get(key, 0))]
         return rows.take(take)
 
-    def _write(self, cancels: pa.Table, states: pa.Table) -> None:
-        """One block: the cancels (live rows at sign -1) and the new rows."""
+    def _write(self, cancels: pa.Table, states: pa.Table, restores: pa.Table | None = None) -> None:
+        """One block: the cancels (live rows at sign -1), the rows cancelled once too often
+        again at +1, and the new rows."""
         cancels = cancels.set_column(
             LEDGER_SCHEMA.get_field_index("sign"),
             "sign",
             pa.array([-1] * cancels.num_rows, pa.int8()),
         )
-        self._db.insert("conversations", pa.concat_tables([cancels, states]), _token())
+        parts = [cancels, *([restores] if restores is not None else []), states]
+        self._db.insert("conversations", pa.concat_tables(parts), _token())
 
     def _note_customers(
         self, rows: Sequence[pa.Table], weights: dict[tuple[str, str], int] | None = None
@@ -314,17 +321,27 @@ class ClickHouseStore(Store):
         batch = _last_of_each_key(batch, ["tenant_id", "id"])
         with self._write_lock:
             version = _CLOCK()
-            olds = []
+            olds, restores = [], []
             newer: dict[tuple[str, str], int] = {}
             for tenant in pc.unique(batch["tenant_id"]).to_pylist():
                 ids = pc.filter(batch["id"], pc.equal(batch["tenant_id"], tenant)).to_pylist()
-                live = self._live(tenant, ids)
+                found = self._live(tenant, ids)
+                live = [row for row in found if row[3] > 0]
                 for key, old, _, _ in live:
                     if old >= version:  # a version from a clock ahead of ours
                         newer[(tenant, key)] = max(newer.get((tenant, key), 0), old + 1)
                 if live:
                     olds.append(self._rows(tenant, live))
+                if over := [(i, v, c, -n) for i, v, c, n in found if n < 0]:
+                    log.error(
+                        "tenant %s: %d conversation rows were cancelled twice (two writers at"
+                        " once?); restored with this upsert",
+                        tenant,
+                        len(over),
+                    )
+                    restores.append(self._rows(tenant, over))
             old = pa.concat_tables(olds) if olds else LEDGER_SCHEMA.empty_table()
+            restored = pa.concat_tables(restores) if restores else None
             versions = pa.array(
                 [
                     newer.get(key, version)
@@ -343,10 +360,11 @@ class ClickHouseStore(Store):
                 .append_column("sign", pa.array([1] * batch.num_rows, pa.int8()))
             )
             self._insert_messages(messages, batch, versions)
-            self._write(old, states)
-            self._note_customers([old, batch])
+            self._write(old, states, restored)
+            touched = [old, batch, *([restored] if restored is not None else [])]
+            self._note_customers(touched)
             self._pending |= set(pc.unique(batch["tenant_id"]).to_pylist())
-        return _spans([old, batch], TIME_COLUMNS, "*", "*")
+        return _spans(touched, TIME_COLUMNS, "*", "*")
 
     def _insert_messages(self, messages: pa.Table, batch: pa.Table, versions: pa.Array) -> None:
         if messages.num_rows == 0:
