@@ -95,3 +95,32 @@ def test_what_the_rollup_cannot_answer_reads_the_ledger() -> None:
     finally:
         store.drop(wait=False)
         drop_opened()
+
+
+def test_a_rollup_of_another_shape_or_gone_is_rebuilt_from_the_ledger() -> None:
+    url = chdb_url()
+    store = ClickHouseStore(url)
+    try:
+        store.registry.put_tenant(TenantSettings(id="t1"))
+        ingest_conversations(store, [_record(r) for r in _three()])
+        request = _requests()[0]
+        want = ClickHouseStore(url, rollups=False).aggregate(request).rows
+        store.registry.put_meta("clickhouse:rollup_signature", "another shape")
+        assert ClickHouseStore(url).aggregate(request).rows == want
+        store._db.command(f"DROP TABLE {store._t('conversation_rollup')}")
+        assert ClickHouseStore(url).aggregate(request).rows == want
+    finally:
+        store.drop(wait=False)
+
+
+def _three() -> list[dict[str, Any]]:
+    base = {
+        "channel": "voice",
+        "direction": "inbound",
+        "access_code": None,
+        "duration_s": 5,
+        "lost": False,
+        "customer_id": "p",
+        "ended_after_s": 60,
+    }
+    return [{**base, "id": i, "minutes": 100 * n} for n, i in enumerate("abc")]

@@ -218,7 +218,8 @@ class ClickHouseStore(Store):
         """Create the rollup, or rebuild it from the ledger when its shape changed."""
         wanted = rollup.signature()
         table, view = rollup.create()
-        if self.registry.get_meta(SIGNATURE_KEY) == wanted:
+        exists = self._db.query(f"EXISTS TABLE {rollup.table}")[0][0]
+        if exists and self.registry.get_meta(SIGNATURE_KEY) == wanted:
             self._db.command(table)
             self._db.command(view)
             return
