@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.chdb_stores import chdb_url, drop_opened
 
 from ccstats.ingest import ingest_conversations
+from ccstats.metrics import CATALOG
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.records import TenantSettings
 from ccstats.storage.clickhouse import ClickHouseStore
@@ -54,7 +55,9 @@ def _requests() -> list[AggregateRequest]:
         for granularity in ("half_hour", "day"):
             starts = tuple(bucket_starts(T0, end, ZoneInfo(zone), granularity))
             out.append(AggregateRequest("t1", starts[0], end, MEASURES, bucket_starts=starts))
-    out.append(AggregateRequest("t1", T0, end, MEASURES, group_by=("channel", "access_code")))
+    # With a maximum: the counts and sums from the rollup, the maximum from the ledger.
+    newest = (*MEASURES, CATALOG["last_stored_at"])
+    out.append(AggregateRequest("t1", T0, end, newest, group_by=("channel", "access_code")))  # type: ignore[arg-type]
     filters = (("direction", ("inbound",)), ("access_code", ("100", None)))
     out.append(AggregateRequest("t1", T0, end, MEASURES, filters=filters))
     return out

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -487,22 +488,44 @@ class ClickHouseStore(Store):
 
     # -- reads ------------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> Table:
-        """Sums and counts per bucket and group, from the signed ledger (`aggregate`)."""
-        plan = self._plan(request)
-        rows = self._db.query(plan.sql, plan.params, self._sums)
-        columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
-        columns += [m.name for m in request.measures]
-        return Table(columns, aggregate.fold(plan, rows, request.bucket_starts), plan.sql)
+        """Sums and counts per bucket and group: from the rollup when it covers the counts and
+        sums, the maxima then from the ledger read FINAL; else all from the ledger."""
+        keys = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
+        found: dict[str, dict[tuple[Any, ...], Any]] = {}
+        order: list[tuple[Any, ...]] = []
+        plans = self._plans(request)
+        for number, plan in enumerate(plans):
+            rows = aggregate.fold(
+                plan, self._db.query(plan.sql, plan.params, self._sums), request.bucket_starts
+            )
+            if number == 0:  # the counts and sums: which buckets and groups hold live rows
+                order = [row[: len(keys)] for row in rows]
+            for row in rows:
+                for measure, value in zip(plan.measures, row[len(keys) :], strict=True):
+                    found.setdefault(measure.name, {})[row[: len(keys)]] = value
+        names = [m.name for m in request.measures]
+        out = [(*key, *(found.get(n, {}).get(key) for n in names)) for key in order]
+        return Table([*keys, *names], out, ";\n".join(p.sql for p in plans))
 
     def explain(self, request: AggregateRequest) -> str:
         """The SQL `aggregate` runs (its partial sums per slot; `aggregate.fold` adds them)."""
-        return self._plan(request).sql
+        return ";\n".join(p.sql for p in self._plans(request))
 
-    def _plan(self, request: AggregateRequest) -> Plan:
-        """From the rollup when it covers the request, else from the ledger."""
-        if self._rollup is not None and self._rollup.covers(request):
-            return self._rollup.plan(request)
-        return aggregate.plan(self._t("conversations"), request)
+    def _plans(self, request: AggregateRequest) -> list[Plan]:
+        """The rollup's plan of the counts and sums when it covers them (then the ledger's of
+        the maxima, if any), else the ledger's of everything."""
+        ledger = self._t("conversations")
+        if self._rollup is None:
+            return [aggregate.plan(ledger, request)]
+        sums = tuple(m for m in request.measures if m.kind in ("count", "sum"))
+        rest = tuple(m for m in request.measures if m not in sums)
+        counted = replace(request, measures=sums)
+        if not sums or not self._rollup.covers(counted):
+            return [aggregate.plan(ledger, request)]
+        plans = [self._rollup.plan(counted)]
+        if rest:
+            plans.append(aggregate.plan(ledger, replace(request, measures=rest)))
+        return plans
 
     def interval_totals(
         self, tenant_id: str, start: datetime, end: datetime, agent_ids: Sequence[str] | None = None
