@@ -147,6 +147,8 @@ def migrate(
     """
     from ccstats import migrate as moving
 
+    if "://" not in source and not Path(source).exists():
+        raise fail(f"{source}: no such store to copy")
     origin, destination = _open(source), _open(target)
     try:
         with progress_bar() as progress:
