@@ -89,3 +89,25 @@ def test_the_command_copies_a_file_and_verifies(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["conversations"] == 200
     assert "verified" in done.stderr
+
+
+def test_a_missing_source_is_an_error_not_a_new_store(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.duckdb"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccstats",
+            "migrate",
+            "--from",
+            str(missing),
+            "--to",
+            f"chdb://{tmp_path / 'ch'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ,
+    )
+    assert done.returncode == 1 and "no such store to copy" in done.stderr
+    assert not missing.exists()
