@@ -126,7 +126,6 @@ HUAWEI_CALLS = (
     "bot_turns",
     "autonomy_rate",
     "avg_bot_turns",
-    "last_stored_at",
     "bot_api_requests",
     "bot_api_successes",
     "bot_api_success_rate",

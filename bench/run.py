@@ -86,11 +86,11 @@ def _credentials(store: Store) -> Secrets:
     )
     secrets.sevenmoor = (moor["appkey"], moor["secret"])
     twin = create_credential(
-        store, DEMO_RETAIL, "twin24", key="bench@twin24.local", secret="bench-pass"
+        store.registry, DEMO_RETAIL, "twin24", key="bench@twin24.local", secret="bench-pass"
     )
     secrets.twin24 = (twin["email"], twin["password"])
     ali = create_credential(
-        store, DEMO_BANK, "aliyun", key="LTAIbench00000000000000", secret="benchSecret"
+        store.registry, DEMO_BANK, "aliyun", key="LTAIbench00000000000000", secret="benchSecret"
     )
     secrets.aliyun = (ali["accessKeyId"], ali["accessKeySecret"])
     return secrets

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccstats import answers
+from ccstats.limits import MAX_LIST
+from ccstats.metrics.query import MetricQuery
 from ccstats.records import TenantSettings
-from ccstats.service import Service
+from ccstats.service import BUDGETS, Service
 from ccstats.storage import DuckDBStore, SearchPage, SearchRequest
 
 START, END = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 12, tzinfo=UTC)
@@ -100,14 +102,15 @@ def test_answers_leave_by_count_and_by_weight() -> None:
         by_count.entry("c", span, lambda: computed.append("c") or "c")
         assert computed == ["a"]  # the oldest left; "c" was kept
 
-        by_weight = answers.AnswerCache(answers.ChangeLog(), 10, 5, weigh=len)
+        by_weight = answers.AnswerCache(answers.ChangeLog(), 10, 6, weigh=len)
         for key, value in (("x", "123"), ("y", "456"), ("z", "1234567890")):
             by_weight.entry(key, span, lambda v=value: v)  # type: ignore[misc]
         computed.clear()
         for key in "xyz":
             by_weight.entry(key, span, lambda k=key: computed.append(k) or "1")
-        # "z" (10, over the budget) pushed out "x" and "y" and stayed alone; "x" came back
-        # (now weighing 1) and pushed "z" out; the three new answers weigh 3 and all stay.
+        # An entry weighs its key and its answer. "z" (11, over the budget) pushed out "x" and
+        # "y" and stayed alone; "x" came back (now weighing 2) and pushed "z" out; the three
+        # new answers weigh 6 and all stay.
         assert computed == ["x", "y", "z"]
         assert by_weight.entry("z", span, lambda: "recomputed").value == "1"
 
@@ -169,3 +172,33 @@ def test_kept_answers_are_per_tenant() -> None:
         two = service.kept("same key", ("t2", START, END), lambda: "t2's answer")
         assert (one, two) == ("t1's answer", "t2's answer")
         assert service.kept("same key", ("t1", START, END), lambda: "again") == one
+
+
+def test_kept_metric_answers_are_bounded_in_bytes() -> None:
+    # Issue 15: answers were kept by count only, keyed by the request's own values: 40 reports
+    # with distinct 10 MB values kept ~10 MB each. Keys count now, and the budget is in bytes.
+    with _store() as store:
+        service = Service(store, budgets={**BUDGETS, "metrics": 2 * answers.MiB})
+        for i in range(40):
+            agents = tuple(f"{i:02}-{j:04}-" + "x" * 248 for j in range(MAX_LIST))  # 256 chars
+            query = MetricQuery("t1", ("conversations",), START, END, filters={"agent_id": agents})
+            assert service.run_query(query).rows == [{"conversations": 0}]
+        cache = service.metric_answers
+        one_key = answers.sizeof(agents)
+        assert one_key > MAX_LIST * 256  # the key's values are weighed
+        assert cache.weight <= 2 * answers.MiB
+        assert 1 <= len(cache) <= 2 * answers.MiB // one_key
+
+
+def test_built_formats_count_toward_the_budget() -> None:
+    span = ("t1", START, END)
+    cache = answers.AnswerCache(answers.ChangeLog(), 10, 100_000)
+    first = cache.entry("first", span, lambda: "a")
+    second = cache.entry("second", span, lambda: "b")
+    assert len(cache) == 2
+    cache.formatted(second, "wire", lambda: "x" * 99_900)
+    # The second answer's format pushed the budget over: the older answer left.
+    assert (len(cache), cache.weight) == (1, second.weight)
+    assert cache.weight > 99_900
+    assert cache.entry("first", span, lambda: "again").value == "again"
+    assert first.value == "a"

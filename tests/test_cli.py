@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -169,13 +171,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> None:
+@contextmanager
+def running_server(db: str, **env_vars: str) -> Iterator[dict[str, str]]:
+    """`ccstats serve` on `db` in a subprocess; yields the environment that reaches it."""
     port = free_port()
-    env = {**os.environ, "CCSTATS_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, "CCSTATS_URL": f"http://127.0.0.1:{port}", **env_vars}
     env.pop("CCSTATS_ADMIN_TOKEN", None)
-    cli = [sys.executable, "-m", "ccstats"]
     server = subprocess.Popen(
-        [*cli, "serve", "--db", db, "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+        [*CLI, "serve", "--db", db, "--port", str(port)], env=env, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -185,11 +188,22 @@ def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> 
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
+        yield env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+CLI = [sys.executable, "-m", "ccstats"]
+
+
+def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> None:
+    with running_server(db) as env:
         # Parquet rows hold datetimes: they must reach the server as ISO 8601 text too.
         for fmt in ("json", "parquet"):
             file = write(tmp_path / f"records.{fmt}", fmt)
             done = subprocess.run(
-                [*cli, "import", str(file), "--db", db],
+                [*CLI, "import", str(file), "--db", db],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -198,10 +212,40 @@ def test_import_while_the_server_holds_the_database(db: str, tmp_path: Path) -> 
             assert done.returncode == 0, done.stderr
             assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0}
             assert "held by a running server" in done.stderr
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert conversations(db) == 2
+
+
+def test_import_through_a_server_splits_batches_over_its_body_limit(
+    db: str, tmp_path: Path
+) -> None:
+    # Each record is ~90 bytes of JSON: a 1000-byte limit takes about ten per request.
+    records = [{**RECORDS[0], "id": f"r{i:03}"} for i in range(60)]
+    file = tmp_path / "many.ndjson"
+    file.write_text("\n".join(json.dumps(r) for r in records))
+    with running_server(db, CCSTATS_MAX_BODY_BYTES="1000") as env:
+        done = subprocess.run(
+            [*CLI, "import", str(file), "--db", db],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"accepted": 60, "rejected": 0}
+    assert conversations(db) == 60
+
+
+def test_serve_refuses_a_body_limit_that_is_not_a_size(db: str) -> None:
+    done = subprocess.run(
+        [*CLI, "serve", "--db", db, "--port", str(free_port())],
+        env={**os.environ, "CCSTATS_MAX_BODY_BYTES": "a lot"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "$CCSTATS_MAX_BODY_BYTES must be a positive number of bytes" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_import_leaves_pre_aggregates_fresh(db: str, tmp_path: Path) -> None:
@@ -216,3 +260,33 @@ def test_import_leaves_pre_aggregates_fresh(db: str, tmp_path: Path) -> None:
     assert code == 0, err
     with DuckDBStore(db) as store:
         assert store._stale == set()
+
+
+def test_import_rejects_a_value_out_of_range_and_stores_the_rest(db: str, tmp_path: Path) -> None:
+    # Issue 15: an NDJSON `1e20` and a Parquet uint64 of 2**64-1 sank the whole import.
+    ndjson = tmp_path / "far.ndjson"
+    far = {**RECORDS[1], "id": "far", "created_at": 1e20}
+    ndjson.write_text("\n".join(json.dumps(r) for r in [RECORDS[0], far]))
+    code, out, err = run("import", str(ndjson), "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {"accepted": 1, "rejected": 1}
+    assert "#1 far: created_at: time 1e+20 (epoch ms) is outside the accepted range" in " ".join(
+        err.split()
+    )
+    parquet = tmp_path / "huge.parquet"
+    table = pa.table(
+        {
+            "id": ["p1", "p2"],
+            "tenant_id": ["t1", "t1"],
+            "channel": ["voice", "voice"],
+            "created_at": pa.array([parse_time(RECORDS[0]["created_at"])] * 2, pa.timestamp("us")),
+            "bot_turns": pa.array([3, 2**64 - 1], pa.uint64()),
+        }
+    )
+    pq.write_table(table, parquet)
+    code, out, err = run("import", str(parquet), "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {"accepted": 1, "rejected": 1}
+    assert "#1 p2: bot_turns: Input should be less than or equal to" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert conversations(db) == 2

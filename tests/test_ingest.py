@@ -16,7 +16,9 @@ from ccstats.ingest import (
     parse_payload,
     read_records,
 )
+from ccstats.metrics import CATALOG
 from ccstats.metrics.query import MetricQuery
+from ccstats.records import INT64_MAX, INT64_MIN, MAX_COUNT
 from ccstats.service import Service
 from ccstats.storage import StorageError, Store
 from ccstats.storage.duckdb.store import DuckDBStore
@@ -154,3 +156,42 @@ def test_intervals_upsert_on_their_key(store: Store) -> None:
     assert [(t.agent_id, t.kind, t.seconds) for t in totals] == [("a", "login", 7200.0)]
     bad = ingest_intervals(store, [{**interval, "ended_at": "2024-05-01T07:00:00Z"}])
     assert "ended_at is before started_at" in bad.rejected[0].reason
+
+
+def test_records_at_the_edges_of_every_range_are_stored_and_reported(store: Store) -> None:
+    # Issue 15: the largest accepted values must not overflow a pre-aggregate or a metric.
+    add_tenant(store, "t")
+    counts = {
+        f: MAX_COUNT
+        for f in ("duration_s", "bot_duration_s", "agent_duration_s", "ring_duration_s")
+        + ("queue_duration_s", "bot_turns", "bot_api_requests", "bot_api_successes")
+    }
+    messages = [
+        {"sender": "customer", "text": "x", "sent_at": "1970-01-01T00:00:00Z", "seq": INT64_MAX},
+        {"sender": "agent", "text": "y", "sent_at": "2200-12-31T23:59:59Z", "seq": INT64_MIN},
+    ]
+    records = [
+        {
+            "id": f"c{i}",
+            "channel": channel,
+            "created_at": "2200-12-31T23:59:59.999999Z" if i else 0,
+            "agent_id": "a",
+            "customer_id": "cu",
+            "region_id": INT64_MIN,
+            "customer_utc_offset": INT64_MAX,
+            "answered_at": "1970-01-01T00:00:00Z",
+            "ended_at": "2200-12-31T23:59:59Z",
+            "messages": messages,
+            **counts,
+        }
+        for i, channel in enumerate(["voice", "chat", "voice"])
+    ]
+    result = ingest_conversations(store, records, "t")
+    assert (result.accepted, result.rejected) == (3, [])
+    store.maintain()
+    start, end = datetime(1970, 1, 1, tzinfo=UTC), datetime(2201, 1, 1, tzinfo=UTC)
+    query = MetricQuery("t", ("bot_turns", "duration_total", *CATALOG), start, end)
+    row = Service(store).run_query(query).rows[0]
+    assert row["conversations"] == 3
+    assert row["bot_turns"] == 3 * MAX_COUNT
+    assert row["duration_total"] == 3 * MAX_COUNT

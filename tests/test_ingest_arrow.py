@@ -139,6 +139,19 @@ CASES: list[tuple[str, list[Any]]] = [
     ("not objects", ["oops", 5, None, [rec("x")], rec("b")]),
     ("nested junk", [rec("a", extra={"k": 1}), rec("b", extra="text")]),
     ("unknown tenant", [rec("a", tenant_id="ghost"), rec("b", tenant_id="t2")]),
+    (
+        "times at the edges of the accepted range",
+        [rec("a", created_at=0), rec("b", created_at=-1), rec("c", created_at="7289654399999")]
+        + [rec("d", created_at=7289654400000), rec("e", created_at="1969-12-31T23:59:59Z")]
+        + [rec("f", created_at="2200-12-31T23:59:59.999999Z"), rec("g", ended_at="2201-01-01")]
+        + [rec("h", created_at="2201-01-01T00:00:00+00:00"), rec("i", created_at=1e20)],
+    ),
+    (
+        "integers at the edges of their ranges",
+        [rec("a", bot_turns=2**31 - 1), rec("b", bot_turns=2**31), rec("c", region_id=-(2**63))]
+        + [rec("d", region_id=-(2**63) - 1), rec("e", duration_s=2**64), rec("f")]
+        + [rec("g", bot_turns=2**63), rec("h", customer_utc_offset=2**63 - 1)],
+    ),
     ("duplicates", [rec("a", bot_turns=1), rec("a", bot_turns=4), rec("b"), rec("a", bot_turns=9)]),
     (
         "transcripts",
@@ -563,3 +576,39 @@ def test_cli_import_of_a_large_parquet_file_counts_once_on_reimport(tmp_path: Pa
             "SELECT count(*), sum(duration_s) FROM conversations"
         ).fetchone()
     assert (count, total) == (n, 7 * n)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "kind"),
+    [
+        ("created_at", [1714557600000, 2**64 - 1], pa.uint64()),
+        ("bot_turns", [1, 2**64 - 1], pa.uint64()),
+        ("created_at", [1714557600000, 2**62], pa.timestamp("ms")),
+        ("created_at", [1714557600000, 10413792000000], pa.timestamp("ms", tz="UTC")),
+        ("created_at", [1714557600000, -2208988800000], pa.timestamp("ms")),
+    ],
+)
+def test_a_parquet_value_out_of_range_rejects_its_record_only(
+    tmp_path: Path, column: str, values: list[int], kind: pa.DataType
+) -> None:
+    # Issue 15: a uint64 of 2**64-1 (or a year-146 million timestamp) sank the whole file.
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "tenant_id": ["t1", "t1"],
+            "channel": ["voice", "voice"],
+            "created_at": pa.array([1714557600000] * 2, pa.timestamp("ms")),
+            column: pa.array(values, kind),
+        }
+    )
+    path = tmp_path / "edge.parquet"
+    pq.write_table(table, path)
+    with fresh_store() as store:
+        results = [ingest_table(store, t) for t in parquet_tables(path)]
+        (index, reason) = [(r.index, r.reason) for res in results for r in res.rejected][0]
+        assert sum(r.accepted for r in results) == 1
+        assert index == 1
+        assert reason.startswith(f"{column}: ")
+        assert "outside the accepted range" in reason or "less than or equal to" in reason
+        (rows,) = [read_records(path)]
+        assert len(list(rows)) == 1  # the row reader reads it too, without a traceback

@@ -13,16 +13,51 @@ renames and formats a kept answer once, not on every request.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from ccstats.storage import Changes
 
-__all__ = ["AnswerCache", "ChangeLog", "Entry"]
+__all__ = ["AnswerCache", "ChangeLog", "Entry", "MiB", "sizeof"]
+
+MiB = 1024 * 1024
+_SAMPLE = 64
+"""Items of a large container measured one by one; the rest are taken to weigh the same."""
+_ATOMS = (str, bytes, int, float, bool, type(None), datetime)
+
+
+def sizeof(value: Any) -> int:
+    """Approximate bytes held by `value` and everything it contains (containers and dataclasses
+    walked; of a container over 64 items, the first 64 measured and the rest extrapolated).
+
+    Example:
+        >>> sizeof("x" * 1000) > 1000, sizeof(["x" * 1000] * 10) > 10_000
+        (True, True)
+    """
+    size = sys.getsizeof(value)
+    if isinstance(value, _ATOMS):
+        return size
+    if isinstance(value, dict):
+        children: Sequence[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        children = value if isinstance(value, list | tuple) else list(value)
+    elif dataclasses.is_dataclass(value):
+        children = list(getattr(value, "__dict__", {}).values()) or [
+            getattr(value, f.name) for f in dataclasses.fields(value)
+        ]
+    else:
+        return size
+    if len(children) <= _SAMPLE:
+        return size + sum(sizeof(child) for child in children)
+    measured = sum(sizeof(child) for child in children[:_SAMPLE])
+    return size + measured * len(children) // _SAMPLE
+
 
 T = TypeVar("T")
 
@@ -87,20 +122,19 @@ class Entry:
     value: Any
     formatted: dict[Hashable, Any] = field(default_factory=dict)
     weight: int = 0
-
-
-def _one(value: Any) -> int:
-    return 1
+    key: Hashable = None
 
 
 class AnswerCache:
-    """Answers of one kind, least recently used first out, bounded in count and in weight."""
+    """Answers of one kind, least recently used first out, bounded in count and in bytes."""
 
     def __init__(
-        self, log: ChangeLog, size: int, budget: int, weigh: Callable[[Any], int] = _one
+        self, log: ChangeLog, size: int, budget: int, weigh: Callable[[Any], int] = sizeof
     ) -> None:
-        """Keep at most `size` answers weighing at most `budget` together (the newest answer
-        stays, whatever it weighs), valid while `log` records no change of their span."""
+        """Keep at most `size` answers weighing at most `budget` together by `weigh` (bytes by
+        default: the key, the answer and its built formats; the newest answer stays, whatever
+        it weighs), valid while `log` records no change of their span. Request values are
+        bounded on the way in (`limits`), so no single key can be huge."""
         self.log = log
         self.size = size
         self.weigh = weigh
@@ -136,26 +170,38 @@ class AnswerCache:
                 self.hits += 1
             return hit
         value = compute()
-        entry = Entry(generation, value, weight=self.weigh(value))
+        entry = Entry(generation, value, weight=self.weigh(key) + self.weigh(value), key=key)
         with self._lock:
             self.misses += 1
             replaced = self._entries.pop(key, None)
             self._entries[key] = entry
             self.weight += entry.weight - (replaced.weight if replaced else 0)
-            while len(self._entries) > self.size or (
-                len(self._entries) > 1 and self.weight > self.budget
-            ):
-                self.weight -= self._entries.popitem(last=False)[1].weight
+            self._evict()
         return entry
 
+    def _evict(self) -> None:
+        """Drop the oldest answers while over count or budget (under the lock)."""
+        while len(self._entries) > self.size or (
+            len(self._entries) > 1 and self.weight > self.budget
+        ):
+            self.weight -= self._entries.popitem(last=False)[1].weight
+
     def formatted(self, entry: Entry, key: Hashable, build: Callable[[], T]) -> T:
-        """`build()`, kept with the answer under `key` (the format and its other inputs)."""
+        """`build()`, kept with the answer under `key` (the format and its other inputs); what
+        it weighs counts toward the entry's weight."""
         with self._lock:
             if key in entry.formatted:
                 return cast(T, entry.formatted[key])
         built = build()
+        extra = self.weigh(key) + self.weigh(built)
         with self._lock:
+            if key in entry.formatted:  # another thread built it meanwhile
+                return cast(T, entry.formatted[key])
             entry.formatted[key] = built
+            entry.weight += extra
+            if self._entries.get(entry.key) is entry:  # still kept: its weight counts
+                self.weight += extra
+                self._evict()
         return built
 
     def __len__(self) -> int:

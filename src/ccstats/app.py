@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
-from ccstats import __version__
-from ccstats.api import admin, conversations, native
+from ccstats import __version__, web
+from ccstats.api import (
+    admin,
+    agents,
+    apidocs,
+    conversations,
+    exports,
+    native,
+    openapi,
+    operations,
+    session,
+    summary,
+)
+from ccstats.api.deps import token_refusal
 from ccstats.api.errors import ApiError, error_response
+from ccstats.api.middleware import CatchCrashes, LimitBodies
 from ccstats.config import Settings
 from ccstats.dialects import DIALECTS, aliyun
+from ccstats.dialects.paths import TrailingSlashes
+from ccstats.observability import Telemetry, dialect_of
 from ccstats.service import Service
 from ccstats.storage import Store, open_store
 from ccstats.web import dashboard_response
@@ -27,7 +43,14 @@ log = logging.getLogger("ccstats")
 
 
 def _native_error(request: Request, status: int, message: str) -> Response:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "too_many_requests",
+    }
     return error_response(
         ApiError(
             status,
@@ -40,10 +63,37 @@ def _native_error(request: Request, status: int, message: str) -> Response:
 def _render(request: Request, status: int, message: str) -> Response:
     # A framework-level error (404, 405, a bad body, a crash) on a vendor path still reaches the
     # vendor's client in its vendor's error shape.
-    for dialect in DIALECTS.values():
-        if dialect.matches(request):
-            return dialect.render_error(request, status, message)
+    dialect = DIALECTS.get(dialect_of(request.scope))  # (paths below the root path)
+    if dialect is not None:
+        return dialect.render_error(request, status, message)
     return _native_error(request, status, message)
+
+
+INGEST_PATHS = ("/v1/conversations", "/v1/agent-intervals", "/v1/admin/", "/v1/tenants/")
+"""Paths whose bodies may be as large as an ingest batch (`Settings.max_body_bytes`)."""
+
+
+def _body_limit(settings: Settings) -> Callable[[Scope], int]:
+    def limit_of(scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        if any(path == p or (p.endswith("/") and path.startswith(p)) for p in INGEST_PATHS):
+            return settings.max_body_bytes
+        return min(settings.max_query_body_bytes, settings.max_body_bytes)
+
+    return limit_of
+
+
+_PUBLIC = ("/v1/metrics", "/v1/session")
+"""`/v1` paths without a token: the catalogue, and the dashboard's sign-in (token in the body)."""
+
+
+def _precheck(request: Request) -> Response | None:
+    # The native API's credentials are a header: check them before any body is read. Vendor
+    # dialects check theirs in their routes, before reading a body where the protocol allows.
+    if not request.url.path.startswith("/v1/") or request.url.path in _PUBLIC:
+        return None
+    refusal = token_refusal(request)
+    return error_response(refusal) if refusal is not None else None
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -61,12 +111,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        return _render(request, error.status_code, str(error.detail))
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
-        return _render(request, 500, "internal error; the server log has the details")
+        response = _render(request, error.status_code, str(error.detail))
+        if error.status_code == 405:
+            response.headers["Allow"] = openapi.allowed_methods(request.app, request.url.path)
+        return response
 
 
 MAINTENANCE_INTERVAL_S = 30.0
@@ -80,6 +128,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the store's background upkeep (deferred work, compaction) while the app serves."""
     stop = threading.Event()
     service: Service = app.state.service
+    telemetry: Telemetry = app.state.telemetry
 
     def upkeep() -> None:
         rounds = max(1, round(MAINTENANCE_INTERVAL_S / SETTLE_INTERVAL_S))
@@ -88,9 +137,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             done += 1
             try:
                 if done % rounds == 0:
-                    service.maintain()
+                    with telemetry.upkeep("maintain"):
+                        service.maintain()
                 else:
-                    service.flush()
+                    with telemetry.upkeep("settle"):
+                        service.flush()
             except Exception:  # upkeep must never take the server down; the next round retries
                 log.exception("store maintenance failed")
 
@@ -110,20 +161,31 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         >>> app.title
         'ccstats'
     """
-    settings = settings or Settings()
+    settings = settings or Settings(db=":memory:")
     app = FastAPI(
         title="ccstats",
         version=__version__,
         description="Contact-center analytics: one store, the native /v1 API and vendor-compatible reports.",
         lifespan=_lifespan,
+        docs_url=None,  # served by `ccstats.web` from vendored files, under its CSP
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
     app.state.service = Service(app.state.store)
+    operations.install(app, settings)
     _install_error_handlers(app)
+    app.add_middleware(TrailingSlashes)  # a vendor path with a trailing slash: never a bare 307
+    # The last added runs first: crashes are caught around everything, bodies bounded inside.
+    app.add_middleware(
+        LimitBodies, render=_render, limit_of=_body_limit(settings), precheck=_precheck
+    )
+    app.add_middleware(CatchCrashes, render=_render)
     app.include_router(native.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
+    for router in (session.router, summary.router, agents.router, exports.router, web.router):
+        app.include_router(router)
     for dialect in DIALECTS.values():
         app.include_router(dialect.router)
     app.add_api_route(
@@ -133,6 +195,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         summary="The dashboard, or an Alibaba AICCS RPC call (GET with an action)",
         operation_id="rpc_get",
     )
+    openapi.install(app)  # every path's errors in its dialect's shape
+    apidocs.install(app)  # then the native API's models over it (`schemas.document`)
     return app
 
 

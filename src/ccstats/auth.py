@@ -1,4 +1,4 @@
-"""Credentials of every kind (`spec/dialects.md`): creation, hashing, lookup.
+"""Credentials of every kind (`docs/dialects.md`): creation, hashing, lookup.
 
 Secrets that only need checking (API tokens, Huawei appSecrets, Twin24 passwords) are stored hashed;
 HMAC secrets (7moor, Alibaba) are needed to verify signatures and are stored as given.
@@ -11,7 +11,8 @@ import hmac
 import secrets
 from typing import Any
 
-from ccstats.storage import Credential, Registry
+from ccstats.limits import MAX_TEXT
+from ccstats.storage import Credential, KeyTaken, Registry
 
 __all__ = [
     "KINDS",
@@ -21,9 +22,13 @@ __all__ = [
     "tenant_for_api_token",
     "check_secret",
     "CredentialError",
+    "UNIQUE_KEYS",
 ]
 
 KINDS = ("api", "huawei", "7moor", "twin24", "aliyun")
+UNIQUE_KEYS = frozenset({"7moor", "twin24", "aliyun"})
+"""Kinds whose key id names one tenant (an API token's key id and a Huawei appKey may repeat:
+the secret tells them apart)."""
 
 
 class CredentialError(ValueError):
@@ -53,15 +58,32 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     return False
 
 
+_DUMMY_HASH = (
+    "scrypt$368b4664c4b50f523bdae57a219fd98f$aa4272776230325bfc0429283a24b2ac690392bec5204f3ef28c"
+    "f70a71c500d2fe37fbdf1ed5af80fea1b858066e13975373469cbc242ab3ea583222cf566bf7"
+)
+"""The scrypt hash of a random password nobody kept: checked for unknown keys, at a real cost."""
+
+
 def check_secret(
     registry: Registry, kind: str, key_id: str, secret: str
 ) -> tuple[bool, str | None]:
-    """(key known, tenant id if the secret matches) for hashed-secret kinds."""
+    """(key known, tenant id if the secret matches) for hashed-secret kinds.
+
+    An unknown key of a kind with slow hashes (Twin24 passwords) is checked against a dummy hash
+    of the same cost, so that the answer's time does not tell which keys exist.
+    """
     found = registry.find_credentials(kind, key_id)
     for credential in found:
         if verify_secret(secret, credential.secret_hash):
             return True, credential.tenant_id
+    if not found and kind in _SLOW_KINDS:
+        verify_secret(secret, _DUMMY_HASH)
     return bool(found), None
+
+
+_SLOW_KINDS = frozenset({"twin24"})
+"""Kinds whose secrets are passwords, stored with scrypt (`hash_secret(slow=True)`)."""
 
 
 def _api(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:
@@ -138,10 +160,23 @@ def create_credential(
         raise CredentialError(
             f"unknown tenant {tenant_id!r}; add it first with `ccstats tenant add`"
         )
-    if key and kind not in ("huawei", "api") and registry.find_credentials(kind, key):
-        raise CredentialError(f"{kind} key {key!r} already exists")
+    if key is not None:
+        key = key.strip()
+        if not key:
+            raise CredentialError("the key must not be blank")
+        if len(key) > MAX_TEXT:
+            raise CredentialError(f"the key must be at most {MAX_TEXT} characters")
     credential, shown = _MAKERS[kind](tenant_id, key, secret)
-    registry.add_credential(credential)
+    try:
+        # A key that names one tenant (7moor appkey, Twin24 email, Alibaba AccessKeyId) is unique
+        # whatever its case: a Twin24 email is looked up lower-cased, so "DEMO@x" beside "demo@x"
+        # would be a second password for one login.
+        registry.add_credential(credential, unique=kind in UNIQUE_KEYS)
+    except KeyTaken:
+        raise CredentialError(
+            f"{kind} key {credential.key_id!r} already exists (keys are compared ignoring case"
+            " and surrounding spaces)"
+        ) from None
     return {"kind": kind, "tenant_id": tenant_id, **shown}
 
 

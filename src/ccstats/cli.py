@@ -1,9 +1,12 @@
-"""The command line: serve, demo, import, tenant, credentials (`spec/data-model.md`, CLI)."""
+"""The command line: serve, demo, import, tenant, credentials (README, The CLI; docs/configuration.md)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +17,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ccstats.auth import KINDS, CredentialError, create_credential
-from ccstats.config import Settings, admin_token_path, default_db, load_or_create_admin_token
+from ccstats.config import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    ConfigError,
+    Settings,
+    admin_token_path,
+    default_db,
+    load_or_create_admin_token,
+    load_settings,
+)
 from ccstats.ingest import (
     IMPORT_CHUNK,
     IngestResult,
@@ -41,8 +53,10 @@ tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=T
 credentials_app = typer.Typer(
     help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
 )
+docs_app = typer.Typer(help="Write the project's generated docs.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
@@ -85,31 +99,94 @@ def progress_bar() -> Progress:
     )
 
 
+def _setting_help(name: str) -> str:
+    """A `serve` option's help: the setting's description, its variable and its default."""
+    field = Settings.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    shown = ", ".join(default) if isinstance(default, list) else default
+    return (
+        f"{field.description} (env {ENV_PREFIX}{name.upper()}; default: "
+        f"{shown if shown not in (None, '', []) else 'none'})"
+    )
+
+
+def _option(name: str, *flags: str) -> Any:
+    return typer.Option(*flags, help=_setting_help(name), show_default=False)
+
+
 @app.command()
 def serve(
-    db: DbOption = "",
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: Annotated[str | None, _option("db", "--db")] = None,
+    host: Annotated[str | None, _option("host", "--host")] = None,
+    port: Annotated[int | None, _option("port", "--port")] = None,
+    log_format: Annotated[str | None, _option("log_format", "--log-format")] = None,
+    log_level: Annotated[str | None, _option("log_level", "--log-level")] = None,
+    root_path: Annotated[str | None, _option("root_path", "--root-path")] = None,
+    cors_origin: Annotated[list[str] | None, _option("cors_origins", "--cors-origin")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None, _option("forwarded_allow_ips", "--forwarded-allow-ips")
+    ] = None,
+    max_body_bytes: Annotated[str | None, _option("max_body_bytes", "--max-body-bytes")] = None,
+    max_query_body_bytes: Annotated[
+        str | None, _option("max_query_body_bytes", "--max-query-body-bytes")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help=f"A TOML settings file, keys as the settings' names (env {CONFIG_ENV}). "
+            "Command-line options win over variables, variables over the file.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP server: dashboard, native API and every vendor API."""
+    """Run the HTTP server: dashboard, native API and every vendor API (docs/configuration.md)."""
     import uvicorn
 
     from ccstats.app import create_app
+    from ccstats.observability import log_config
 
-    path = db or default_db()
-    token_file = admin_token_path(path)
-    if token_file is None and path != ":memory:" and not os.environ.get("CCSTATS_ADMIN_TOKEN"):
+    try:
+        settings = load_settings(
+            config,
+            db=db,
+            host=host,
+            port=port,
+            log_format=log_format,
+            log_level=log_level,
+            root_path=root_path,
+            cors_origins=cors_origin or None,
+            forwarded_allow_ips=forwarded_allow_ips,
+            max_body_bytes=max_body_bytes,
+            max_query_body_bytes=max_query_body_bytes,
+        )
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    token_file = admin_token_path(settings.db)
+    if token_file is None and settings.db != ":memory:" and settings.admin_token is None:
         raise fail(
             "a server on a ClickHouse server needs $CCSTATS_ADMIN_TOKEN (shared by every process)"
         )
-    store = _open(path)
-    token = load_or_create_admin_token(path)
-    settings = Settings(db=path, host=host, port=port, admin_token=token)
-    where = f"{token_file} or $CCSTATS_ADMIN_TOKEN" if token_file else "$CCSTATS_ADMIN_TOKEN"
-    err.print(
-        f"ccstats serving {describe_url(path)} on http://{host}:{port} (admin token in {where})"
+    store = _open(settings.db)
+    if settings.admin_token is None:
+        token = load_or_create_admin_token(settings.db)
+        settings = settings.model_copy(update={"admin_token": token})
+    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
+    where = f"http://{settings.host}:{settings.port}{settings.root_path}"
+    kept = f"{token_file} or $CCSTATS_ADMIN_TOKEN" if token_file else "$CCSTATS_ADMIN_TOKEN"
+    logging.getLogger("ccstats").info(
+        "ccstats serving %s on %s (admin token in %s)", describe_url(settings.db), where, kept
     )
-    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+    # Our request log (`RequestObserver`) replaces uvicorn's access log: it redacts secrets.
+    uvicorn.run(
+        create_app(settings, store),
+        host=settings.host,
+        port=settings.port,
+        root_path=settings.root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -183,6 +260,12 @@ def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
     # orjson writes the datetimes of Parquet rows as ISO 8601 with offset (json.dumps cannot).
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     response = httpx.post(url + path, content=orjson.dumps(chunks), headers=headers, timeout=300)
+    if response.status_code == 413 and len(chunks) > 1:
+        # Over the server's body limit ($CCSTATS_MAX_BODY_BYTES): send the batch in two halves.
+        half = len(chunks) // 2
+        result = _post_to_server(chunks[:half], kind, db)
+        result.merge(_post_to_server(chunks[half:], kind, db), offset=half)
+        return result
     if response.status_code != 200:
         raise fail(
             f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"
@@ -265,7 +348,7 @@ def _import_file(
 def _import_parquet(
     file: Path, store: Store, progress: Progress, task: Any, total: IngestResult
 ) -> int:
-    """A Parquet file straight as Arrow batches (`ingest_arrow`): no Python object per record."""
+    """A Parquet file straight as Arrow batches (`ingest.columns`): no Python object per record."""
     import pyarrow as pa
 
     try:
@@ -358,6 +441,14 @@ def credentials_add(
     else:
         for name, value in shown.items():
             print(f"{name}: {value}")
+
+
+@docs_app.command("metrics")
+def docs_metrics() -> None:
+    """Print docs/metrics.md from the metric catalogue (`ccstats docs metrics > docs/metrics.md`)."""
+    from ccstats.metrics.docs import catalogue_markdown
+
+    sys.stdout.write(catalogue_markdown())
 
 
 def main() -> None:

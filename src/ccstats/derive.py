@@ -1,6 +1,6 @@
 """Per-conversation facts derived once from the transcript at ingest, so reports read one table.
 
-`spec/reports.md` defines what each fact means; every report reads these columns instead of
+`docs/reports.md` defines what each fact means; every report reads these columns instead of
 re-reading messages.
 """
 

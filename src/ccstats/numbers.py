@@ -1,6 +1,6 @@
 """Ratios, percentages and half-up rounding: done once, here, for every report and engine.
 
-`spec/reports.md`, common rules: Huawei rates are strings with 4 decimals ("0.5000") and "-1.0000"
+`docs/reports.md`, common rules: Huawei rates are strings with 4 decimals ("0.5000") and "-1.0000"
 when the denominator is 0; 7moor percentages are `x * 100` rounded half up to 2 decimals and 0 for an
 empty denominator; averages of seconds are integers rounded half up, 0 over nothing.
 """

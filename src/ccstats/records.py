@@ -1,12 +1,21 @@
-"""The records users send: the `spec/data-model.md` contract as typed, validated models.
+"""The records users send: the docs/data-model.md contract as typed, validated models.
 
 Times are accepted as ISO 8601 with an offset or as integer epoch milliseconds and are kept as
 timezone-aware UTC datetimes. Validation errors name the field and the problem.
+
+Accepted ranges are checked here, once, for every way a record comes in: a time is an instant of
+the years 1970-2200 UTC (`MIN_TIME` <= t < `MAX_TIME`); a count or a duration is 0 to
+`MAX_COUNT` (2**31-1, so that sums of them fit 64 bits); any other integer fits a signed 64-bit
+column (`INT64_MIN`..`INT64_MAX`). A value outside is a rejection of its record, never of its
+batch.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +24,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 __all__ = [
     "ID_FIELDS",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_COUNT",
+    "MAX_TIME",
+    "MIN_TIME",
+    "REQUEST_TIMES",
+    "RECORD_TIMES",
+    "TimeOutOfRange",
+    "TimeRange",
     "AgentInterval",
     "Conversation",
     "Message",
@@ -28,30 +46,148 @@ __all__ = [
 ]
 
 
-def parse_time(value: Any) -> datetime:
-    """Parse ISO 8601 with an offset, or epoch milliseconds, into an aware UTC datetime."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""Integers that are labels (region_id, customer_utc_offset, a message's seq): signed 64-bit."""
+MAX_COUNT = 2**31 - 1
+"""The largest count or duration a record may carry (bot_turns, duration_s, ...): reports add
+them up in 64-bit sums, which then hold 2**32 records of the largest value."""
+MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest time a record may carry (epoch 0)."""
+MAX_TIME = datetime(2201, 1, 1, tzinfo=UTC)
+"""The first instant after the accepted times: the last accepted year is 2200 (UTC)."""
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Instants accepted by `parse_time`: `start` <= t < `end`."""
+
+    start: datetime
+    end: datetime
+    label: str = ""
+
+    def __contains__(self, instant: object) -> bool:
+        return isinstance(instant, datetime) and self.start <= instant < self.end
+
+    def describe(self) -> str:
+        """The range as a reader sees it."""
+        if self.label:
+            return self.label
+        last = self.end - timedelta(microseconds=1)
+        return f"{_iso(self.start)} to {_iso(last)}"
+
+    def instant(self, convert: Callable[[], datetime], shown: Any) -> datetime:
+        """`convert()` as a UTC instant inside the range, else a ValueError quoting `shown`
+        (also when the conversion itself overflows, as year 1 moved west of UTC does).
+
+        Example:
+            >>> from zoneinfo import ZoneInfo
+            >>> local = datetime(1, 1, 1).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+            >>> REQUEST_TIMES.instant(lambda: local.astimezone(UTC), "0001-01-01")
+            Traceback (most recent call last):
+            ValueError: time '0001-01-01' is outside the accepted range (the years 1970-2200 in any zone)
+        """
+        try:
+            found = convert().astimezone(UTC)
+        except (OverflowError, OSError):
+            raise _out_of_range(shown, self) from None
+        if found not in self:
+            raise _out_of_range(shown, self)
+        return found
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+RECORD_TIMES = TimeRange(MIN_TIME, MAX_TIME)
+"""Times of records: the years 1970-2200 UTC."""
+REQUEST_TIMES = TimeRange(
+    MIN_TIME - timedelta(days=1), MAX_TIME + timedelta(days=1), "the years 1970-2200 in any zone"
+)
+"""Times of report requests: the record years in any zone (a tenant at UTC+14 asks for its
+1970-01-01 at 1969-12-31T10:00Z), and a range end just after the last accepted time."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_DIGITS = 20  # more digits than any int64 of milliseconds: out of range without reading it
+
+
+def _shown(value: Any) -> str:
+    # An error message quotes the value, but never a megabyte of it.
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "...(" + str(len(text)) + " characters)"
+
+
+class TimeOutOfRange(ValueError):
+    """A time that parses but lies outside the accepted range."""
+
+
+def _out_of_range(value: Any, accepted: TimeRange) -> TimeOutOfRange:
+    unit = " (epoch ms)" if isinstance(value, int | float) else ""
+    return TimeOutOfRange(
+        f"time {_shown(value)}{unit} is outside the accepted range ({accepted.describe()})"
+    )
+
+
+def _from_epoch_ms(value: int | float, accepted: TimeRange) -> datetime:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"time {_shown(value)} is not a finite number of epoch milliseconds")
+    low = (accepted.start - _EPOCH) // timedelta(milliseconds=1)
+    high = (accepted.end - _EPOCH) // timedelta(milliseconds=1)
+    if not low <= value < high:
+        raise _out_of_range(value, accepted)
+    if isinstance(value, int):
+        return _EPOCH + timedelta(milliseconds=value)  # exact, whatever the size
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _in_range(instant: datetime, value: Any, accepted: TimeRange) -> datetime:
+    try:
+        utc = instant.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise _out_of_range(value, accepted) from None
+    if utc not in accepted:
+        raise _out_of_range(value, accepted)
+    return utc
+
+
+def parse_time(value: Any, accepted: TimeRange = RECORD_TIMES) -> datetime:
+    """Parse ISO 8601 with an offset, or epoch milliseconds, into an aware UTC datetime.
+
+    A time outside `accepted` (by default the years 1970-2200 UTC) is a ValueError saying so.
+
+    Example:
+        >>> parse_time("2024-05-01T10:00:00+08:00")
+        datetime.datetime(2024, 5, 1, 2, 0, tzinfo=datetime.timezone.utc)
+        >>> parse_time(1e20)
+        Traceback (most recent call last):
+        ValueError: time 1e+20 (epoch ms) is outside the accepted range (1970-01-01T00:00:00Z to 2200-12-31T23:59:59.999999Z)
+    """
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("time has no UTC offset; give ISO 8601 with an offset or epoch ms")
-        return value.astimezone(UTC)
+        return _in_range(value, value, accepted)
     if isinstance(value, bool):
         raise ValueError("expected a time (ISO 8601 with offset or epoch milliseconds), got a bool")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        return _from_epoch_ms(value, accepted)
     if isinstance(value, str):
         text = value.strip()
         if text.lstrip("-").isdigit():
-            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+            if len(text.lstrip("-")) > _MAX_DIGITS:
+                raise _out_of_range(value, accepted)
+            return _from_epoch_ms(int(text), accepted)
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 time: {_shown(value)}") from None
         if parsed.tzinfo is None:
             raise ValueError(
-                f"time {value!r} has no UTC offset (write e.g. 2024-05-01T10:00:00+08:00)"
+                f"time {_shown(value)} has no UTC offset (write e.g. 2024-05-01T10:00:00+08:00)"
             )
-        return parsed.astimezone(UTC)
-    raise ValueError(f"expected a time (ISO 8601 with offset or epoch milliseconds), got {value!r}")
+        return _in_range(parsed, value, accepted)
+    raise ValueError(
+        f"expected a time (ISO 8601 with offset or epoch milliseconds), got {_shown(value)}"
+    )
 
 
 UtcTime = Annotated[datetime, BeforeValidator(parse_time)]
@@ -80,7 +216,7 @@ class _Record(BaseModel):
 class Message(_Record):
     """One line of a transcript."""
 
-    seq: int | None = None
+    seq: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
     sender: Literal["customer", "bot", "agent", "system"]
     agent_id: str | None = None
     text: str | None = None
@@ -96,6 +232,9 @@ class Conversation(_Record):
     channel: Literal["voice", "chat"]
     direction: Literal["inbound", "outbound", "transfer"] = "inbound"
     access_code: str | None = None
+    # The platform the record came from (`huawei`, `7moor`, `twin24`, `aliyun` or a team's own
+    # name): a vendor credential's scope selects on it (issue 20).
+    source: str | None = Field(default=None, min_length=1, max_length=64)
     instance_id: str | None = None
     acid: str | None = None
     dialog_id: str | None = None
@@ -114,8 +253,8 @@ class Conversation(_Record):
     called_number: str | None = None
     trunk_number: str | None = None
     short_number: str | None = None
-    region_id: int | None = None
-    customer_utc_offset: int | None = None
+    region_id: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    customer_utc_offset: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
     created_at: UtcTime
     started_at: UtcTime | None = None
     queued_at: UtcTime | None = None
@@ -125,30 +264,14 @@ class Conversation(_Record):
     answered_at: UtcTime | None = None
     ended_at: UtcTime | None = None
     updated_at: UtcTime | None = None
-    duration_s: int | None = Field(default=None, ge=0)
-    bot_duration_s: int | None = Field(default=None, ge=0)
-    agent_duration_s: int | None = Field(default=None, ge=0)
-    ring_duration_s: int | None = Field(default=None, ge=0)
-    queue_duration_s: int | None = Field(default=None, ge=0)
-    dial_status: (
-        Literal[
-            "ANSWER",
-            "ANSWERED",
-            "NOANSWER",
-            "BUSY",
-            "CANCEL",
-            "CONGESTION",
-            "CHANUNAVAIL",
-            "FAILED",
-            "BLACKLIST",
-            "DIAL",
-            "INPROGRESS",
-            "FZ230",
-            "INVALID",
-            "UNAVAILABLE",
-        ]
-        | None
-    ) = None
+    duration_s: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    bot_duration_s: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    agent_duration_s: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    ring_duration_s: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    queue_duration_s: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    # Seed 003 lists the statuses "for the old telephony"; the new one has others, so any text is
+    # kept (ANSWER, ANSWERED, NOANSWER, BUSY, CANCEL, CONGESTION, CHANUNAVAIL, FAILED, ...).
+    dial_status: str | None = None
     end_reason: (
         Literal[
             "normal",
@@ -168,7 +291,7 @@ class Conversation(_Record):
     ) = None
     ended_by: Literal["system", "customer", "agent"] | None = None
     answered_by: Literal["human", "machine"] | None = None
-    bot_turns: int | None = Field(default=None, ge=0)
+    bot_turns: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     ended_in_bot: bool | None = None
     transferred_to_agent: bool | None = None
     agent_connected: bool | None = None
@@ -191,8 +314,8 @@ class Conversation(_Record):
     csat_level: int | None = Field(default=None, ge=2, le=5)
     csat_score: int | None = Field(default=None, ge=1, le=5)
     bot_feedback: Literal["positive", "negative"] | None = None
-    bot_api_requests: int | None = Field(default=None, ge=0)
-    bot_api_successes: int | None = Field(default=None, ge=0)
+    bot_api_requests: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    bot_api_successes: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     price: str | None = None
     recording_url: str | None = None
     log_url: str | None = None

@@ -8,72 +8,75 @@ It records the `Changes` of every upsert and flush, and flushes a tenant's defer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from ccstats import ingest
-from ccstats.answers import AnswerCache, ChangeLog, Entry
+from ccstats.answers import AnswerCache, ChangeLog, Entry, MiB
 from ccstats.ingest import IngestResult
-from ccstats.metrics.query import MetricQuery, MetricResult, compile_query, result_of
+from ccstats.metrics.query import (
+    MetricQuery,
+    MetricResult,
+    compile_query,
+    result_of,
+    too_many_rows,
+)
 from ccstats.records import TenantSettings
 from ccstats.storage import (
     Changes,
     IntervalTotal,
     Registry,
+    ResultTooLarge,
     SearchPage,
     SearchRequest,
     StorageError,
     Store,
 )
 
-__all__ = ["SearchPage", "SearchRequest", "Service", "StorageError"]
-"""The request and page types of searches, and the engine's error, are the service's too: the API
-and the dialects import them from here, never from `storage`."""
+__all__ = ["Link", "Registry", "SearchPage", "SearchRequest", "Service", "StorageError"]
+"""The request and page types of searches, the registry's interface and the engine's error are
+the service's too: the API and the dialects import them from here, never from `storage`."""
 
 T = TypeVar("T")
 
 _Span = tuple[str, datetime | None, datetime | None]
 
 
-def _page_cells(page: SearchPage) -> int:
-    # Kept twice over: the engine's rows and the wire format built from them.
-    return 2 * max(1, len(page.values)) * len(page.columns)
+@dataclass(frozen=True)
+class Link:
+    """How a conversation is attributed to an agent: the column that names the agent, and the
+    filters that select the conversations attributed that way (7moor's agent reports: received
+    sessions by `agent_id` but not left messages, transfers out by `transfer_from_agent_id`...)."""
+
+    column: str
+    filters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
-def _result_cells(result: MetricResult) -> int:
-    return 2 * max(1, len(result.rows)) * len(result.columns)
+Attributed = dict[str, dict[Any, dict[str, Any]]]
+"""link name -> agent id -> metric values."""
 
 
-def _cells(value: Any) -> int:
-    """About how many Python values an answer holds (its weight in a cache)."""
-    if isinstance(value, dict):
-        return 1 + sum(_cells(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return 1 + sum(_cells(v) for v in value)
-    return 1
-
-
-CACHE_BUDGET = 4_000_000
-"""Values kept per cache (metric answers, pages, interval totals, whole reports): a few hundred
-MB of Python objects at most. A native page of 1000 rows of all 86 columns weighs 172 000."""
+BUDGETS = {"metrics": 64 * MiB, "pages": 256 * MiB, "intervals": 16 * MiB, "reports": 32 * MiB}
+"""Bytes of kept answers per kind, their keys and built wire formats included (`answers.sizeof`):
+a native page of 1000 rows of all 86 columns weighs about 8 MiB, its JSON rows as much again."""
 
 
 class Service:
     """The store behind its answer caches: what the API and the dialects call."""
 
-    def __init__(self, store: Store, budget: int = CACHE_BUDGET) -> None:
-        """Serve `store`, keeping answers of at most `budget` values per kind."""
+    def __init__(self, store: Store, budgets: Mapping[str, int] = BUDGETS) -> None:
+        """Serve `store`, keeping answers of at most `budgets[kind]` bytes per kind."""
         self.store = store
         self.registry: Registry = store.registry
         self.changes = ChangeLog()
-        self.metric_answers = AnswerCache(self.changes, 1024, budget, _result_cells)
-        self.pages = AnswerCache(self.changes, 256, budget, _page_cells)
-        self.intervals = AnswerCache(self.changes, 256, budget, _cells)
-        self.reports = AnswerCache(self.changes, 256, budget, _cells)
+        self.metric_answers = AnswerCache(self.changes, 1024, budgets["metrics"])
+        self.pages = AnswerCache(self.changes, 256, budgets["pages"])
+        self.intervals = AnswerCache(self.changes, 256, budgets["intervals"])
+        self.reports = AnswerCache(self.changes, 256, budgets["reports"])
 
     # -- tenants --------------------------------------------------------------------------------
     def tenant(self, tenant_id: str) -> TenantSettings | None:
@@ -134,7 +137,43 @@ class Service:
         """
         self._fresh(query.tenant_id)
         request, metrics = compile_query(query)
-        return result_of(query, request, metrics, self.store.aggregate(request))
+        try:
+            table = self.store.aggregate(request)
+        except ResultTooLarge:
+            raise too_many_rows() from None
+        return result_of(query, request, metrics, table)
+
+    def attribute(
+        self,
+        base: MetricQuery,
+        metrics_by_link: Mapping[str, Sequence[str]],
+        links: Mapping[str, Link],
+        agents: tuple[str, ...] = (),
+    ) -> Attributed:
+        """Metric values per agent, for each link one query of its metrics grouped by the
+        link's column (`base` gives the tenant, range and filters; `agents`: only these)."""
+        out: Attributed = {}
+        for name, metrics in metrics_by_link.items():
+            link = links[name]
+            filters = {**base.filters, **link.filters, **({link.column: agents} if agents else {})}
+            query = replace(
+                base,
+                metrics=tuple(dict.fromkeys(metrics)),
+                group_by=(link.column,),
+                filters=filters,
+            )
+            rows = self.run_query(query).rows
+            out[name] = {row[link.column]: row for row in rows if row[link.column] is not None}
+        return out
+
+    def agents_linked(self, base: MetricQuery, columns: Sequence[str]) -> set[str]:
+        """Agents named in any of `columns` by a conversation of `base`, from one query grouped
+        by all of them (a query per column cost 3-4 ms each at 10M)."""
+        if not columns:
+            return set()
+        query = replace(base, metrics=("conversations",), group_by=tuple(columns))
+        rows = self.run_query(query).rows
+        return {row[c] for row in rows for c in columns if row[c] is not None}
 
     def explain(self, query: MetricQuery) -> str:
         """The SQL a query runs, without running it."""

@@ -167,3 +167,68 @@ def test_the_background_task_settles_what_ingest_deferred(
         assert store._fetch("SELECT * FROM pending_contacts") == []
         found = store._fetch("SELECT next_contact_at FROM conversations WHERE id = 'c1'")
         assert found == [(datetime(2024, 5, 1, 12, 0),)]
+
+
+OUT_OF_RANGE = [
+    {"created_at": "9999-12-31T23:59:59-01:00"},
+    {"created_at": "0001-01-01T00:00:00+01:00"},
+    {"created_at": 1e20},
+    {"bot_turns": 9223372036854775808},
+    {"messages": [{"sender": "bot", "text": "hi", "sent_at": 1e300}]},
+]
+
+
+@pytest.mark.parametrize("bad", OUT_OF_RANGE, ids=[str(b)[:40] for b in OUT_OF_RANGE])
+def test_a_value_out_of_range_rejects_its_record_and_stores_the_rest(
+    app_client: TestClient, store: Store, bad: dict[str, object]
+) -> None:
+    # Issue 15: each of these answered 500 and `ok-1` was lost.
+    add_tenant(store, "t1")
+    headers = token_headers(store, "t1")
+    batch = [rec("ok-1", created_at="2026-11-20T10:00:00Z"), {**rec("bad-1"), **bad}]
+    answer = app_client.post("/v1/conversations", json=batch, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["accepted"] == 1
+    [rejected] = body["rejected"]
+    assert (rejected["index"], rejected["id"]) == (1, "bad-1")
+    field = next(iter(bad))
+    assert rejected["reason"].startswith(f"{field}")
+    found = app_client.get("/v1/conversations/ok-1", headers=headers)
+    assert found.status_code == 200
+
+
+def test_an_interval_out_of_range_rejects_its_record(app_client: TestClient, store: Store) -> None:
+    add_tenant(store, "t1")
+    headers = token_headers(store, "t1")
+    good = {"agent_id": "a", "kind": "login", "started_at": 0, "ended_at": 1000}
+    bad = {"agent_id": "b", "kind": "login", "started_at": 1e300, "ended_at": 1e300}
+    answer = app_client.post("/v1/agent-intervals", json=[good, bad], headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 1
+    assert answer.json()["rejected"][0]["index"] == 1
+    assert (
+        "started_at: time 1e+300 (epoch ms) is outside the accepted range"
+        in (answer.json()["rejected"][0]["reason"])
+    )
+
+
+def test_the_rejection_example_of_docs_native_md(app_client: TestClient, store: Store) -> None:
+    # docs/native.md, "Ingest": the answer for a record of year 9999, verbatim.
+    add_tenant(store, "t1")
+    batch = [
+        {"id": "ok-1", "channel": "chat", "created_at": "2026-11-20T10:00:00Z"},
+        {"id": "bad-1", "channel": "voice", "created_at": "9999-12-31T23:59:59-01:00"},
+    ]
+    answer = app_client.post("/v1/conversations", json=batch, headers=token_headers(store, "t1"))
+    assert answer.json() == {
+        "accepted": 1,
+        "rejected": [
+            {
+                "index": 1,
+                "id": "bad-1",
+                "reason": "created_at: time '9999-12-31T23:59:59-01:00' is outside the accepted"
+                " range (1970-01-01T00:00:00Z to 2200-12-31T23:59:59.999999Z)",
+            }
+        ],
+    }

@@ -30,7 +30,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from ccstats.app import create_app
 from ccstats.auth import create_credential
 from ccstats.config import Settings
-from ccstats.dialects.aliyun import NonceCache, canonical_request_v3, signature_v3
+from ccstats.dialects.aliyun import canonical_request_v3, signature_v3
 from ccstats.ingest import ingest_conversations
 from ccstats.records import TenantSettings
 from ccstats.storage import DuckDBStore, Store
@@ -42,6 +42,8 @@ GOLDEN_INSTANCE = "ccc_xp_pre-cn-abc"
 FILTER_INSTANCE = "ccc_filters"
 SETTINGS_ONLY_INSTANCE = "ccc_settings_only"  # in BANK's `instances`, no conversations
 SHARED_INSTANCE = "ccc_shared"  # both tenants have conversations on it
+BIG_INSTANCE = "ccc_big"  # 1001 calls: pages past 100
+SECONDS_INSTANCE = "ccc_seconds"  # calls around the seed's example QueryStartTime/QueryEndTime
 
 # Seed 004, 正常返回示例: the sample record, verbatim.
 SEED_RECORD: dict[str, Any] = {
@@ -163,6 +165,47 @@ def _filter_calls() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _big_calls() -> list[dict[str, Any]]:
+    """1001 calls a second apart, `big-0000` the oldest."""
+    start = datetime(2024, 2, 1, tzinfo=UTC)
+    return [
+        {
+            "id": f"big-{i:04d}",
+            "tenant_id": BANK,
+            "channel": "voice",
+            "instance_id": BIG_INSTANCE,
+            "created_at": (start + timedelta(seconds=i)).isoformat(),
+        }
+        for i in range(1001)
+    ]
+
+
+# Seed 004's example values: QueryStartTime 1614828721 (2021-03-04 03:32:01Z) and QueryEndTime
+# 1614829721 (03:48:41Z), seconds although its table says milliseconds.
+SEED_START_S, SEED_END_S = 1614828721, 1614829721
+
+
+def _seconds_calls() -> list[dict[str, Any]]:
+    """Calls just outside and inside the seed's example range."""
+    times = {
+        "E0": "2021-03-04T03:32:00.999Z",  # before the start
+        "E1": "2021-03-04T03:32:01.000Z",  # at the start
+        "E2": "2021-03-04T03:48:41.000Z",  # at the end
+        "E3": "2021-03-04T03:48:41.500Z",  # within the end's second
+        "E4": "2021-03-04T03:48:42.000Z",  # after it
+    }
+    return [
+        {
+            "id": cid,
+            "tenant_id": BANK,
+            "channel": "voice",
+            "instance_id": SECONDS_INSTANCE,
+            "created_at": at,
+        }
+        for cid, at in times.items()
+    ]
+
+
 def _walled_calls() -> list[dict[str, Any]]:
     """Conversations of the other tenant, one on an instance id both tenants use."""
     base = {"channel": "voice", "created_at": "2024-03-01T00:00:00Z"}
@@ -180,7 +223,14 @@ def _fill(store: Store) -> None:
     store.registry.put_tenant(TenantSettings(id=OTHER, timezone="UTC"))
     create_credential(store.registry, BANK, "aliyun", KEY, SECRET)
     create_credential(store.registry, OTHER, "aliyun", OTHER_KEY, OTHER_SECRET)
-    records = [_golden_conversation(), *_older_calls(), *_filter_calls(), *_walled_calls()]
+    records = [
+        _golden_conversation(),
+        *_older_calls(),
+        *_filter_calls(),
+        *_walled_calls(),
+        *_big_calls(),
+        *_seconds_calls(),
+    ]
     result = ingest_conversations(store, records)
     assert not result.rejected, result.rejected
 
@@ -353,10 +403,37 @@ def test_default_page_is_20(port: int) -> None:
     assert len(body.data.call_detail_record) == 20
 
 
-def test_page_size_100_is_the_maximum(port: int) -> None:
-    assert query(port, instance_id=GOLDEN_INSTANCE, page_size=100).data.total_count == 26
-    error = client_error(port, instance_id=GOLDEN_INSTANCE, page_size=101)
+def test_page_size_1000_is_the_maximum(port: int) -> None:
+    # Seed 004 sets no maximum ("取值大于 0"); ours is 1000, and the error names it.
+    first = query(port, instance_id=BIG_INSTANCE, page_size=1000)
+    assert (first.data.total_count, first.data.page_size) == (1001, 1000)
+    assert ids(first)[:2] == ["big-1000", "big-0999"] and ids(first)[-1] == "big-0001"
+    second = query(port, instance_id=BIG_INSTANCE, page_size=1000, page_no=2)
+    assert ids(second) == ["big-0000"]
+    assert len(ids(query(port, instance_id=BIG_INSTANCE, page_size=101))) == 101
+    error = client_error(port, instance_id=BIG_INSTANCE, page_size=1001)
     assert (error.status_code, error.code) == (400, "InvalidParameter")
+    assert "PageSize" in error.message and "1000" in error.message
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # milliseconds, as the seed's table says: [start, end] to the millisecond
+        (SEED_START_S * 1000, SEED_END_S * 1000, ["E2", "E1"]),
+        # seconds, as the seed's example values are: the end's whole second is in
+        (SEED_START_S, SEED_END_S, ["E3", "E2", "E1"]),
+        (SEED_START_S, None, ["E4", "E3", "E2", "E1"]),
+        (None, SEED_END_S, ["E3", "E2", "E1", "E0"]),
+        (SEED_START_S * 1000, SEED_END_S, ["E3", "E2", "E1"]),
+        (SEED_START_S + 1, SEED_END_S - 1, []),
+    ],
+)
+def test_query_times_in_milliseconds_or_seconds(
+    port: int, start: int | None, end: int | None, expected: list[str]
+) -> None:
+    body = query(port, instance_id=SECONDS_INSTANCE, query_start_time=start, query_end_time=end)
+    assert ids(body) == expected and body.data.total_count == len(expected)
 
 
 @pytest.mark.parametrize(
@@ -619,24 +696,3 @@ def test_captured_sdk_request_vector() -> None:
     assert signature_v3("testSecret", canonical) == (
         "1bb9599109f7c8185e2168541b4f59c2b0157a9015f1bc374539e201fbfdb89b"
     )
-
-
-def test_nonce_cache_forgets_after_ttl() -> None:
-    cache = NonceCache(ttl=900)
-    assert cache.use("k", "n", now=0)
-    assert not cache.use("k", "n", now=899)
-    assert cache.use("other-key", "n", now=899)  # nonces are per AccessKeyId
-    assert cache.use("k", "n", now=901)
-
-
-def test_nonce_cache_is_thread_safe() -> None:
-    cache = NonceCache()
-    results: list[bool] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.use("k", "n"))) for _ in range(32)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results.count(True) == 1

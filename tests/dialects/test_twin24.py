@@ -494,7 +494,23 @@ def varied(client: TestClient, retail: Store) -> dict[str, str]:
     return bearer(client)
 
 
+@pytest.fixture
+def more_varied(client: TestClient, retail: Store, varied: dict[str, str]) -> dict[str, str]:
+    """`varied`, plus a call in a status of the new telephony and two campaign names, one with a
+    comma; returns headers."""
+    load(
+        retail,
+        [
+            call(6, dial_status="VOICEMAIL", campaign_name="Sale, autumn"),
+            call(7, campaign_name="Sale"),
+        ],
+    )
+    return varied
+
+
 SEED_IDS = ["99c5b0fe-fa95-40e8-8a47-f90774c336cd", "819206ed-2391-4e8d-b8c3-8ec6ebf08f20"]
+NEW = ["call-007", "call-006"]  # `more_varied`: the newest calls
+ALL_CALLS = [*NEW, "call-005", "call-004", "call-003", "call-002", "call-001", *SEED_IDS]
 
 
 @pytest.mark.parametrize(
@@ -514,7 +530,10 @@ SEED_IDS = ["99c5b0fe-fa95-40e8-8a47-f90774c336cd", "819206ed-2391-4e8d-b8c3-8ec
         ({"responder": "AnsweringMachine"}, ["call-002", SEED_IDS[1]]),
         ({"isFinished": "true"}, ["call-001", SEED_IDS[0]]),
         # a missing bool is false (reports.md), so false matches calls that never said
-        ({"isFinished": "false"}, ["call-005", "call-004", "call-003", "call-002", SEED_IDS[1]]),
+        (
+            {"isFinished": "false"},
+            [*NEW, "call-005", "call-004", "call-003", "call-002", SEED_IDS[1]],
+        ),
         ({"transferredToOperator": "true"}, ["call-004"]),
         ({"duration": "10"}, ["call-003", "call-001"]),
         ({"regionId": "78"}, ["call-002"]),
@@ -539,12 +558,36 @@ SEED_IDS = ["99c5b0fe-fa95-40e8-8a47-f90774c336cd", "819206ed-2391-4e8d-b8c3-8ec
         ({"phone": "700", "status": "ANSWER"}, ["call-001"]),
         # an empty value filters nothing
         ({"phone": "", "taskId": "t3"}, ["call-005"]),
+        ({"status": ","}, ALL_CALLS),
+        # comma-separated values match any of them (issue 20)
+        ({"status": "NOANSWER,BUSY"}, ["call-004", "call-003"]),
+        ({"status": "BUSY, answer"}, ["call-003", "call-002", "call-001", *SEED_IDS]),
+        ({"status": "BUSY,"}, ["call-003"]),
+        ({"phone": "701,702"}, ["call-004", "call-002"]),
+        ({"taskId": "t1,t3"}, ["call-005", "call-002", "call-001"]),
+        ({"regionId": "77,78"}, ["call-003", "call-002", "call-001"]),
+        ({"duration": "0,20"}, ["call-004", "call-002"]),
+        ({"responder": "Human,AnsweringMachine"}, ["call-002", "call-001", *SEED_IDS]),
+        ({"isFinished": "true,false"}, ALL_CALLS),
+        ({"createdAt": "2024-03-01T00:01:00Z,2024-03-01T00:03:00Z"}, ["call-003", "call-001"]),
+        ({"id": "call-004,call-001"}, ["call-004", "call-001"]),
+        ({"price": "0.40,1.10"}, ["call-002", "call-001", SEED_IDS[1]]),
+        # free text is taken whole: a name may hold a comma
+        ({"taskName": "Sale, autumn"}, ["call-006"]),
+        ({"taskName": "Sale"}, ["call-007"]),
+        ({"botName": "A,B"}, []),
+        # a status outside seed 003's list ("statuses for the old telephony") is a status too
+        ({"status": "VOICEMAIL"}, ["call-006"]),
+        ({"status": "voicemail,FZ230"}, ["call-006", "call-005"]),
+        ({"status": "ANSWR"}, []),
+        # `timezone` is the customer's phone's time zone (seed 003's field), a filter like the rest
+        ({"timezone": "3"}, ["call-001", *SEED_IDS]),
     ],
 )
 def test_each_filter(
-    client: TestClient, varied: dict[str, str], params: dict[str, str], expected: list[str]
+    client: TestClient, more_varied: dict[str, str], params: dict[str, str], expected: list[str]
 ) -> None:
-    body = search(client, varied, **params)
+    body = search(client, more_varied, **params)
     assert ids(body) == expected
     assert body["count"] == len(expected)
 
@@ -557,16 +600,44 @@ def test_a_repeated_filter_matches_any_of_its_values(
 
 
 @pytest.mark.parametrize(
+    ("query", "expected", "header"),
+    [
+        # Twin24 clients send parameters ccstats does not know: ignored, named in a header
+        ("withoutCount=true&status=BUSY", ["call-003"], "withoutCount"),
+        ("colour=red&withoutCount=1&colour=blue", ALL_CALLS[2:], "colour, withoutCount"),
+        ("%D1%86%D0%B2%D0%B5%D1%82=red&phone=702", ["call-004"], "%D1%86%D0%B2%D0%B5%D1%82"),
+        ("status=BUSY", ["call-003"], None),
+    ],
+)
+def test_unknown_parameters_are_ignored_and_named_in_a_header(
+    client: TestClient, varied: dict[str, str], query: str, expected: list[str], header: str | None
+) -> None:
+    response = client.get(f"{CALLS}?{query}&fields=id", headers=varied)
+    assert response.status_code == 200, response.text
+    assert ids(response.json()) == expected
+    assert response.headers.get("x-ignored-parameters") == header
+    exported = client.get(f"{CALLS}?{query}&fields=id&output=CSV", headers=varied)
+    assert _csv_rows(exported.content) == [["id"], *([i] for i in expected)]
+    assert exported.headers.get("x-ignored-parameters") == header
+
+
+def test_the_ignored_parameters_header_is_bounded() -> None:
+    names = [f"p{i}" for i in range(60)]
+    header = twin24.ignored_header(names)
+    assert header == ", ".join(names[:50]) + ", ... (10 more)"
+
+
+@pytest.mark.parametrize(
     ("query", "parameter", "allowed"),
     [
-        ("status=ANSWR", "status", "ANSWERED"),
         ("responder=Robot", "responder", "AnsweringMachine"),
         ("duration=long", "duration", None),
+        ("duration=10,long", "duration", None),
+        ("responder=Human,Robot", "responder", "AnsweringMachine"),
         ("isFinished=maybe", "isFinished", "true"),
         ("createdAt=yesterday", "createdAt", None),
         ("messages=hello", "messages", None),
         ("messagesAsString=hello", "messagesAsString", None),
-        ("colour=red", "colour", "taskId"),
         ("fields=id,colour", "fields", "messagesAsString"),
         ("sort=messages", "sort", "createdAt"),
         ("sort=-colour", "sort", "createdAt"),
@@ -718,19 +789,45 @@ def test_the_50000_window(
 ) -> None:
     assert twin24.WINDOW == 50_000
     monkeypatch.setattr(twin24, "WINDOW", 20)  # the same rule on a window of 20 of the 55 calls
-    assert ids(search(client, many, limit=10, offset=10, fields="id")) == _expected_order()[10:20]
-    for params in ({"limit": 10, "offset": 11}, {"limit": 10, "page": 2}, {"offset": 60}):
-        response = client.get(CALLS, params=params, headers=many)
-        assert response.status_code == 422
-        assert "narrow the period" in response.json()["error"]
-        assert response.json()["details"]["window"] == 20
+    expected = _expected_order()
+    within = client.get(CALLS, params={"limit": 10, "offset": 10, "fields": "id"}, headers=many)
+    assert ids(within.json()) == expected[10:20]
+    assert "x-truncated-at" not in within.headers
+    # Seed 003: at most the window can be read. A page reaching past it stops there; a page
+    # starting at or past it is empty; `count` stays the true number of matches.
+    for params, items in (
+        ({"limit": 10, "offset": 11}, expected[11:20]),
+        ({"limit": 10, "page": 2}, []),
+        ({"offset": 20}, []),
+        ({"offset": 60}, []),
+    ):
+        response = client.get(CALLS, params={**params, "fields": "id"}, headers=many)
+        assert response.status_code == 200, response.text
+        assert (ids(response.json()), response.json()["count"]) == (items, 55)
+        assert response.headers["x-truncated-at"] == "20"
     # a narrower period (minutes 5, 6, 7: 3 x 6 calls) fits the window: its last page is served
     # although offset + limit reaches past 20, since no row past position 20 exists
     narrow = {"from": "2024-05-01T00:05:00Z", "limit": 10, "offset": 10, "fields": "id"}
-    body = search(client, many, **narrow)
-    assert (body["count"], len(body["items"])) == (18, 8)
-    # and the count is the true number of matches, beyond the window too
-    assert search(client, many, limit=1)["count"] == 55
+    response = client.get(CALLS, params=narrow, headers=many)
+    assert (response.json()["count"], len(response.json()["items"])) == (18, 8)
+    assert "x-truncated-at" not in response.headers
+
+
+@pytest.mark.parametrize("limit", [10, 7, 100])
+def test_paging_as_the_seed_describes_ends_at_the_window(
+    client: TestClient, many: dict[str, str], monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Seed 003's loop: repeat with the offset moved by what came back until fewer than `limit`
+    come back. With the window at 20 of 55 calls it reads the first 20 and stops."""
+    monkeypatch.setattr(twin24, "WINDOW", 20)
+    seen: list[str] = []
+    for _ in range(10):
+        body = search(client, many, fields="id", limit=limit, offset=len(seen))
+        assert body["count"] == 55
+        seen += ids(body)
+        if len(body["items"]) < limit:
+            break
+    assert seen == _expected_order()[:20]
 
 
 # -- exports ----------------------------------------------------------------------------------------
@@ -832,21 +929,76 @@ def test_archive_wraps_the_file_in_a_zip(
         assert [r[0] for r in sheet.iter_rows(values_only=True)] == ["id", "call-002", "call-001"]
 
 
-def test_an_export_past_the_window_is_422(
+def test_an_export_past_the_window_holds_its_first_rows_and_says_so(
     client: TestClient, many: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(twin24, "WINDOW", 20)
-    response = client.get(CALLS, params={"output": "CSV"}, headers=many)
-    assert response.status_code == 422 and "narrow the period" in response.json()["error"]
+    response = client.get(CALLS, params={"output": "CSV", "fields": "id"}, headers=many)
+    assert response.status_code == 200, response.text
+    assert _csv_rows(response.content) == [["id"], *([i] for i in _expected_order()[:20])]
+    assert (response.headers["x-total-count"], response.headers["x-truncated-at"]) == ("55", "20")
+    # the first 20 in the requested sort: duration 0 (m-00, m-03, ... m-51: 18 calls, by id),
+    # then duration 1 (m-01, m-04)
+    by_duration = {"output": "CSV", "fields": "id", "sort": "duration"}
+    response = client.get(CALLS, params=by_duration, headers=many)
+    first = [f"m-{i:02d}" for i in range(0, 53, 3)] + ["m-01", "m-04"]
+    assert _csv_rows(response.content) == [["id"], *([i] for i in first)]
+    excel = client.get(CALLS, params={**by_duration, "output": "EXCEL"}, headers=many)
+    sheet = load_workbook(io.BytesIO(excel.content), read_only=True).active
+    assert sheet is not None
+    assert [r[0] for r in sheet.iter_rows(values_only=True)] == ["id", *first]
+    assert excel.headers["x-truncated-at"] == "20"
     narrow = client.get(
         CALLS, params={"output": "CSV", "from": "2024-05-01T00:05:00Z"}, headers=many
     )
     assert len(_csv_rows(narrow.content)) == 1 + 18
+    assert narrow.headers["x-total-count"] == "18" and "x-truncated-at" not in narrow.headers
 
 
 def test_export_needs_a_token(client: TestClient) -> None:
     response = client.get(CALLS, params={"output": "CSV"})
     assert (response.status_code, response.json()["error"]) == (401, "Unauthorized.")
+
+
+# -- a trailing slash (issue 20) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slash", ["/", "//"])
+@pytest.mark.parametrize(
+    "query",
+    ["fields=id,status&status=ANSWER", "status=BUSY,NOANSWER&withoutCount=1", "limit=5000"],
+)
+def test_a_trailing_slash_on_the_search_answers_as_without_it(
+    client: TestClient, varied: dict[str, str], query: str, slash: str
+) -> None:
+    plain = client.get(f"{CALLS}?{query}", headers=varied, follow_redirects=False)
+    slashed = client.get(f"{CALLS}{slash}?{query}", headers=varied, follow_redirects=False)
+    assert (slashed.status_code, slashed.json()) == (plain.status_code, plain.json())
+    assert plain.status_code in (200, 422)
+    assert slashed.headers.get("x-ignored-parameters") == plain.headers.get("x-ignored-parameters")
+
+
+@pytest.mark.parametrize("slash", ["/", "//"])
+def test_a_trailing_slash_on_login_and_refresh(client: TestClient, slash: str) -> None:
+    login = client.post(
+        f"/api/v1/auth/login{slash}",
+        json={"email": EMAIL, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert login.status_code == 200, login.text
+    refreshed = client.get(
+        f"/api/v1/auth/refresh{slash}",
+        params={"refreshToken": login.json()["refreshToken"]},
+        follow_redirects=False,
+    )
+    assert refreshed.status_code == 200 and set(refreshed.json()) == {"token", "refreshToken"}
+    wrong = client.post(
+        f"/api/v1/auth/login{slash}", json={"email": EMAIL, "password": "x"}, follow_redirects=False
+    )
+    assert (wrong.status_code, wrong.json()) == (
+        401,
+        {"error": "Invalid credentials.", "details": None},
+    )
 
 
 # -- framework errors in Twin24's shape ----------------------------------------------------------------
@@ -866,3 +1018,34 @@ def test_framework_errors_in_twin24_shape(
     response = client.request(method, path)
     assert response.status_code == status
     assert set(response.json()) == {"error", "details"}
+
+
+def test_a_period_of_50010_calls(client: TestClient, retail: Store) -> None:
+    """The issue's case at full size: 50 010 calls in one period, read as seed 003 says."""
+    base = datetime(2024, 6, 1, tzinfo=UTC)
+    load(
+        retail,
+        [
+            {
+                "id": f"w-{i:05d}",
+                "tenant_id": "retail",
+                "channel": "voice",
+                "created_at": (base + timedelta(seconds=i)).isoformat(),
+            }
+            for i in range(50_010)
+        ],
+    )
+    headers = bearer(client)
+    june = {"from": "2024-06-01T00:00:00Z", "fields": "id", "sort": "createdAt"}
+    body = search(client, headers, limit=1000, offset=49_000, **june)
+    assert (body["count"], len(body["items"])) == (50_010, 1000)
+    assert body["items"][-1]["id"] == "w-49999"
+    last = client.get(CALLS, params={**june, "limit": 1000, "offset": 50_000}, headers=headers)
+    assert (last.status_code, last.json()) == (200, {"count": 50_010, "items": []})
+    export = client.get(CALLS, params={**june, "output": "CSV"}, headers=headers)
+    rows = _csv_rows(export.content)
+    assert len(rows) == 1 + 50_000 and rows[-1] == ["w-49999"]
+    assert (export.headers["x-total-count"], export.headers["x-truncated-at"]) == (
+        "50010",
+        "50000",
+    )

@@ -86,6 +86,8 @@ MEASURES: dict[str, int | float] = {
     "csat_satisfied": 2,  # C2 (5), C8 (4)
     "transferred_to_agent": 2,  # C2, C3
     "answered_within_20s": 2,  # C2 (15 s), C5 (20 s)
+    "dialed": 2,  # C1 (NOANSWER), C8 (ANSWER)
+    "dial_answered": 1,  # C8: ANSWER is the older spelling of ANSWERED
     # Repeat contacts (other conversations of the same customer in the same tenant): cust1's C5
     # comes 2 h 55 min after C2 ended; cust2's C8 29 h 50 min after C3; cust3's C9 (outside the
     # range, still a repeat) 36 h 58 min after C4. X1 (cust1, another tenant) is no repeat of C5.
@@ -113,6 +115,7 @@ RATIOS: dict[str, tuple[int, int]] = {
     "avg_speed_of_answer": (75, 3),
     "avg_handle_time": (1600, 4),
     "csat": (2, 3),
+    "dial_answer_rate": (1, 2),
     "service_level_20s": (2, 4),
     "fcr_24h": (4, 5),
     "fcr_48h": (2, 5),

@@ -77,13 +77,13 @@ def post_credential(
 async def admin_conversations(request: Request, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
     """Like POST /v1/conversations, but records name their own (existing) tenant."""
     body = await request.body()
-    return ingest_body(
-        service, body, request.headers.get("content-type", ""), "conversations", None
-    )
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(service, body, content_type, "conversations", None, request)
 
 
 @router.post("/admin/agent-intervals", summary="Ingest agent intervals of any tenant")
 async def admin_intervals(request: Request, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
     """Like POST /v1/agent-intervals, for any tenant."""
     body = await request.body()
-    return ingest_body(service, body, request.headers.get("content-type", ""), "intervals", None)
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(service, body, content_type, "intervals", None, request)

@@ -1,5 +1,5 @@
 """Detail search: `GET /v1/conversations` (keyset pages, or the whole result as a file) and
-`GET /v1/conversations/{id}` with its transcript (`spec/dialects.md`, Native /v1).
+`GET /v1/conversations/{id}` with its transcript (`docs/native.md`).
 
 Query parameters are the controls in `CONTROLS`; any other parameter is an equality filter on a
 conversation field (`agent_id=a1`, repeated for a list; an empty value matches null).
@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
+from ccstats.api.filters import filter_text
 from ccstats.api.native import data_as_of_iso
 from ccstats.api.timeparams import parse_request_time
 from ccstats.export import (
@@ -33,7 +34,8 @@ from ccstats.export import (
     parquet_chunks,
     xlsx_chunks,
 )
-from ccstats.metrics import UnknownNameError
+from ccstats.limits import MAX_FILTERS, MAX_TEXT, TooLarge, check_list, check_text
+from ccstats.metrics import Measure, UnknownNameError, get_metric
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
 from ccstats.responses import UTCJSON
@@ -59,7 +61,7 @@ __all__ = [
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
-CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields")
+CONTROLS = ("from", "to", "time_basis", "sort", "limit", "cursor", "format", "fields", "metric")
 """Query parameters that are not field filters."""
 FILTERABLE = GROUPABLE
 SORTABLE = tuple(CONVERSATION_COLUMNS)
@@ -102,10 +104,22 @@ def _unknown(kind: str, name: str, choices: tuple[str, ...] | list[str]) -> ApiE
     )
 
 
+_MAX_CONTROL = 4096
+"""Characters of a control parameter (`fields` names up to 86 columns, a cursor a few values)."""
+
+
+def _too_large(error: TooLarge) -> ApiError:
+    return ApiError(400, "value_too_large", str(error))
+
+
 def _single(request: Request, name: str) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
         raise _bad("invalid_parameter", f"{name}: give it once, got {len(values)} values")
+    try:
+        check_text(name, values[0] if values else None, _MAX_CONTROL)
+    except TooLarge as error:
+        raise _too_large(error) from None
     return values[0] if values else None
 
 
@@ -115,23 +129,6 @@ _SPACED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 def _time(value: str, tenant: TenantSettings, name: str) -> datetime:
     # An unencoded "+08:00" in a query string arrives as " 08:00"; read it as the offset it was.
     return parse_request_time(_SPACED_OFFSET.sub(r"\1+\2", value), tenant.zone, name)
-
-
-def _filter_value(name: str, text: str) -> Any:
-    if text == "":
-        return None
-    kind = column_type(name)
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise _bad("invalid_filter", f"{name}: expected an integer, got {text!r}") from None
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("true", "1", "false", "0"):
-            return lowered in ("true", "1")
-        raise _bad("invalid_filter", f"{name}: expected true or false, got {text!r}")
-    return text
 
 
 def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -145,8 +142,15 @@ def _filters(request: Request) -> tuple[tuple[str, tuple[Any, ...]], ...]:
                 f"{name} is a time field: select a range with from/to and time_basis={name}",
             )
         if name not in FILTERABLE:
-            raise _unknown("parameter or field", name, (*CONTROLS, *FILTERABLE))
-        found.setdefault(name, []).append(_filter_value(name, text))
+            raise _unknown("parameter or field", name[:MAX_TEXT], (*CONTROLS, *FILTERABLE))
+        values = found.setdefault(name, [])
+        try:
+            check_text(name, text)
+            check_list(name, [*values, text])
+            check_list("filters", found, MAX_FILTERS)
+        except TooLarge as error:
+            raise _too_large(error) from None
+        values.append(filter_text(name, text))
     return tuple((name, tuple(values)) for name, values in found.items())
 
 
@@ -209,6 +213,22 @@ def _range(request: Request, tenant: TenantSettings) -> tuple[datetime | None, d
     return start, end
 
 
+def _counted_by(name: str | None) -> Measure | None:
+    """The measure of `metric=`: the conversations a count or sum measure reads."""
+    if name is None:
+        return None
+    metric = get_metric(name)
+    if not isinstance(metric, Measure):
+        raise _bad(
+            "invalid_metric",
+            f"metric: {name} is a ratio; name its numerator ({metric.numerator}) "
+            f"or its denominator ({metric.denominator})",
+        )
+    if metric.kind == "max":
+        raise _bad("invalid_metric", f"metric: {name} is a maximum, not a set of conversations")
+    return metric
+
+
 def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
     """Validate every query parameter of a detail search; errors are 400s naming the problem."""
     start, end = _range(request, tenant)
@@ -229,6 +249,13 @@ def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
         after=decode_cursor(cursor, sort) if cursor else None,
         columns=(*fields, *needed),
     )
+    try:
+        counted_by = _counted_by(_single(request, "metric"))
+    except UnknownNameError as error:
+        raise ApiError(
+            400, "unknown_name", str(error), {"name": error.name, "did_you_mean": error.suggestion}
+        ) from None
+    search = replace(search, counted_by=counted_by)
     limit = _limit(_single(request, "limit"))
     return SearchParams(search, _format(_single(request, "format")), fields, limit)
 
@@ -441,6 +468,10 @@ def get_conversation(
     conversation_id: str, service: ServiceDep, tenant: TenantDep
 ) -> dict[str, Any]:
     """The tenant's conversation with `messages`; 404 if the tenant has no such id."""
+    try:
+        check_text("conversation id", conversation_id)
+    except TooLarge as error:
+        raise _too_large(error) from None
     found = service.search(
         SearchRequest(tenant_id=tenant.id, filters=(("id", (conversation_id,)),), limit=1)
     )

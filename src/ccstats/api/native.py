@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
+from ccstats.api.filters import filter_value
 from ccstats.api.timeparams import local_iso, parse_request_time
 from ccstats.ingest import IngestResult, PayloadError, parse_payload
+from ccstats.limits import MAX_FILTERS, MAX_GROUP_BY, MAX_LIST, MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import CATALOG, PARAMETRIC, Metric, Ratio, UnknownNameError, get_metric
-from ccstats.metrics.query import MetricQuery, QueryError, RatioValue
+from ccstats.metrics.query import GROUPABLE, MetricQuery, QueryError, RatioValue
 from ccstats.numbers import round_half_up
+from ccstats.observability import telemetry_of
 from ccstats.records import TenantSettings
 from ccstats.service import Service
 from ccstats.storage import StorageError
@@ -25,9 +28,15 @@ router = APIRouter(prefix="/v1", tags=["native"])
 
 
 def ingest_body(
-    service: Service, body: bytes, content_type: str, kind: str, tenant_id: str | None
+    service: Service,
+    body: bytes,
+    content_type: str,
+    kind: str,
+    tenant_id: str | None,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    """Parse and ingest a request body; errors become ApiErrors."""
+    """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
+    are counted in the app's metrics."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
@@ -37,6 +46,9 @@ def ingest_body(
         result: IngestResult = ingest(items, tenant_id)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    telemetry = telemetry_of(request.app) if request is not None else None
+    if telemetry is not None:
+        telemetry.count_ingest(kind, result.accepted, len(result.rejected))
     return result.as_dict()
 
 
@@ -50,7 +62,7 @@ async def post_conversations(
     """Upsert conversations of the token's tenant; answers accepted and rejected records."""
     body = await request.body()
     return ingest_body(
-        service, body, request.headers.get("content-type", ""), "conversations", tenant.id
+        service, body, request.headers.get("content-type", ""), "conversations", tenant.id, request
     )
 
 
@@ -60,9 +72,8 @@ async def post_intervals(
 ) -> dict[str, Any]:
     """Upsert agent login/status intervals of the token's tenant."""
     body = await request.body()
-    return ingest_body(
-        service, body, request.headers.get("content-type", ""), "intervals", tenant.id
-    )
+    content_type = request.headers.get("content-type", "")
+    return ingest_body(service, body, content_type, "intervals", tenant.id, request)
 
 
 def describe_metric(metric: Metric) -> dict[str, Any]:
@@ -76,6 +87,8 @@ def describe_metric(metric: Metric) -> dict[str, Any]:
         out.update(kind="ratio", numerator=metric.numerator, denominator=metric.denominator)
     else:
         out.update(kind=metric.kind, expression=metric.expr, condition=metric.where)
+        if metric.within_hours is not None:
+            out["within_hours"] = metric.within_hours  # no other contact within that many hours
     return out
 
 
@@ -88,16 +101,22 @@ def get_metrics() -> dict[str, Any]:
     }
 
 
-class QueryBody(BaseModel):
-    """A metric query (`spec/dialects.md`, Native /v1)."""
+Name = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+"""A metric, field or granularity name (bounded: an unknown name is quoted in the error)."""
+TimeValue = Annotated[str, StringConstraints(max_length=64)] | int
 
-    metrics: list[str]
-    from_: str | int = Field(alias="from")
-    to: str | int
-    granularity: str = "total"
-    group_by: list[str] = Field(default_factory=list)
-    filters: dict[str, Any] = Field(default_factory=dict)
-    time_basis: str = "created_at"
+
+class QueryBody(BaseModel):
+    """A metric query (`docs/native.md`); every list and text is bounded
+    (`ccstats.limits`)."""
+
+    metrics: list[Name] = Field(max_length=MAX_LIST)
+    from_: TimeValue = Field(alias="from")
+    to: TimeValue
+    granularity: Name = "total"
+    group_by: list[Name] = Field(default_factory=list, max_length=MAX_GROUP_BY)
+    filters: dict[Name, Any] = Field(default_factory=dict, max_length=MAX_FILTERS)
+    time_basis: Name = "created_at"
     fill_empty: bool = False
 
 
@@ -114,10 +133,25 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """`{"channel": ["voice"], "bot_turns": 3}`: a value or a list of values per field."""
+    filters = {}
+    for name, value in raw.items():
+        if name not in GROUPABLE:
+            raise UnknownNameError("field", name, list(GROUPABLE))
+        values = value if isinstance(value, list) else [value]
+        try:
+            check_list(f"filters.{name}", values)
+        except TooLarge as error:
+            raise ApiError(400, "value_too_large", str(error)) from None
+        filters[name] = tuple(filter_value(name, v) for v in values)
+    return filters
+
+
 def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
     """The MetricQuery of a request body, in the tenant's zone."""
     zone = tenant.zone
-    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
+    filters = _query_filters(body.filters)
     return MetricQuery(
         tenant_id=tenant.id,
         metrics=tuple(body.metrics),

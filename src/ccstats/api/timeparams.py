@@ -7,19 +7,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccstats.api.errors import ApiError
-from ccstats.records import parse_time
+from ccstats.records import REQUEST_TIMES, parse_time
 from ccstats.timebuckets import local_midnight
 
 __all__ = ["parse_request_time", "local_iso"]
 
 
 def parse_request_time(value: Any, zone: ZoneInfo, name: str) -> datetime:
-    """A request time: with an offset or epoch ms as given; a bare date or wall time is tenant-local."""
+    """A request time: with an offset or epoch ms as given; a bare date or wall time is tenant-local.
+
+    Times outside `REQUEST_TIMES` (the years 1970-2200 in any zone) are a 400 `invalid_time`.
+    """
+    try:
+        return REQUEST_TIMES.instant(lambda: _instant(value, zone), value)
+    except ValueError as error:
+        raise ApiError(400, "invalid_time", f"{name}: {error}") from None
+
+
+def _instant(value: Any, zone: ZoneInfo) -> datetime:
     if isinstance(value, str) and len(value) == 10:
         try:
-            return local_midnight(date.fromisoformat(value), zone)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return local_midnight(day, zone)
     if isinstance(value, str):
         try:
             naive = datetime.fromisoformat(value)
@@ -27,10 +39,7 @@ def parse_request_time(value: Any, zone: ZoneInfo, name: str) -> datetime:
             naive = None
         if naive is not None and naive.tzinfo is None:
             return naive.replace(tzinfo=zone).astimezone(UTC)
-    try:
-        return parse_time(value)
-    except ValueError as error:
-        raise ApiError(400, "invalid_time", f"{name}: {error}") from None
+    return parse_time(value, REQUEST_TIMES)
 
 
 def local_iso(instant: datetime, zone: ZoneInfo) -> str:

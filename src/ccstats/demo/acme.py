@@ -132,6 +132,7 @@ def acme_conversation(rng: Random, at: datetime, customers: list[str]) -> dict[s
     conv: dict[str, Any] = {
         "id": hex_id(rng, 20),
         "tenant_id": ACME,
+        "source": "acme",
         "channel": "voice" if voice else "chat",
         "customer_id": rng.choice(customers),
         "created_at": at,

@@ -120,6 +120,7 @@ def hotline_call(rng: Random, at: datetime, members: list[str]) -> dict[str, Any
     call: dict[str, Any] = {
         "id": hex_id(rng, 32),
         "tenant_id": BANK,
+        "source": "aliyun",
         "channel": "voice",
         "direction": direction,
         "instance_id": HOTLINE_INSTANCE,

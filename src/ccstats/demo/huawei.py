@@ -86,6 +86,7 @@ def ivr_call(rng: Random, at: datetime) -> dict[str, Any]:
     call: dict[str, Any] = {
         "id": str(rng.getrandbits(62)),
         "tenant_id": BANK,
+        "source": "huawei",
         "channel": "voice",
         "access_code": IVR_CODE,
         "bot_id": _IVR_BOT[0],
@@ -122,6 +123,7 @@ def chatbot_session(rng: Random, at: datetime) -> dict[str, Any]:
     session: dict[str, Any] = {
         "id": str(rng.getrandbits(62)),
         "tenant_id": BANK,
+        "source": "huawei",
         "channel": "chat",
         "access_code": CHATBOT_CODE,
         "bot_id": _CHATBOT[0],

@@ -155,6 +155,7 @@ def im_session(rng: Random, at: datetime, customers: list[str]) -> dict[str, Any
     session: dict[str, Any] = {
         "id": hex_id(rng, 24),
         "tenant_id": BANK,
+        "source": "7moor",
         "channel": "chat",
         "access_code": rng.choices(MOOR_ACCESS_IDS, (3, 2))[0],
         "customer_id": rng.choice(customers),

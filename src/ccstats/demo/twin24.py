@@ -133,6 +133,7 @@ def bot_call(rng: Random, at: datetime) -> dict[str, Any]:
     call: dict[str, Any] = {
         "id": uuid_id(rng),
         "tenant_id": RETAIL,
+        "source": "twin24",
         "channel": "voice",
         "direction": "outbound",
         "campaign_id": campaign_id,

@@ -1,12 +1,12 @@
 """The Alibaba Cloud AICCS dialect: `HotlineSessionQuery` (seed 004), callable by the official SDK.
 
-Wire protocol (`spec/dialects.md`, Alibaba AICCS; `spec/vendor-protocols-research.md` section 4): RPC
+Wire protocol (`docs/dialects.md`, Alibaba AICCS; Alibaba's OpenAPI signature documentation): RPC
 style, `POST /` (also `GET /`) with every parameter in the query string, lists flattened as
 `AcidList.1=..&AcidList.2=..`. Requests are signed with ACS3-HMAC-SHA256 (the SDK default) or the
 legacy HMAC-SHA1 query signature (`Config(signature_algorithm='v2')`). Errors are the POP JSON shape
 `{RequestId, HostId, Code, Message, Recommend}`: the SDK turns a 4xx into `ClientException(code=Code)`.
 
-One module by design (a dialect is one module, `DESIGN.md`), in sections: errors, signatures (V3, V2,
+One module by design (a dialect is one module), in sections: errors, signatures (V3, V2,
 nonce cache), request parameters, the record, the endpoint.
 """
 
@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,21 +26,24 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.records import TenantSettings, parse_time
+from ccstats.dialects.signing import NonceCache, nonce_cache
+from ccstats.limits import MAX_SECRET, MAX_TEXT, TooLarge, check_list, check_text
+from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
 from ccstats.service import SearchRequest, Service
 
 __all__ = [
     "NAME",
     "AcsError",
-    "NonceCache",
     "canonical_query",
     "canonical_request_v3",
     "matches",
+    "precheck",
     "render_error",
     "router",
     "signature_v2",
@@ -57,7 +59,11 @@ ACTIONS = ("HotlineSessionQuery",)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 """Clock skew allowed between client and server; also how long a nonce is remembered."""
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 100
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 20, 1000
+"""Seed 004 sets no maximum page size ("取值大于 0"); ours bounds one answer (docs/aliyun.md)."""
+SECONDS_BELOW = 10**11
+"""Seed 004 says QueryStartTime/QueryEndTime are milliseconds but its own example values
+(1614828721) are seconds: a value below this (1973-03-03 in ms, year 5138 in seconds) is seconds."""
 _INT32_MAX = 2**31 - 1
 _JSON_TYPE = "application/json;charset=utf-8"
 
@@ -65,9 +71,12 @@ _JSON_TYPE = "application/json;charset=utf-8"
 class AcsError(Exception):
     """An error answered in Alibaba's POP shape (`Code` is what the SDK's exception carries)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -88,6 +97,10 @@ def _error(request: Request, error: AcsError) -> Response:
         "Recommend": "",
     }
     headers = {"x-acs-request-id": request_id}
+    if error.retry_after:
+        # The SDK raises ThrottlingException on `x-acs-retry-after` (milliseconds, its backoff unit).
+        headers["Retry-After"] = str(error.retry_after)
+        headers["x-acs-retry-after"] = str(error.retry_after * 1000)
     return JSON(body, status_code=error.status, media_type=_JSON_TYPE, headers=headers)
 
 
@@ -162,41 +175,6 @@ def signature_v2(secret: str, string_to_sign: str) -> str:
     """Base64 HMAC-SHA1 keyed with `secret + "&"` (the legacy signature version 1.0)."""
     digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
-
-
-class NonceCache:
-    """Nonces seen in the last `ttl` seconds, per AccessKeyId; thread-safe."""
-
-    def __init__(self, ttl: float = MAX_SKEW.total_seconds()) -> None:
-        self._ttl = ttl
-        self._seen: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = 0.0
-
-    def use(self, key_id: str, nonce: str, now: float | None = None) -> bool:
-        """Record a nonce; False when it was already used within the ttl (a replay)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if now >= self._next_sweep:
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-                self._next_sweep = now + 60
-            expiry = self._seen.get((key_id, nonce))
-            if expiry is not None and expiry > now:
-                return False
-            self._seen[(key_id, nonce)] = now + self._ttl
-            return True
-
-
-_CACHE_LOCK = threading.Lock()
-
-
-def _nonces(app: FastAPI) -> NonceCache:
-    # One cache per app (tests run several apps in one process).
-    with _CACHE_LOCK:
-        cache = getattr(app.state, "aliyun_nonces", None)
-        if cache is None:
-            cache = app.state.aliyun_nonces = NonceCache()
-        return cache
 
 
 @dataclass(frozen=True)
@@ -318,8 +296,31 @@ def _authenticate_v2(
 
 def _use_nonce(nonces: NonceCache, key_id: str, nonce: str) -> None:
     # Recorded only after the signature checked out, so a forger cannot burn a client's nonces.
-    if not nonces.use(key_id, nonce):
+    now = time.time()
+    if not nonces.first_use(f"{key_id}:{nonce}", now + MAX_SKEW.total_seconds(), now):
         raise AcsError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+
+
+def precheck(service: Service, query: list[tuple[str, str]], headers: dict[str, list[str]]) -> None:
+    """What authentication can check before the body is read: the access key and the clock
+    (V3 `Authorization` header, or a V2 signature in the query). An unknown key or a stale
+    request is refused without its body being read; the signature is checked with it after."""
+    wire = _Wire("", query, headers, b"")
+    if wire.header("authorization"):
+        algorithm, key_id, _, _ = _parse_authorization(wire.header("authorization"))
+        if algorithm != V3_ALGORITHM:
+            raise AcsError(
+                400,
+                "InvalidSignatureMethod",
+                f"Signature algorithm {algorithm!r} is not supported.",
+            )
+        _secrets_of(service, key_id)
+        _check_clock(wire.header("x-acs-date"), "x-acs-date")
+        return
+    values = dict(query)
+    if values.get("Signature") and values.get("AccessKeyId") and values.get("Timestamp"):
+        _secrets_of(service, values["AccessKeyId"])
+        _check_clock(values["Timestamp"], "Timestamp")
 
 
 def authenticate(
@@ -383,6 +384,10 @@ def _list_values(params: Mapping[str, str], name: str) -> list[str] | None:
     if params.get(name, "").strip():
         values += _json_list(name, params[name])
     values = [v for v in values if v != ""]
+    try:
+        check_list(name, values)
+    except TooLarge as error:
+        raise _invalid(name, str(error)) from None
     return values or None
 
 
@@ -435,16 +440,23 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-def _instant(params: Mapping[str, str], name: str) -> datetime | None:
+def _instant(params: Mapping[str, str], name: str, end: bool = False) -> datetime | None:
+    """An epoch time in milliseconds (reports.md), or in seconds below `SECONDS_BELOW`; an end
+    in seconds takes in its whole second, since the range includes its end."""
     text = params.get(name, "").strip()
     if not text:
         return None
     if not _LONG.fullmatch(text):
         raise _invalid(name, f"{text!r} is not an epoch time in milliseconds")
+    value = int(text)
     try:
-        return parse_time(int(text))  # reports.md: QueryStartTime/QueryEndTime are epoch ms
+        # reports.md: epoch ms; seed 004's own example values (1614828721) are seconds.
+        if value >= SECONDS_BELOW:
+            return parse_time(value, REQUEST_TIMES)
+        instant = parse_time(value * 1000, REQUEST_TIMES)
+        return instant + timedelta(seconds=1, microseconds=-1) if end else instant
     except (ValueError, OverflowError, OSError):
-        raise _invalid(name, f"{text} is out of range") from None
+        raise _invalid(name, f"{text} is out of range (the years 1970-2200 are accepted)") from None
 
 
 @dataclass(frozen=True)
@@ -455,7 +467,7 @@ class _Page:
 
 def _search_request(tenant_id: str, params: Mapping[str, str]) -> tuple[SearchRequest, _Page]:
     """The store search a HotlineSessionQuery asks for (reports.md, seed 004)."""
-    start, end = _instant(params, "QueryStartTime"), _instant(params, "QueryEndTime")
+    start, end = _instant(params, "QueryStartTime"), _instant(params, "QueryEndTime", end=True)
     if start and end and end < start:
         raise _invalid("QueryEndTime", "it is before QueryStartTime")
     page = _Page(
@@ -634,12 +646,46 @@ def _decode(text: str) -> list[tuple[str, str]]:
         raise AcsError(400, "InvalidParameter", "The request has too many parameters.") from None
 
 
+def _check_sizes(params: list[tuple[str, str]]) -> None:
+    """Every parameter name and value bounded (`ccstats.limits`); list items are checked with
+    their list (`_list_values`)."""
+    for name, value in params:
+        try:
+            check_text("a parameter name", name)
+            check_text(name, value, MAX_SECRET if name == "Signature" else MAX_TEXT)
+        except TooLarge as error:
+            raise _invalid(name[:MAX_TEXT], str(error)) from None
+
+
 def _answer(request: Request, service: Service, wire: _Wire) -> dict[str, Any]:
     params = _params(wire.query, wire.body, request.headers.get("content-type", ""))
+    _check_sizes(params)
     values = dict(params)
     _check_action(request, values)
-    tenant_id = authenticate(service, wire, params, _nonces(request.app))
+    tenant_id = authenticate(service, wire, params, nonce_cache(request.app.state, "aliyun"))
     return hotline_session_query(service, tenant_id, values)
+
+
+_GUESSES = ("SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound")
+"""Authentication failures that guess a secret: counted per access key and address."""
+
+
+def _key_id(query: list[tuple[str, str]], headers: dict[str, list[str]]) -> str:
+    """The AccessKeyId a request names (V3 `Credential=`, else the V2 parameter)."""
+    authorization = _Wire("", query, headers, b"").header("authorization")
+    for part in authorization.partition(" ")[2].split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "Credential":
+            return value
+    return dict(query).get("AccessKeyId", "")
+
+
+def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        # Alibaba's code and message for a caller throttled (research, section 4); 429 here.
+        message = "Request was denied due to user flow control."
+        raise AcsError(429, "Throttling.User", message, retry_after=wait)
 
 
 # `GET /` is shared with the dashboard: the app routes it here when the request carries an action.
@@ -650,16 +696,20 @@ async def rpc(request: Request) -> Response:
         return _error(
             request, AcsError(400, "MissingAction", "Action is mandatory for this action.")
         )
-    body = await request.body()
+    service: Service = request.app.state.service
+    limiter = limiter_of(request.app.state)
+    keys: tuple[str, ...] = (address_key(request),)
     try:
-        wire = _Wire(
-            method=request.method,
-            query=_decode(request.url.query),
-            headers={k: request.headers.getlist(k) for k in request.headers.keys()},
-            body=body,
-        )
-        data = await run_in_threadpool(_answer, request, request.app.state.service, wire)
+        query = _decode(request.url.query)
+        received = {k: request.headers.getlist(k) for k in request.headers.keys()}
+        keys = (address_key(request), f"aliyun:{_key_id(query, received)[:MAX_TEXT]}")
+        _refuse_if_blocked(limiter, keys)
+        await run_in_threadpool(precheck, service, query, received)
+        wire = _Wire(request.method, query, received, await request.body())
+        data = await run_in_threadpool(_answer, request, service, wire)
     except AcsError as error:
+        if error.code in _GUESSES:
+            limiter.failed(*keys)
         return _error(request, error)
     request_id = _request_id()
     headers = {"x-acs-request-id": request_id}

@@ -1,4 +1,4 @@
-"""What every vendor dialect module provides (`DESIGN.md`: a dialect parses, authenticates, maps to
+"""What every vendor dialect module provides (README, Concepts: a dialect parses, authenticates, maps to
 the query model and formats; it never computes a count)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Huawei Cloud AICC OIFDE dialect: `gettoken` and the two bot reports (seeds 000 and 001).
 
-Wire protocol and error codes: `spec/dialects.md` (Huawei OIFDE) and
-`spec/vendor-protocols-research.md` §1; what each number means: `spec/reports.md`. This module parses,
+Wire protocol and error codes: `docs/dialects.md` (Huawei OIFDE) and Huawei's OIAP documentation;
+what each number means: `docs/reports.md`. This module parses,
 authenticates, maps a request to one `MetricQuery` and renames the catalogue metrics to Huawei's
 fields; every count comes from `metrics/catalog.py`, every rate string from `numbers.rate_string`.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,11 +23,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ccstats.auth import check_secret
+from ccstats.limits import MAX_SECRET, MAX_TEXT
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
-from ccstats.records import TenantSettings
+from ccstats.ratelimit import FailureLimiter, address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings, parse_time
 from ccstats.responses import JSON
-from ccstats.service import Service
+from ccstats.service import Registry, Service
 from ccstats.timebuckets import local_date_of, local_midnight
 
 __all__ = [
@@ -49,14 +50,12 @@ NAME = "huawei"
 router = APIRouter(prefix="/oifde/rest/api", tags=["huawei"])
 
 TOKEN_TTL_S = 3600
-"""Token lifetime in seconds: the vendor's default `expireTime` (research §1, C6 gettoken)."""
-MAX_TOKENS = 100_000
-"""Live tokens kept in memory at most; the oldest go first (they also expire first)."""
+"""Token lifetime in seconds: the vendor's default `expireTime` (Huawei OIAP gettoken documentation)."""
 DAY_WINDOW = 30
 """`type=day` covers the 30 local dates ending with the query date (seed 000: 三十日内)."""
 MEDIA_TYPE = "application/json;charset=UTF-8"
 
-# spec/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
+# docs/dialects.md, Huawei OIFDE: the codes, HTTP statuses and the one message the spec fixes.
 UNKNOWN_APP_KEY = 200800001
 WRONG_SECRET = 200800002
 NO_TOKEN = 900001
@@ -67,17 +66,44 @@ MISSING_FIELD = 10000003
 NO_TOKEN_MESSAGE = "No token information exists or the token has expired."
 
 
+TOO_MANY_FAILURES = 200800003
+"""ccstats's code for a 429 after too many failed authentications (the OIAP table has none; the
+2008000xx family is gettoken's)."""
+
+
 class HuaweiError(Exception):
     """An error answered as Huawei's `{"errorCode", "errorMsg"}` with an HTTP status."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
-def error_response(status: int, code: int, message: str) -> Response:
+def error_response(
+    status: int, code: int, message: str, retry_after: int | None = None
+) -> Response:
     """A Huawei error body: always an object, so clients tell it from a report (a bare array)."""
-    return JSON({"errorCode": code, "errorMsg": message}, status_code=status, media_type=MEDIA_TYPE)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    body = {"errorCode": code, "errorMsg": message}
+    return JSON(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _failed(error: HuaweiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.retry_after)
+
+
+def _refuse_if_blocked(limiter: FailureLimiter, keys: tuple[str, ...]) -> None:
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise HuaweiError(
+            429,
+            TOO_MANY_FAILURES,
+            f"Too many failed authentications. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
 
 
 def matches(request: Request) -> bool:
@@ -86,7 +112,7 @@ def matches(request: Request) -> bool:
 
 
 def _code_for_status(status: int) -> int:
-    # The OIAP code table (research §1) has no "not found" / "method not allowed" code: an unknown
+    # The OIAP code table (Huawei's OIAP documentation) has no "not found" / "method not allowed" code: an unknown
     # path or method is a bad request parameter (10000002), a crash the internal error (10000001).
     if status == 401:
         return NO_TOKEN
@@ -112,50 +138,55 @@ def render_error(request: Request, status: int, message: str) -> Response:
 class TokenStore:
     """authTokens issued by `gettoken`: random, tied to one tenant, valid `ttl` seconds.
 
-    Kept in memory (a restart ends every token; clients call `gettoken` again, as the vendor's
-    doc tells them to on expiry). Several tokens of a tenant are valid at once. Only a hash of
-    each token is kept.
+    Kept in the registry (only a hash of each token), so that a token outlives a restart of the
+    server and works on every process serving the same store; several tokens of a tenant are
+    valid at once. Expired tokens are deleted now and then. Before, tokens lived in process
+    memory and clients got 900001 after every restart (issue 15, item 5).
     """
 
-    def __init__(self, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time) -> None:
-        self.ttl, self._clock = ttl, clock
-        self._tokens: dict[str, tuple[str, float]] = {}  # hash -> (tenant id, expiry); issue order
-        self._lock = threading.Lock()
+    def __init__(
+        self, registry: Registry, ttl: int = TOKEN_TTL_S, clock: Callable[[], float] = time.time
+    ) -> None:
+        """Tokens in `registry`, each valid `ttl` seconds of `clock`."""
+        self.ttl, self._clock, self._registry = ttl, clock, registry
+        self._next_purge = 0.0
 
     @staticmethod
     def _key(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+        return _TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
     def issue(self, tenant_id: str) -> str:
         """A new token for a tenant (>= 32 characters)."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
-        with self._lock:
-            self._purge(now)
-            self._tokens[self._key(token)] = (tenant_id, now + self.ttl)
+        if now >= self._next_purge:
+            self._next_purge = now + 60
+            self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))
+        # The expiry first: values sort as times, so expired ones are deleted by prefix.
+        self._registry.put_meta(self._key(token), f"{_iso(now + self.ttl)}|{tenant_id}")
         return token
 
     def tenant_of(self, token: str) -> str | None:
         """The tenant of a live token, or None when unknown or expired."""
-        with self._lock:
-            found = self._tokens.get(self._key(token))
-        if found is None or found[1] <= self._clock():
+        found = self._registry.get_meta(self._key(token))
+        if found is None:
             return None
-        return found[0]
+        expiry, _, tenant_id = found.partition("|")
+        return tenant_id if expiry > _iso(self._clock()) else None
 
-    def _purge(self, now: float) -> None:
-        # Every token has the same lifetime, so issue order is expiry order: drop from the front.
-        for key, (_, expiry) in list(self._tokens.items()):
-            if expiry > now and len(self._tokens) < MAX_TOKENS:
-                break
-            del self._tokens[key]
+
+_TOKEN_PREFIX = "huawei-token:"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
 def tokens_of(request: Request) -> TokenStore:
     """The app's token store (created on first use, in the event loop, so only once)."""
     state = request.app.state
     if getattr(state, "huawei_tokens", None) is None:
-        state.huawei_tokens = TokenStore()
+        state.huawei_tokens = TokenStore(state.service.registry)
     found: TokenStore = state.huawei_tokens
     return found
 
@@ -183,6 +214,11 @@ def _text(body: Mapping[str, Any], name: str) -> str:
         )
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise HuaweiError(400, BAD_VALUE, f"The parameter {name} must be a string.")
+    limit = MAX_SECRET if name in ("appSecret", "authToken") else MAX_TEXT
+    if len(str(value)) > limit:
+        raise HuaweiError(
+            400, BAD_VALUE, f"The parameter {name} is too long: at most {limit} characters."
+        )
     return str(value)
 
 
@@ -209,10 +245,12 @@ def _timestamp(body: Mapping[str, Any]) -> datetime:
             f"The parameter timestamp must be an integer of milliseconds: {value!r}.",
         )
     try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
-    except OverflowError:
+        return parse_time(millis, REQUEST_TIMES)
+    except ValueError:
         raise HuaweiError(
-            400, BAD_VALUE, f"The parameter timestamp is out of range: {millis}."
+            400,
+            BAD_VALUE,
+            f"The parameter timestamp is out of range: {millis} (the years 1970-2200 are accepted).",
         ) from None
 
 
@@ -238,12 +276,22 @@ def _report_type(body: Mapping[str, Any]) -> ReportType:
     raise HuaweiError(400, BAD_VALUE, f"The parameter type must be hour or day, not {value!r}.")
 
 
-def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> TenantSettings:
+def _authenticate(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> TenantSettings:
     # The token is checked before anything else, so an unauthenticated caller learns nothing.
+    _refuse_if_blocked(limiter, (address,))
     token = body.get("authToken")
-    owner = tokens.tenant_of(token) if isinstance(token, str) and token else None
+    usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
+    owner = tokens.tenant_of(str(token)) if usable else None
     tenant = service.tenant(owner) if owner is not None else None
     if tenant is None:
+        if usable:
+            limiter.failed(address)  # a token that was never issued, or has expired
         raise HuaweiError(401, NO_TOKEN, NO_TOKEN_MESSAGE)
     if _text(body, "tenantId") != tenant.id:
         # dialects.md: a token used for another tenant than its own is refused (tenant wall).
@@ -253,9 +301,16 @@ def _authenticate(service: Service, tokens: TokenStore, body: Mapping[str, Any])
     return tenant
 
 
-def parse_report(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> ReportRequest:
-    """Authenticate and validate a report body (errors as HuaweiError)."""
-    tenant = _authenticate(service, tokens, body)
+def parse_report(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> ReportRequest:
+    """Authenticate and validate a report body (errors as HuaweiError; a token never issued
+    counts as a failed authentication of `address`)."""
+    tenant = _authenticate(service, tokens, body, limiter, address)
     access_code = _text(body, "accessCode")
     report_type = _report_type(body)
     return ReportRequest(tenant, report_type, access_code, _timestamp(body))
@@ -263,7 +318,7 @@ def parse_report(service: Service, tokens: TokenStore, body: Mapping[str, Any]) 
 
 # --- reports --------------------------------------------------------------------------------------
 
-Format = Literal["count", "rate4", "rate2", "epoch_ms"]
+Format = Literal["count", "rate4", "rate2"]
 
 
 @dataclass(frozen=True)
@@ -285,7 +340,6 @@ CALL_STATISTICS_FIELDS: tuple[Field, ...] = (
     Field("interactCount", "bot_turns"),
     Field("autonomyRate", "autonomy_rate", "rate4"),
     Field("averageInteractPerCall", "avg_bot_turns", "rate2"),
-    Field("dbRecordTime", "last_stored_at", "epoch_ms"),
     Field("interfaceRequestCount", "bot_api_requests"),
     Field("interfaceSuccessCount", "bot_api_successes"),
     Field("interfaceSuccessRate", "bot_api_success_rate", "rate4"),
@@ -314,9 +368,6 @@ def epoch_ms(instant: datetime) -> int:
 def _format(field: Field, value: Any) -> Any:
     if field.format == "count":
         return int(value or 0)
-    if field.format == "epoch_ms":
-        # Seed 000: "dbRecordTime ... 未设置为null" (null when unset).
-        return epoch_ms(value) if isinstance(value, datetime) else None
     assert isinstance(value, RatioValue)
     # reports.md: rates have 4 decimals, half up, "-1.0000" on a zero denominator;
     # averageInteractPerCall 2 decimals (its denominator, callCount, is never 0 in a returned row).
@@ -352,15 +403,19 @@ def _query(report: ReportRequest, fields: tuple[Field, ...]) -> MetricQuery:
 def _call_statistics_row(
     report: ReportRequest, bucket: datetime, values: dict[str, Any]
 ) -> dict[str, Any]:
+    record_time = epoch_ms(bucket)
     row: dict[str, Any] = {
-        "recordTime": epoch_ms(bucket),
+        "recordTime": record_time,
         "tenantId": report.tenant.id,
         "accessCode": report.access_code,
     }
     for field in CALL_STATISTICS_FIELDS:
         row[field.name] = values[field.name]
-        if field.name == "dbRecordTime":
-            row["type"] = report.type  # seed 000 writes `type` right after dbRecordTime
+        if field.name == "averageInteractPerCall":
+            # Seed 000: dbRecordTime (数据库记录日期, the date the report row is recorded under)
+            # equals recordTime in its sample; then `type`. (docs/huawei.md)
+            row["dbRecordTime"] = record_time
+            row["type"] = report.type
     return row
 
 
@@ -425,12 +480,23 @@ _REPORT_BODY = _json_schema(
 )
 
 
-def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) -> dict[str, Any]:
+def _issue_token(
+    service: Service,
+    tokens: TokenStore,
+    body: Mapping[str, Any],
+    limiter: FailureLimiter,
+    address: str,
+) -> dict[str, Any]:
+    _refuse_if_blocked(limiter, (address,))
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
+    keys = (address, f"huawei:{app_key}")
+    _refuse_if_blocked(limiter, keys)
     known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
     if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
+        limiter.failed(*keys)
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
     if tenant_id is None:
+        limiter.failed(*keys)
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
     token = tokens.issue(tenant_id)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
@@ -445,27 +511,35 @@ def _issue_token(service: Service, tokens: TokenStore, body: Mapping[str, Any]) 
 )
 async def gettoken(request: Request) -> Response:
     """Exchange `appKey` (tenant id) and `appSecret` for an authToken valid `expireTime` seconds."""
+    state = request.app.state
     try:
         body = await _json_body(request)
         answer = await run_in_threadpool(
-            _issue_token, request.app.state.service, tokens_of(request), body
+            _issue_token,
+            state.service,
+            tokens_of(request),
+            body,
+            limiter_of(state),
+            address_key(request),
         )
     except HuaweiError as error:
-        return error_response(error.status, error.code, error.message)
+        return _failed(error)
     return JSON(answer, media_type=MEDIA_TYPE)
 
 
 async def _report(request: Request, fields: tuple[Field, ...], make_row: RowMaker) -> Response:
     service: Service = request.app.state.service
     tokens = tokens_of(request)
+    limiter, address = limiter_of(request.app.state), address_key(request)
 
     def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-        return build_report(service, parse_report(service, tokens, body), fields, make_row)
+        report = parse_report(service, tokens, body, limiter, address)
+        return build_report(service, report, fields, make_row)
 
     try:
         rows = await run_in_threadpool(answer, await _json_body(request))
     except HuaweiError as error:
-        return error_response(error.status, error.code, error.message)
+        return _failed(error)
     return JSON(rows, media_type=MEDIA_TYPE)
 
 

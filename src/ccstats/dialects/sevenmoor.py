@@ -1,7 +1,7 @@
 """The 7moor (七陌) v7 IM reports dialect: session report, agent workload, agent quality (seed 002).
 
-Wire protocol, auth and error codes: `spec/dialects.md` (7moor) and
-`spec/vendor-protocols-research.md` §2; what each number means: `spec/reports.md`. This module
+Wire protocol, auth and error codes: `docs/dialects.md` (7moor) and 7moor's open-API signing
+documentation; what each number means: `docs/reports.md`. This module
 parses, authenticates, maps a request to `MetricQuery`s and renames catalogue metrics to 7moor's
 fields; every count comes from `metrics/catalog.py`, every rounding from `numbers.py`.
 """
@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import heapq
 import hmac
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,12 +26,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ccstats.dialects.signing import NonceCache, nonce_cache
+from ccstats.limits import MAX_TEXT, TooLarge, check_list
 from ccstats.metrics import Metric, Ratio, get_metric
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import average_int, percent, round_half_up
-from ccstats.records import TenantSettings
+from ccstats.ratelimit import address_key, limiter_of
+from ccstats.records import REQUEST_TIMES, TenantSettings
 from ccstats.responses import JSON
-from ccstats.service import Service
+from ccstats.service import Link, Service
 
 __all__ = [
     "NAME",
@@ -41,7 +42,6 @@ __all__ = [
     "matches",
     "render_error",
     "sign",
-    "ReplayCache",
     "SevenMoorError",
     "Column",
     "SESSION_COLUMNS",
@@ -59,9 +59,19 @@ router = APIRouter(prefix=PREFIX, tags=["7moor"])
 clock: Callable[[], float] = time.time
 """The server clock the timestamp check uses (tests set it to check the doc's test vector)."""
 CLOCK_WINDOW_S = 300
-"""Allowed distance between `m7-timestamp` and the server clock (research §2: 时间差>5min 拒绝)."""
+"""Allowed distance between `m7-timestamp` and the server clock (7moor's signing documentation: 时间差>5min 拒绝)."""
 DIMENSIONS = ("half_hour", "hour", "day", "month", "year")
 _LINKS = ("agent_id", "message_handled_by", "transfer_from_agent_id", "transfer_to_agent_id")
+RECEIVED = "received"
+"""The link of an agent row's own conversations: `agent_id` = the agent, leave-messages excluded
+(reports.md, 7moor workload: its received sessions, 接待会话; the seed 002 workload sample shows
+an agent with 4 leave-messages and initCount 0)."""
+_LINK_QUERIES: dict[str, Link] = {
+    RECEIVED: Link("agent_id", {"left_message": (False, None)}),
+    **{link: Link(link) for link in _LINKS},
+}
+"""How an agent row's conversations are attributed to it, per column link (reports.md, 7moor
+agent reports: received sessions are the agent's own but left messages)."""
 _AUTH_HEADERS = ("m7-appkey", "m7-nonce", "m7-timestamp", "m7-sign")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _LABEL_FORMATS = {
@@ -76,9 +86,9 @@ _LABEL_FORMATS = {
 class SevenMoorError(Exception):
     """An error answered in the 7moor envelope with `success: false`; HTTP status = code."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
 
 
 def _param_error(detail: str) -> SevenMoorError:
@@ -118,10 +128,10 @@ class _Span:
 
 
 def _envelope(
-    path: str, body: Any, span: _Span, code: int, message: str, data: Any
+    request: Request, body: Any, span: _Span, code: int, message: str, data: Any
 ) -> dict[str, Any]:
-    # Seed 002: every response carries requestInfo. We have no internal gateway, so `proxyUrl`
-    # is left out (docs/7moor.md).
+    # Seed 002: every response carries requestInfo, in this key order. `proxyUrl` is where 7moor's
+    # gateway passed the request on; ccstats has no gateway, so it is the request's own URL.
     return {
         "success": code == 200,
         "code": str(code),
@@ -129,7 +139,8 @@ def _envelope(
         "data": data,
         "requestInfo": {
             "requestId": uuid.uuid4().hex,
-            "url": path,
+            "url": request.url.path,
+            "proxyUrl": str(request.url),
             "body": body,
             "span": span.as_dict(),
         },
@@ -153,7 +164,7 @@ _STATUS_KEYS = {
 def render_error(request: Request, status: int, message: str) -> Response:
     """A framework-level error (unknown path, wrong method, crash) in the 7moor envelope."""
     key = _STATUS_KEYS.get(status, "serverError" if status >= 500 else "requestError")
-    payload = _envelope(request.url.path, None, _Span(), status, f"{key}: {message}", None)
+    payload = _envelope(request, None, _Span(), status, f"{key}: {message}", None)
     return JSON(payload, status_code=status)
 
 
@@ -171,51 +182,6 @@ def sign(secret: str, appkey: str, timestamp: str, nonce: str) -> str:
     message = (appkey + timestamp + nonce).encode("latin-1", "replace")
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
-
-
-class ReplayCache:
-    """(sign, nonce) pairs already used, each kept until it could not pass the clock check again.
-
-    Thread-safe: the check and the insert happen under one lock, so of two concurrent requests with
-    the same pair exactly one passes. Expired pairs are pruned on every use.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._expiry: dict[tuple[str, str], float] = {}
-        self._heap: list[tuple[float, tuple[str, str]]] = []
-
-    def first_use(self, signature: str, nonce: str, expires_at: float, now: float) -> bool:
-        """Record a pair; False when it was seen and has not expired yet."""
-        key = (signature, nonce)
-        with self._lock:
-            self._prune(now)
-            if key in self._expiry:
-                return False
-            self._expiry[key] = expires_at
-            heapq.heappush(self._heap, (expires_at, key))
-            return True
-
-    def _prune(self, now: float) -> None:
-        while self._heap and self._heap[0][0] <= now:
-            _, key = heapq.heappop(self._heap)
-            self._expiry.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-
-_STATE_LOCK = threading.Lock()
-
-
-def _replay_cache(state: Any) -> ReplayCache:
-    # One cache per app (so every test app starts empty), created on first use.
-    with _STATE_LOCK:
-        cache = getattr(state, "sevenmoor_replay", None)
-        if cache is None:
-            cache = ReplayCache()
-            state.sevenmoor_replay = cache
-        return cache
 
 
 def _timestamp_seconds(text: str) -> float | None:
@@ -242,9 +208,9 @@ def _secret_matches(
 
 
 def authenticate(
-    service: Service, headers: Mapping[str, str], replay: ReplayCache, now: float
+    service: Service, headers: Mapping[str, str], replay: NonceCache, now: float
 ) -> TenantSettings:
-    """The tenant of a signed request (research §2: clock first, then key, sign, replay)."""
+    """The tenant of a signed request (7moor's signing documentation: clock first, then key, sign, replay)."""
     values = {name: headers.get(name, "").strip() for name in _AUTH_HEADERS}
     if not all(values.values()):
         raise SevenMoorError(401, "missingAuthHeader")
@@ -257,7 +223,7 @@ def authenticate(
         raise SevenMoorError(401, "signError")
     # A pair stays refused until its timestamp leaves the clock window too; otherwise a request
     # stamped up to 5 min ahead could be replayed once the 5-minute memory had passed.
-    if not replay.first_use(sent, nonce, max(now, seconds) + CLOCK_WINDOW_S, now):
+    if not replay.first_use(f"{sent}:{nonce}", max(now, seconds) + CLOCK_WINDOW_S, now):
         raise SevenMoorError(401, "nonceRepeated")
     tenant = service.tenant(tenant_id)
     if tenant is None:
@@ -283,6 +249,8 @@ class ReportParams:
 def _local_time(text: Any, which: str) -> datetime:
     if not isinstance(text, str):
         raise _param_error(f"createTime {which} must be a string 'YYYY-MM-DD HH:MM:SS'")
+    if len(text) > 64:
+        raise _param_error(f"createTime {which} is not a time 'YYYY-MM-DD HH:MM:SS'")
     try:
         return datetime.strptime(text, _TIME_FORMAT)
     except ValueError:
@@ -306,11 +274,22 @@ def _range(body: Mapping[str, Any], zone: ZoneInfo) -> tuple[datetime, datetime]
     if not isinstance(value, list) or len(value) != 2:
         raise _param_error("createTime must be a list [start, end] of two time strings")
     start, end = _local_time(value[0], "start"), _local_time(value[1], "end")
+    instants = _instant(start, zone, "start"), _instant(end, zone, "end")
     if end <= start:
         raise _param_error(f"createTime end {value[1]} is not after its start {value[0]}")
     if end > _one_year_after(start):
         raise _param_error("createTime range is over one year")
-    return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+    return instants
+
+
+def _instant(local: datetime, zone: ZoneInfo, which: str) -> datetime:
+    """A tenant-local time as a UTC instant, within the years ccstats accepts (1970-2200)."""
+    try:
+        return REQUEST_TIMES.instant(
+            lambda: local.replace(tzinfo=zone).astimezone(UTC), local.isoformat(sep=" ")
+        )
+    except ValueError as error:
+        raise _param_error(f"createTime {which}: {error}") from None
 
 
 def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -319,6 +298,10 @@ def _id_list(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _param_error(f"{name} must be a list of strings")
+    try:
+        check_list(name, value)
+    except TooLarge as error:
+        raise _param_error(str(error)) from None
     return tuple(dict.fromkeys(value))
 
 
@@ -331,9 +314,8 @@ def parse_params(body: Any, zone: ZoneInfo, with_dimension: bool) -> ReportParam
     if with_dimension:
         dimension = body.get("dimension") or "hour"
         if dimension not in DIMENSIONS:
-            raise _param_error(
-                f"unknown dimension {dimension!r}; use one of {', '.join(DIMENSIONS)}"
-            )
+            shown = repr(dimension)[:MAX_TEXT]
+            raise _param_error(f"unknown dimension {shown}; use one of {', '.join(DIMENSIONS)}")
     return ReportParams(
         start=start,
         end=end,
@@ -349,13 +331,14 @@ def parse_params(body: Any, zone: ZoneInfo, with_dimension: bool) -> ReportParam
 
 @dataclass(frozen=True)
 class Column:
-    """A report field: its header, the catalogue metric, and the agent link it is grouped by."""
+    """A report field: its header, the catalogue metric, and the agent link it is grouped by
+    (`_LINK_QUERIES`; in an agent row, by default the agent's received sessions)."""
 
     prop: str
     label: str
     metric: str
     show: bool = True
-    link: str = "agent_id"
+    link: str = RECEIVED
 
 
 def _format(metric: Metric, value: Any) -> int | float:
@@ -457,7 +440,9 @@ def session_report(
 
 # --- agent reports -------------------------------------------------------------------------------
 
-# Seed 002 part 2; metrics as decided for issue 5 (leave-messages are not "received" sessions).
+# Seed 002 part 2; every count over the agent's own conversations is over its received sessions
+# (reports.md: so finishCount, noVisitorMsgCount, ... are at most initCount); receiveLeavingCount
+# counts its leave-messages, and the other links count what they name.
 _COMMON_AGENT_COLUMNS: tuple[Column, ...] = (
     Column("initCount", "接待会话总数", "received_sessions"),
     Column("assignCount", "分配会话数", "routed_sessions"),
@@ -466,7 +451,7 @@ _COMMON_AGENT_COLUMNS: tuple[Column, ...] = (
 )
 WORKLOAD_COLUMNS: tuple[Column, ...] = (
     *_COMMON_AGENT_COLUMNS,
-    Column("receiveLeavingCount", "接入留言数", "left_messages"),
+    Column("receiveLeavingCount", "接入留言数", "left_messages", link="agent_id"),
     Column("delLeavingCount", "处理留言数", "left_messages", link="message_handled_by"),
     Column("transferOutCount", "转出会话数", "conversations", link="transfer_from_agent_id"),
     Column("transferInCount", "转入会话数", "conversations", link="transfer_to_agent_id"),
@@ -539,43 +524,11 @@ def _ordered_agents(tenant: TenantSettings, ids: Iterable[str]) -> list[str]:
     return sorted(unique, key=lambda a: (a not in position, position.get(a, 0), a))
 
 
-Grouped = dict[str, dict[str, dict[str, Any]]]
-"""link field -> agent id -> catalogue values."""
-
-
-def _grouped(
-    service: Service,
-    tenant: TenantSettings,
-    params: ReportParams,
-    by_link: Mapping[str, Sequence[str]],
-) -> Grouped:
-    """Catalogue values per agent, one query per link field (agent_id, message_handled_by, ...)."""
-    out: Grouped = {}
-    for link, metrics in by_link.items():
-        filters = {link: params.agent_list} if params.agent_list else {}
-        query = _query(tenant, params, metrics, group_by=(link,), filters=filters)
-        rows = service.run_query(query).rows
-        out[link] = {row[link]: row for row in rows if row[link] is not None}
-    return out
-
-
 def _metrics_by_link(columns: Sequence[Column]) -> dict[str, list[str]]:
     by_link: dict[str, list[str]] = {}
     for column in columns:
         by_link.setdefault(column.link, []).append(column.metric)
     return by_link
-
-
-def _linked_agents(
-    service: Service, tenant: TenantSettings, params: ReportParams, links: Sequence[str]
-) -> set[str]:
-    """Agents with a conversation via any of `links`, from one query grouped by all of them
-    (one per link cost a query each: 3-4 ms at 10M)."""
-    if not links:
-        return set()
-    query = _query(tenant, params, ("conversations",), group_by=tuple(links))
-    rows = service.run_query(query).rows
-    return {row[link] for row in rows for link in links if row[link] is not None}
 
 
 def _agent_rows(
@@ -587,13 +540,15 @@ def _agent_rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Agent ids in report order and their rows of formatted column values."""
     by_link = _metrics_by_link(columns)
-    grouped = _grouped(service, tenant, params, by_link)
+    base = _query(tenant, params, ())
+    grouped = service.attribute(base, by_link, _LINK_QUERIES, params.agent_list)
     if params.agent_list:
         ids: Iterable[str] = params.agent_list
     else:  # reports.md: rows for agents with any conversation via any link
-        others = [link for link in _LINKS if link not in by_link]
+        seen = {_LINK_QUERIES[link].column for link in by_link if not _LINK_QUERIES[link].filters}
+        others = [link for link in _LINKS if link not in seen]
         ids = {a for values in grouped.values() for a in values} | set(interval_agents)
-        ids |= _linked_agents(service, tenant, params, others)
+        ids |= service.agents_linked(base, others)
     agents = _ordered_agents(tenant, ids)
     rows = []
     for agent in agents:
@@ -642,8 +597,10 @@ def workload_report(
 def _option_counts(
     service: Service, tenant: TenantSettings, params: ReportParams
 ) -> dict[str, dict[str, int]]:
-    """Per agent: satisfaction option id -> its evaluated conversations with that option."""
-    filters = {"agent_id": params.agent_list} if params.agent_list else {}
+    """Per agent: satisfaction option id -> its evaluated received sessions with that option."""
+    received = _LINK_QUERIES[RECEIVED]
+    agents = {received.column: params.agent_list} if params.agent_list else {}
+    filters = {**received.filters, **agents}
     query = _query(
         tenant, params, ("evaluated",), group_by=("agent_id", "csat_option_id"), filters=filters
     )
@@ -716,19 +673,38 @@ def _decode(raw: bytes) -> Any:
         return None
 
 
+_GUESSES = ("appkeyNotFound", "signError")
+"""Authentication failures that guess a secret: counted per appkey and address."""
+
+
+def _tenant(state: Any, headers: Mapping[str, str], address: str) -> TenantSettings:
+    """The signed request's tenant: the m7-* headers alone (the signature does not cover the
+    body), so an unsigned caller never gets its body read. Unknown appkeys and bad signatures
+    count as failures of the appkey and of the address (`ccstats.ratelimit`)."""
+    limiter = limiter_of(state)
+    keys = (address, f"7moor:{headers.get('m7-appkey', '').strip()[:MAX_TEXT]}")
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise SevenMoorError(429, "tooManyRequests", retry_after=wait)
+    try:
+        return authenticate(state.service, headers, nonce_cache(state, "7moor"), clock())
+    except SevenMoorError as error:
+        if error.message in _GUESSES:
+            limiter.failed(*keys)
+        raise
+
+
 def _answer(
-    state: Any,
-    headers: Mapping[str, str],
+    service: Service,
+    tenant: TenantSettings,
     raw: bytes,
     report: Report,
     with_dimension: bool,
     span: _Span,
 ) -> tuple[int, str, Any, Any]:
-    """(status, message, data, body echo): the whole request, off the event loop."""
+    """(status, message, data, body echo) of an authenticated request, off the event loop."""
     body = _decode(raw)
-    service: Service = state.service
     try:
-        tenant = authenticate(service, headers, _replay_cache(state), clock())
         params = parse_params(body, tenant.zone, with_dimension)
         span.work_start = _now_ms()
         data = report(service, tenant, params)
@@ -740,11 +716,18 @@ def _answer(
 
 async def _serve(request: Request, report: Report, with_dimension: bool = False) -> Response:
     span = _Span()
+    state = request.app.state
+    try:
+        tenant = await run_in_threadpool(_tenant, state, request.headers, address_key(request))
+    except SevenMoorError as error:
+        payload = _envelope(request, None, span, error.status, error.message, None)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return JSON(payload, status_code=error.status, headers=headers)
     raw = await request.body()
     status, message, data, body = await run_in_threadpool(
-        _answer, request.app.state, request.headers, raw, report, with_dimension, span
+        _answer, state.service, tenant, raw, report, with_dimension, span
     )
-    payload = _envelope(request.url.path, body, span, status, message, data)
+    payload = _envelope(request, body, span, status, message, data)
     return JSON(payload, status_code=status)
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from ccstats.service import Service
 
-__all__ = ["NonceCache", "PURGE_EVERY_S"]
+__all__ = ["NonceCache", "PURGE_EVERY_S", "nonce_cache"]
 
 PURGE_EVERY_S = 60.0
 """How often the expired nonces of a namespace are deleted from the registry."""
@@ -57,3 +58,19 @@ class NonceCache:
                 return
             self._next_purge = now + PURGE_EVERY_S
         self._registry.delete_meta_before(self._prefix, _iso(now))
+
+
+_STATE_LOCK = threading.Lock()
+
+
+def nonce_cache(state: Any, namespace: str) -> NonceCache:
+    """The app's nonce cache of a dialect (`state`: the app's state, with its `service`),
+    created on first use."""
+    attribute = f"nonces_{namespace}"
+    with _STATE_LOCK:
+        cache = getattr(state, attribute, None)
+        if cache is None:
+            cache = NonceCache(state.service, namespace)
+            setattr(state, attribute, cache)
+    found: NonceCache = cache
+    return found

@@ -1,6 +1,6 @@
 """The Twin24 dialect (seed 003): JWT login and refresh, and the call statistics search with exports.
 
-Paths and behaviour are fixed by `spec/dialects.md` (Twin24) and `spec/reports.md` (field mapping).
+Paths and behaviour are fixed by `docs/dialects.md` (Twin24) and `docs/reports.md` (field mapping).
 The search maps every Twin24 field to one data-model column and asks the store for the rows
 (`Store.search` for a JSON page, `Store.iter_search` for a streamed file); it computes nothing.
 """
@@ -29,7 +29,16 @@ from starlette.responses import StreamingResponse
 
 from ccstats.auth import check_secret
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
-from ccstats.records import TenantSettings, parse_time
+from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
+from ccstats.ratelimit import address_key, limiter_of
+from ccstats.records import (
+    INT64_MAX,
+    INT64_MIN,
+    REQUEST_TIMES,
+    TenantSettings,
+    TimeOutOfRange,
+    parse_time,
+)
 from ccstats.responses import JSON
 from ccstats.service import SearchPage, SearchRequest, Service, StorageError
 from ccstats.timebuckets import local_midnight, parse_local
@@ -40,7 +49,13 @@ NAME = "twin24"
 router = APIRouter(tags=["twin24"])
 
 WINDOW = 50_000
-"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned."""
+"""Seed 003: "не более 50 000 записей" per period; no row past this position is returned: a page
+starting at or past it is empty (with the true `count`, so a client's paging loop ends), a file
+holds the first `WINDOW` rows."""
+TRUNCATED_HEADER = "X-Truncated-At"
+"""Set to `WINDOW` on an answer that would have held rows past the window."""
+TOTAL_HEADER = "X-Total-Count"
+"""A file's true number of matching calls (a JSON page has it as `count`)."""
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_TTL, MAX_TTL = 604_800, 30 * 86_400
 REFRESH_TTL = MAX_TTL
@@ -93,11 +108,9 @@ FIELDS: dict[str, FieldSpec] = {
     "operatorDuration": FieldSpec("agent_duration_s", "int"),
 }
 
-# Seed 003 status filter list; the seed's sample rows say ANSWERED, so both name one value.
-STATUSES = (
-    "CANCEL", "ANSWER", "ANSWERED", "NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "FAILED",
-    "BLACKLIST", "DIAL", "INPROGRESS", "FZ230", "INVALID", "UNAVAILABLE",
-)  # fmt: skip
+# Seed 003 lists the statuses "for the old telephony" (CANCEL, ANSWER, NOANSWER, BUSY, ...); the
+# new telephony has others, so any status is stored and filtered as it is. The seed's sample rows
+# say ANSWERED where its list says ANSWER: both name one value.
 _ANSWERED = ("ANSWER", "ANSWERED")
 RESPONDERS = {"human": "Human", "machine": "AnsweringMachine"}
 AUTHORS = {"bot": "robot", "customer": "user", "agent": "operator"}
@@ -108,14 +121,24 @@ CONTROL_PARAMS = (
     "fields", "from", "to", "filterPeriodBy", "limit", "offset", "page", "sort", "output",
     "filename", "archive",
 )  # fmt: skip
+IGNORED_HEADER = "X-Ignored-Parameters"
+"""Names the query parameters a search ignored: neither a control parameter nor a field."""
+MAX_IGNORED_LISTED = 50
 
 
 class Twin24Error(Exception):
     """An error answered as Twin24 does: non-2xx with `{"error": ..., "details": ...}`."""
 
-    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.details = status, message, details
+        self.retry_after = retry_after
 
 
 def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> Twin24Error:
@@ -127,7 +150,21 @@ def _bad(parameter: str, message: str, allowed: Sequence[str] | None = None) -> 
 
 
 def _error_response(error: Twin24Error) -> Response:
-    return JSON({"error": error.message, "details": error.details}, status_code=error.status)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    body = {"error": error.message, "details": error.details}
+    return JSON(body, status_code=error.status, headers=headers)
+
+
+def _refuse_if_blocked(request: Request, keys: tuple[str, ...]) -> None:
+    """429 while the caller's address or the login has failed too often (`ccstats.ratelimit`)."""
+    wait = limiter_of(request.app.state).retry_after(*keys)
+    if wait is not None:
+        raise Twin24Error(
+            429,
+            f"Too many failed attempts. Try again in {wait} seconds.",
+            {"retryAfter": wait},
+            retry_after=wait,
+        )
 
 
 def matches(request: Request) -> bool:
@@ -183,7 +220,7 @@ def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, 
 
 def _token_response(tokens: dict[str, str], ttl: int) -> Response:
     response = JSON(tokens)
-    # Third-party Twin24 scripts read these cookies after login (vendor-protocols-research.md §3).
+    # Third-party Twin24 scripts read these cookies after login (public third-party Twin24 client scripts).
     response.set_cookie("token", tokens["token"], max_age=ttl, httponly=True, samesite="lax")
     response.set_cookie(
         "refresh_token", tokens["refreshToken"], max_age=REFRESH_TTL, httponly=True, samesite="lax"
@@ -212,9 +249,10 @@ def _login_body(raw: bytes) -> tuple[str, str, int]:
         body = None
     if not isinstance(body, dict):
         raise _bad("body", 'must be a JSON object {"email": ..., "password": ..., "ttl": ...}')
-    for name in ("email", "password"):
+    for name, limit in (("email", MAX_TEXT), ("password", MAX_SECRET)):
         if not isinstance(body.get(name), str) or not body[name]:
             raise _bad(name, "is required (a non-empty string)")
+        _bounded(name, body[name], limit)
     return body["email"].strip().lower(), body["password"], _ttl(body.get("ttl"))
 
 
@@ -223,12 +261,17 @@ async def login(request: Request) -> Response:
     """`{email, password, ttl}` → `{token, refreshToken}`; 401 "Invalid credentials."."""
     service: Service = request.app.state.service
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         email, password, ttl = _login_body(await request.body())
-        # scrypt is slow on purpose: off the event loop.
+        keys = (address_key(request), f"twin24:{email}")
+        _refuse_if_blocked(request, keys)
+        # scrypt is slow on purpose: off the event loop. An unknown email costs one scrypt too
+        # (`check_secret`), so the answer's time does not tell which emails exist.
         _, tenant_id = await run_in_threadpool(
             check_secret, service.registry, "twin24", email, password
         )
         if tenant_id is None:
+            limiter_of(request.app.state).failed(*keys)
             raise Twin24Error(401, "Invalid credentials.")
         tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
     except Twin24Error as error:
@@ -241,14 +284,19 @@ def refresh(request: Request) -> Response:
     """`?refreshToken=&ttl=` → a new `{token, refreshToken}`; the old refresh token is used up."""
     service: Service = request.app.state.service
     try:
+        _refuse_if_blocked(request, (address_key(request),))
         given = request.query_params.get("refreshToken") or ""
         if not given:
             raise _bad("refreshToken", "is required")
+        _bounded("refreshToken", given, MAX_SECRET)
         ttl = _ttl(request.query_params.get("ttl"))
         record = service.registry.put_meta(_refresh_key(given), None)
         owner = orjson.loads(record) if record else None
         # Not "Token is expired.": clients answer that by refreshing, which would loop.
-        if owner is None or owner["exp"] < datetime.now(UTC).timestamp():
+        if owner is None:
+            limiter_of(request.app.state).failed(address_key(request))  # a guessed token
+            raise Twin24Error(401, "Unauthorized.")
+        if owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
         if not any(
             c.tenant_id == owner["tenant"]
@@ -266,6 +314,7 @@ def _caller_tenant(request: Request) -> TenantSettings:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Twin24Error(401, "Unauthorized.")
+    _refuse_if_blocked(request, (address_key(request),))
     try:
         claims = jwt.decode(
             token.strip(),
@@ -274,9 +323,10 @@ def _caller_tenant(request: Request) -> TenantSettings:
             options={"require": ["exp", "sub", "tenant"]},
         )
     except jwt.ExpiredSignatureError:
-        # Exact text: the Twin24 SDK refreshes and retries on it (vendor-protocols-research.md §3).
+        # Exact text: the Twin24 SDK refreshes and retries on it (the official PHP SDK, `HttpClient::processResponse`).
         raise Twin24Error(401, "Token is expired.") from None
     except jwt.InvalidTokenError:
+        limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
     tenant: TenantSettings | None = request.app.state.service.tenant(str(claims["tenant"]))
     if tenant is None:
@@ -294,9 +344,11 @@ class CallSearch:
     fields: tuple[str, ...]
     request: SearchRequest
     first_row: int
+    limit: int
     output: str | None
     archive: bool
     filename: str
+    ignored: tuple[str, ...] = ()
 
 
 def _int(params: QueryParams, name: str, default: int, low: int, high: int | None = None) -> int:
@@ -306,7 +358,7 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int | Non
     try:
         value = int(text)
     except ValueError:
-        raise _bad(name, f"must be an integer, got {text!r}") from None
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
     if value < low or (high is not None and value > high):
         limits = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise _bad(name, f"must be {limits}, got {value}")
@@ -331,12 +383,18 @@ def _time(name: str, text: str, zone: Any) -> datetime:
     """ISO 8601 with an offset; without one, tenant-local wall time (data-model.md, Tenants)."""
     # Seed 003 asks clients to URL-encode `+`; one that forgot sends a space instead.
     text = _UNENCODED_PLUS.sub(r"\1+\2", text.strip())
-    try:
+
+    def instant() -> datetime:
         if len(text) == 10 and text[4] == "-":
             return local_midnight(datetime.fromisoformat(text).date(), zone)
         if text.lstrip("-").isdigit():
-            return parse_time(text)
+            return parse_time(text, REQUEST_TIMES)
         return parse_local(text.replace("Z", "+00:00"), zone)
+
+    try:
+        return REQUEST_TIMES.instant(instant, text)
+    except TimeOutOfRange as error:
+        raise _bad(name, str(error)) from None
     except ValueError:
         raise _bad(
             name, f"must be an ISO 8601 date-time such as 2022-03-01T21:30:54+00:00, got {text!r}"
@@ -368,27 +426,57 @@ def _sort(params: QueryParams) -> tuple[tuple[str, bool], ...]:
     return tuple(keys.items()) or (("created_at", True),)
 
 
+FREE_TEXT = frozenset(
+    {
+        "additional",
+        "dialogResults",
+        "nps",
+        "botName",
+        "taskName",
+        "externalId",
+        "recordPath",
+        "linkToLog",
+    }
+)
+"""Fields of free text (names, notes, links): a comma there is part of the value."""
+
+
+def _filter_texts(name: str, texts: list[str]) -> list[str]:
+    """The single values of a filter's query values: `status=NOANSWER,BUSY` is either status
+    (ids, phones, numbers, statuses never hold a comma); free text is taken whole. Blank values
+    filter nothing."""
+    if name in FREE_TEXT:
+        return [text for text in texts if text.strip()]
+    return [part.strip() for text in texts for part in text.split(",") if part.strip()]
+
+
+def _int_value(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(name, f"must be an integer, got {text[:60]!r}") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _bad(name, f"must be a 64-bit integer, got {value}")
+    return value
+
+
 def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> tuple[Any, ...]:
     """The stored values that a filter's query values stand for."""
+    if spec.kind in ("messages", "messages_text"):
+        raise _bad(name, "the transcript cannot be filtered by")
     values: list[Any] = []
-    for text in texts:
-        if spec.kind in ("messages", "messages_text"):
-            raise _bad(name, "the transcript cannot be filtered by")
+    for text in _filter_texts(name, texts):
         if spec.kind == "int":
-            try:
-                values.append(int(text))
-            except ValueError:
-                raise _bad(name, f"must be an integer, got {text!r}") from None
+            values.append(_int_value(name, text))
         elif spec.kind == "bool":
             # A missing bool shows as false (reports.md, common rules), so false matches it too.
             values += [True] if _bool(name, text) else [False, None]
         elif spec.kind == "time":
             values.append(_time(name, text, zone))
         elif spec.kind == "status":
-            status = text.strip().upper()
-            if status not in STATUSES:
-                raise _bad(name, f"unknown status {text!r}", STATUSES)
-            values += _ANSWERED if status in _ANSWERED else [status]
+            # Any status (see _ANSWERED), as sent and upper-cased.
+            status = text.strip()
+            values += _ANSWERED if status.upper() in _ANSWERED else [status, status.upper()]
         elif spec.kind == "responder":
             wanted = {v.lower(): k for k, v in RESPONDERS.items()}.get(text.strip().lower())
             if wanted is None:
@@ -399,19 +487,27 @@ def _filter_values(name: str, spec: FieldSpec, texts: list[str], zone: Any) -> t
     return tuple(dict.fromkeys(values))
 
 
-def _filters(params: QueryParams, zone: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """Equality on any response field given as a parameter (empty values filter nothing)."""
+Filters = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+def _filters(params: QueryParams, zone: Any) -> tuple[Filters, tuple[str, ...]]:
+    """Equality on any response field given as a parameter (empty values filter nothing), and
+    the parameters that are neither a field nor a control parameter: a Twin24 client may send
+    parameters ccstats does not know (`withoutCount=true`), and keeps working when they are
+    ignored rather than refused."""
     filters: list[tuple[str, tuple[Any, ...]]] = [("channel", ("voice",))]
+    ignored: list[str] = []
     for name in dict.fromkeys(params.keys()):
         if name in CONTROL_PARAMS:
             continue
         spec = FIELDS.get(name)
         if spec is None:
-            raise _bad(name, "unknown parameter", [*CONTROL_PARAMS, *FIELDS])
-        texts = [t for t in params.getlist(name) if t.strip()]
-        if texts:
-            filters.append((str(spec.column), _filter_values(name, spec, texts, zone)))
-    return tuple(filters)
+            ignored.append(name)
+            continue
+        values = _filter_values(name, spec, params.getlist(name), zone)
+        if values:
+            filters.append((str(spec.column), values))
+    return tuple(filters), tuple(ignored)
 
 
 def _period(params: QueryParams, zone: Any) -> tuple[datetime | None, datetime | None, str]:
@@ -434,28 +530,59 @@ def _output(params: QueryParams) -> str | None:
     return output
 
 
+def _bounded(name: str, value: Any, limit: int = MAX_TEXT) -> None:
+    try:
+        check_text(name, value, limit)
+    except TooLarge as error:
+        raise Twin24Error(422, str(error), {"parameter": name[:MAX_TEXT]}) from None
+
+
+def _check_sizes(params: QueryParams) -> None:
+    """Every parameter bounded (`ccstats.limits`): names, values, repeats."""
+    counts: dict[str, int] = {}
+    for name, value in params.multi_items():
+        _bounded("parameter name", name)
+        _bounded(name, value, _MAX_LIST_TEXT if name in ("fields", "sort") else MAX_TEXT)
+        counts[name] = counts.get(name, 0) + 1
+        if counts[name] > MAX_LIST:
+            raise _bad(name, f"at most {MAX_LIST} values")
+
+
+_MAX_LIST_TEXT = 4096
+"""Characters of `fields` or `sort` (comma lists of field names)."""
+
+
 def parse_search(params: QueryParams, tenant_id: str, zone: Any) -> CallSearch:
     """A Twin24 query string as a search of the tenant's voice conversations."""
+    _check_sizes(params)
     fields = _fields(params)
     start, end, time_field = _period(params, zone)
     limit = _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     first_row = _int(params, "offset", 0, 0) + _int(params, "page", 0, 0) * limit
     columns = {"id": None} | {FIELDS[f].column: None for f in fields if FIELDS[f].column}
+    filters, ignored = _filters(params, zone)
     request = SearchRequest(
         tenant_id=tenant_id,
         start=start,
         end=end,
         time_field=time_field,
-        filters=_filters(params, zone),
+        filters=filters,
         sort=_sort(params),
-        limit=limit,
-        # Rows past the window are never returned, so no offset needs to reach further.
+        # Rows past the window are never returned (seed 003): the page stops at it.
+        limit=max(0, min(limit, WINDOW - first_row)),
         offset=min(first_row, WINDOW),
         columns=tuple(str(c) for c in columns),
     )
     archive = _bool("archive", params["archive"]) if params.get("archive", "").strip() else False
     return CallSearch(
-        fields, request, first_row, _output(params), archive, params.get("filename", "")
+        fields,
+        request,
+        first_row,
+        limit,
+        _output(params),
+        archive,
+        params.get("filename", ""),
+        ignored,
     )
 
 
@@ -536,14 +663,6 @@ def _needs_transcript(fields: Sequence[str]) -> bool:
 # -- the search endpoint -----------------------------------------------------------------------
 
 
-def _window_error() -> Twin24Error:
-    return Twin24Error(
-        422,
-        f"At most {WINDOW} records can be read for one period; narrow the period (from/to) or add filters.",
-        {"parameter": "offset", "window": WINDOW},
-    )
-
-
 def _page(service: Service, search: CallSearch) -> Response:
     def page_items(page: SearchPage) -> list[dict[str, Any]]:
         transcripts: dict[str, list[dict[str, Any]]] = {}
@@ -556,9 +675,10 @@ def _page(service: Service, search: CallSearch) -> Response:
         search.request, True, ("twin24", search.fields), page_items
     )
     total = page.total or 0
-    if min(search.first_row + (search.request.limit or 0), total) > WINDOW:
-        raise _window_error()
-    return JSON({"count": total, "items": built})
+    response = JSON({"count": total, "items": built})
+    if min(search.first_row + search.limit, total) > WINDOW:
+        response.headers[TRUNCATED_HEADER] = str(WINDOW)
+    return response
 
 
 _RESPONDER_CODES = pa.array(list(RESPONDERS))
@@ -603,6 +723,15 @@ def _file_rows(service: Service, search: CallSearch) -> Iterator[list[Any]]:
         yield from batch_rows(batch)
 
 
+def ignored_header(names: Sequence[str]) -> str:
+    """`X-Ignored-Parameters`: the names URL-encoded (a header is latin-1), comma-separated, at
+    most `MAX_IGNORED_LISTED` of them."""
+    listed = [quote(name, safe="") for name in names[:MAX_IGNORED_LISTED]]
+    if len(names) > MAX_IGNORED_LISTED:
+        listed.append(f"... ({len(names) - MAX_IGNORED_LISTED} more)")
+    return ", ".join(listed)
+
+
 def _file_stem(filename: str) -> str:
     """The `filename` parameter made safe for a header and a zip entry; `calls` by default."""
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", filename).strip(" .")[:120] or "calls"
@@ -626,10 +755,10 @@ _MEDIA = {
 
 
 def _file(service: Service, search: CallSearch) -> Response:
-    """The whole result (up to the window) as a streamed CSV or XLSX file, zipped on request."""
+    """The whole result as a streamed CSV or XLSX file, zipped on request: its first `WINDOW`
+    rows in the requested sort (seed 003), the headers saying how many matched and where the
+    file was cut."""
     total = service.search(replace(search.request, limit=0, offset=0), count=True).total or 0
-    if total > WINDOW:
-        raise _window_error()
     extension = "csv" if search.output == "CSV" else "xlsx"
     chunks = (
         csv_batch_chunks(search.fields, _file_batches(service, search))
@@ -639,7 +768,9 @@ def _file(service: Service, search: CallSearch) -> Response:
     stem = _file_stem(search.filename)
     if search.archive:
         chunks, extension = zip_chunks(f"{stem}.{extension}", chunks), "zip"
-    headers = {"Content-Disposition": _disposition(stem, extension)}
+    headers = {"Content-Disposition": _disposition(stem, extension), TOTAL_HEADER: str(total)}
+    if total > WINDOW:
+        headers[TRUNCATED_HEADER] = str(WINDOW)
     return StreamingResponse(chunks, media_type=_MEDIA[extension], headers=headers)
 
 
@@ -650,7 +781,10 @@ def search_calls(request: Request) -> Response:
     try:
         tenant = _caller_tenant(request)
         search = parse_search(request.query_params, tenant.id, tenant.zone)
-        return _file(service, search) if search.output else _page(service, search)
+        response = _file(service, search) if search.output else _page(service, search)
+        if search.ignored:
+            response.headers[IGNORED_HEADER] = ignored_header(search.ignored)
+        return response
     except Twin24Error as error:
         return _error_response(error)
     except StorageError as error:

@@ -4,7 +4,7 @@ The row path (`rows.validate`: one `Conversation.model_validate` per record) is 
 This path accepts a record without it only when the vectorised checks are sure the model would
 accept it and store the same values; every other record (wrong type, out of range, unknown field,
 a transcript to derive facts from) goes through the row path, so its rejection reason and position
-are exactly the row path's. Checks follow `records.Conversation` (`spec/data-model.md`).
+are exactly the row path's. Checks follow `records.Conversation` (`docs/data-model.md`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import functools
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
@@ -21,8 +21,15 @@ import pyarrow.compute as pc
 
 from ccstats.absent import refuse_if_absent
 from ccstats.derive import TranscriptFacts
-from ccstats.ingest.rows import IngestResult, PayloadError, Rejection, known_tenants, validate
-from ccstats.records import ID_FIELDS, Conversation
+from ccstats.ingest.rows import (
+    IngestResult,
+    PayloadError,
+    Rejection,
+    Unparsable,
+    known_tenants,
+    validate,
+)
+from ccstats.records import ID_FIELDS, INT64_MAX, MAX_TIME, MIN_TIME, Conversation
 from ccstats.schema import (
     CONVERSATION_COLUMNS,
     LogicalType,
@@ -58,10 +65,16 @@ _REQUIRED = frozenset(n for n, f in _FIELDS.items() if f.is_required())
 _NOT_NULLABLE_DEFAULTS = {"direction": "inbound"}
 """Fields with a default that do not accept null: missing means the default, null is an error."""
 _MIN_LENGTH_1 = frozenset({"id", "tenant_id"})
+# `source`: 1 to 64 characters (`records.Conversation`); others out of range go to the row path.
+_SOURCE_MAX = 64
 
-# Epoch milliseconds below 2**32 s convert exactly: `parse_time` divides by 1000 as a float and
-# `datetime.fromtimestamp` rounds to the microsecond; below 2**32 s the float error is < 0.5 µs.
-_MAX_EPOCH_MS = 2**32 * 1000
+# The accepted times (`records.RECORD_TIMES`) in epoch milliseconds; integer epoch ms convert
+# exactly on both paths (`parse_time` adds them as a timedelta). A time outside goes to the row
+# path, which rejects it with its reason.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_MS = (MIN_TIME - _EPOCH) // timedelta(milliseconds=1)
+_END_MS = (MAX_TIME - _EPOCH) // timedelta(milliseconds=1)
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 # ISO 8601 shapes whose parse by Arrow equals `datetime.fromisoformat` (years 1000-2999, valid
 # hour/minute/second digits, an offset within a day); anything else is left to the row path.
 _ISO = (
@@ -160,6 +173,12 @@ def _text(name: str, column: pa.Array) -> _Checked:
         ok = pc.is_in(values, value_set=pa.array(_ENUMS[name], pa.string()))
     elif name in _MIN_LENGTH_1:
         ok = pc.greater(pc.utf8_length(values), _s(0, pa.int32()))
+    elif name == "source":
+        length = pc.utf8_length(values)
+        ok = pc.and_(
+            pc.greater(length, _s(0, pa.int32())),
+            pc.less_equal(length, _s(_SOURCE_MAX, pa.int32())),
+        )
     elif name == "price":
         ok = _matches(values, _DECIMAL)
     return _keep(values, _bad(values, ok), pa.string())
@@ -215,11 +234,42 @@ _UTC_US = pa.timestamp("us", tz="UTC")
 _NAIVE_US = pa.timestamp("us")
 
 
+def _as_int64(column: pa.Array) -> pa.Array:
+    """An integer column as int64, values beyond int64 (a uint64 of 2**64-1) null."""
+    if column.type == pa.uint64():
+        fits = pc.less_equal(column, _s(INT64_MAX, pa.uint64()))
+        column = pc.if_else(fits, column, _s(None, pa.uint64()))
+    return pc.cast(column, pa.int64())
+
+
 def _epoch_ms(column: pa.Array) -> _Checked:
-    ints = pc.cast(column, pa.int64())
-    ok = pc.less(pc.abs_checked(ints), _s(_MAX_EPOCH_MS, pa.int64()))
+    ints = _as_int64(column)
+    ok = pc.and_(
+        pc.greater_equal(ints, _s(_MIN_MS, pa.int64())), pc.less(ints, _s(_END_MS, pa.int64()))
+    )
     micros = pc.multiply(pc.if_else(ok, ints, _s(None, pa.int64())), _s(1000, pa.int64()))
     return _keep(pc.cast(micros, _NAIVE_US), _bad(column, ok), _NAIVE_US)
+
+
+def timestamps_in_range(column: pa.Array) -> pa.Array:
+    """Whether each value of a timestamp column is an accepted time (null stays null)."""
+    raw = pc.cast(column, pa.int64())
+    per_second = _PER_SECOND[column.type.unit]
+    low, end = _MIN_MS * per_second // 1000, _END_MS * per_second // 1000
+    return pc.and_(pc.greater_equal(raw, _s(low, pa.int64())), pc.less(raw, _s(end, pa.int64())))
+
+
+def time_cells(column: pa.Array) -> tuple[pa.Array, dict[int, int]]:
+    """A timestamp column as `normalise_time` gives it, times outside the accepted range null,
+    and those times as {position: epoch milliseconds} (Python cannot hold year 10000 or -1)."""
+    ok = timestamps_in_range(column)
+    outside = pc.indices_nonzero(_bad(column, ok)).to_pylist()
+    if not outside:
+        return normalise_time(column), {}
+    per_second = _PER_SECOND[column.type.unit]
+    raw = pc.cast(column, pa.int64())
+    millis = {i: raw[i].as_py() * 1000 // per_second for i in outside}
+    return normalise_time(pc.if_else(ok, column, _s(None, column.type))), millis
 
 
 def _time_text(column: pa.Array) -> _Checked:
@@ -233,15 +283,29 @@ def _time_text(column: pa.Array) -> _Checked:
     except pa.ArrowInvalid:  # e.g. 2024-02-30: leave the whole shape to the row path
         iso = pc.and_(iso, False)
         from_iso = pa.nulls(len(values), _NAIVE_US)
+    iso = pc.and_(iso, _naive_in_range(from_iso))
     out = pc.if_else(epoch, from_epoch.values, from_iso)
     ok = pc.or_(pc.and_(epoch, pc.invert(from_epoch.bad)), iso)
     return _keep(out, _bad(values, ok), _NAIVE_US)
 
 
+def _naive_in_range(column: pa.Array) -> pa.Array:
+    """Whether each naive UTC microsecond time is an accepted time (null: false)."""
+    inside = pc.and_(
+        pc.greater_equal(column, _s(MIN_TIME.replace(tzinfo=None), _NAIVE_US)),
+        pc.less(column, _s(MAX_TIME.replace(tzinfo=None), _NAIVE_US)),
+    )
+    return pc.fill_null(inside, _s(False))
+
+
 def _time(column: pa.Array) -> _Checked:
     kind = column.type
     if pa.types.is_timestamp(kind):
-        return _Checked(normalise_time(column), _none(len(column)))
+        values, outside = time_cells(column)
+        bad = _none(len(column))
+        if outside:
+            bad = pa.array([i in outside for i in range(len(column))], pa.bool_())
+        return _Checked(values, bad)
     if pa.types.is_integer(kind):
         return _epoch_ms(column)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -532,7 +596,7 @@ def ingest_conversations(
     Example:
         >>> from ccstats.storage import open_store
         >>> from ccstats.records import TenantSettings
-        >>> store = open_store(); store.put_tenant(TenantSettings(id="t1"))
+        >>> store = open_store(); store.registry.put_tenant(TenantSettings(id="t1"))
         >>> r = ingest_conversations(store, [{"id": "a", "tenant_id": "t1", "channel": "chat",
         ...     "created_at": 0}, {"id": "b"}])
         >>> r.accepted, r.rejected[0].index
@@ -563,10 +627,38 @@ def _present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def arrow_rows(table: Any) -> list[dict[str, Any]]:
-    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC."""
+def arrow_rows(table: Any) -> list[Any]:
+    """Rows of an Arrow table as the row path reads them: nulls left out, times aware UTC.
+
+    A time outside the accepted range becomes its epoch milliseconds (which validation rejects,
+    naming it); a row Python cannot hold at all is marked unreadable, to be rejected by position.
+    """
+    outside: dict[str, dict[int, int]] = {}
     for position, column in enumerate(table.columns):
         if pa.types.is_timestamp(column.type):
-            fixed = normalise_time(column.combine_chunks())
+            fixed, millis = time_cells(column.combine_chunks())
             table = table.set_column(position, table.field(position).name, fixed)
-    return [_present(row) for row in table.to_pylist()]
+            if millis:
+                outside[table.field(position).name] = millis
+    rows: list[Any] = [r if isinstance(r, Unparsable) else _present(r) for r in _python_rows(table)]
+    for name, millis in outside.items():
+        for index, value in millis.items():
+            row = rows[index]
+            if isinstance(row, dict):
+                row[name] = value  # an epoch ms the row path rejects as out of range
+    return rows
+
+
+def _python_rows(table: Any) -> list[dict[str, Any] | Unparsable]:
+    try:
+        rows: list[dict[str, Any] | Unparsable] = table.to_pylist()
+        return rows
+    except (OverflowError, ValueError):  # e.g. a transcript time of year 10000: only its record
+        pass
+    out: list[dict[str, Any] | Unparsable] = []
+    for index in range(table.num_rows):
+        try:
+            out.append(table.slice(index, 1).to_pylist()[0])
+        except (OverflowError, ValueError) as error:
+            out.append(Unparsable(f"a value cannot be read: {error}"))
+    return out

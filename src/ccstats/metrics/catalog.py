@@ -1,6 +1,6 @@
 """Every metric, defined once. Reports are presets over these names; dialects only rename them.
 
-Conditions follow `spec/reports.md` ("a missing count field counts as 0, a missing bool as false").
+Conditions follow `docs/reports.md` ("a missing count field counts as 0, a missing bool as false").
 Expressions are portable SQL over the conversation columns (alias `c`); `storage/` compiles them.
 """
 
@@ -28,13 +28,6 @@ _EVALUATED = "(csat_option_id IS NOT NULL OR csat_score IS NOT NULL)"
 _RECEIVED = _false("left_message")
 _FROM_QUEUE = f"({_true('queued')} AND {_true('agent_connected')})"
 _FINISHED_WITH_CUSTOMER = f"({_FINISHED} AND customer_id IS NOT NULL)"
-
-
-def _no_repeat_within(hours: int) -> str:
-    # reports.md, 7moor quality: the customer opened no other conversation of the tenant within
-    # `hours` after this one ended. `next_contact_at` is the first such opening, kept by the
-    # store (storage/duckdb/contacts.py), so the measure reads only its own row.
-    return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
 
 
 def _count(name: str, description: str, where: str | None = None) -> Measure:
@@ -207,6 +200,13 @@ _MEASURES: list[Measure] = [
     _count(
         "transferred_to_agent", "The bot handed over to a human.", _true("transferred_to_agent")
     ),
+    # Outbound dialing (Twin24 seed 003: call status)
+    _count("dialed", "Calls with a dial result (status).", "dial_status IS NOT NULL"),
+    _count(
+        "dial_answered",
+        "Calls the callee picked up (status ANSWERED, or ANSWER, its older spelling).",
+        "dial_status IN ('ANSWERED', 'ANSWER')",
+    ),
 ]
 
 _RATIOS: list[Ratio] = [
@@ -313,6 +313,12 @@ _RATIOS: list[Ratio] = [
         "seconds",
     ),
     Ratio(
+        "dial_answer_rate",
+        "Answered share of calls with a dial result.",
+        "dial_answered",
+        "dialed",
+    ),
+    Ratio(
         "csat",
         "Satisfied share (score 4-5) of CSAT-rated conversations.",
         "csat_satisfied",
@@ -339,10 +345,15 @@ def _parametric(name: str) -> list[Metric] | None:
         return [within, level]
     if match := re.fullmatch(r"(?:fcr|resolved_within)_(\d+)h", name):
         hours = int(match.group(1))
-        resolved = _count(
+        # reports.md, 7moor quality: the customer opened no other conversation of the tenant
+        # within `hours` after this one ended.
+        resolved = Measure(
             f"resolved_within_{hours}h",
             f"Finished conversations whose customer came back in no conversation within {hours} h.",
-            f"{_FINISHED_WITH_CUSTOMER} AND {_no_repeat_within(hours)}",
+            "conversations",
+            "no_repeat_within",
+            where=_FINISHED_WITH_CUSTOMER,
+            within_hours=hours,
         )
         rate = Ratio(
             f"fcr_{hours}h",

@@ -35,3 +35,5 @@ class AggregateRequest:
     bucket_starts: tuple[datetime, ...] | None = None
     group_by: tuple[str, ...] = ()
     filters: Filters = ()
+    max_rows: int | None = None
+    """More result rows than this raise `storage.ResultTooLarge` (none of them is kept)."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from ccstats.limits import MAX_BUCKETS, MAX_QUERY_ROWS
 from ccstats.metrics import UnknownNameError, get_metric
 from ccstats.metrics.catalog import resolve_parametric
 from ccstats.metrics.definitions import Measure, Metric, Ratio
@@ -26,6 +27,7 @@ __all__ = [
     "RatioValue",
     "compile_query",
     "result_of",
+    "too_many_rows",
     "GROUPABLE",
 ]
 
@@ -132,9 +134,33 @@ def _check_fields(query: MetricQuery) -> None:
         )
 
 
+_SHORTEST_BUCKET = {
+    "half_hour": timedelta(minutes=30),
+    "hour": timedelta(hours=1),
+    "day": timedelta(hours=23),  # a spring-forward day
+    "week": timedelta(days=7) - timedelta(hours=1),
+    "month": timedelta(days=28) - timedelta(hours=1),
+    "year": timedelta(days=365) - timedelta(hours=1),
+}
+
+
+def _check_bucket_count(query: MetricQuery) -> None:
+    """Refuse a query with more than MAX_BUCKETS buckets before making them."""
+    shortest = _SHORTEST_BUCKET.get(query.granularity)
+    if shortest is None:
+        return
+    most = (query.end - query.start) // shortest + 2
+    if most > MAX_BUCKETS:
+        raise QueryError(
+            f"granularity {query.granularity} over this range gives up to {most} buckets; at most"
+            f" {MAX_BUCKETS}: choose a coarser granularity or a shorter range"
+        )
+
+
 def compile_query(query: MetricQuery) -> tuple[AggregateRequest, list[Metric]]:
     """The store request a query runs as, and its resolved metrics."""
     _check_fields(query)
+    _check_bucket_count(query)
     metrics = _metrics(query.metrics)
     buckets = None
     if query.granularity != "total":
@@ -150,6 +176,7 @@ def compile_query(query: MetricQuery) -> tuple[AggregateRequest, list[Metric]]:
         bucket_starts=buckets,
         group_by=tuple(query.group_by),
         filters=tuple((k, tuple(v)) for k, v in query.filters.items()),
+        max_rows=MAX_QUERY_ROWS,
     )
     return request, metrics
 
@@ -187,6 +214,14 @@ class _Rows(Protocol):
     def dicts(self) -> list[dict[str, Any]]: ...
 
 
+def too_many_rows() -> QueryError:
+    """The error of an answer over `MAX_QUERY_ROWS` rows."""
+    return QueryError(
+        f"the answer has more than {MAX_QUERY_ROWS} rows (buckets times groups); group by fewer"
+        " fields, filter, or choose a coarser granularity"
+    )
+
+
 def result_of(
     query: MetricQuery, request: AggregateRequest, metrics: list[Metric], table: _Rows
 ) -> MetricResult:
@@ -196,6 +231,9 @@ def result_of(
     if request.bucket_starts is None and not request.group_by and not rows:
         rows = [{}]
     if query.fill_empty and request.bucket_starts is not None:
+        groups = len({tuple(r[g] for g in request.group_by) for r in rows}) or 1
+        if groups * len(request.bucket_starts) > MAX_QUERY_ROWS:
+            raise too_many_rows()
         rows = _fill(rows, request)
     keys = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
     out = [{**{k: r.get(k) for k in keys}, **{m.name: _value(m, r) for m in metrics}} for r in rows]

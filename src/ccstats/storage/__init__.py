@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ccstats.metrics.plan import AggregateRequest
-from ccstats.storage.base import StorageError, Store
+from ccstats.storage.base import KeyTaken, ResultTooLarge, StorageError, Store
 from ccstats.storage.duckdb import DuckDBStore, StoreLockedError
 from ccstats.storage.registry import Credential, Registry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
@@ -22,7 +22,9 @@ __all__ = [
     "Credential",
     "DuckDBStore",
     "IntervalTotal",
+    "KeyTaken",
     "Registry",
+    "ResultTooLarge",
     "SearchPage",
     "SearchRequest",
     "StorageError",

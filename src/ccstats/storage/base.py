@@ -22,7 +22,7 @@ from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
-__all__ = ["Store", "StorageError", "StoreLockedError"]
+__all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError", "StoreLockedError"]
 
 
 class StorageError(RuntimeError):
@@ -32,6 +32,14 @@ class StorageError(RuntimeError):
 class StoreLockedError(StorageError):
     """Another process (usually `ccstats serve`) holds the database (a DuckDB file, a chDB
     directory)."""
+
+
+class ResultTooLarge(ValueError):
+    """An aggregate with more rows than its request's `max_rows`."""
+
+
+class KeyTaken(ValueError):
+    """A credential key id already used by a credential of the same kind."""
 
 
 class Store:

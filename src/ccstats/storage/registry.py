@@ -43,8 +43,9 @@ class Registry:
         """Every tenant, by id."""
         raise NotImplementedError
 
-    def add_credential(self, credential: Credential) -> None:
-        """Store a credential."""
+    def add_credential(self, credential: Credential, unique: bool = False) -> None:
+        """Store a credential; with `unique`, raise `KeyTaken` (storing nothing) when a
+        credential of its kind has the same key id, ignoring case and surrounding spaces."""
         raise NotImplementedError
 
     def list_credentials(self) -> list[Credential]:

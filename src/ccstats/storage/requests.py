@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from ccstats.metrics.definitions import Measure
 from ccstats.metrics.plan import Filters
 from ccstats.schema import CONVERSATION_COLUMNS
 
@@ -48,6 +49,9 @@ class SearchRequest:
     offset: int = 0
     after: tuple[Any, ...] | None = None
     columns: tuple[str, ...] | None = None
+    counted_by: Measure | None = None
+    """Only the conversations a catalogue measure counts or adds (its condition, compiled by the
+    engine: a `no_repeat_within` reads the engine's next contacts)."""
 
 
 @dataclass(frozen=True)

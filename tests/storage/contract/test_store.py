@@ -188,15 +188,23 @@ def _brute_force(latest: dict[tuple[str, str], dict[str, Any]], tenant: str) -> 
             and o.id != m.id
             and o.created_at > m.ended_at
         ]
-        nexts.append(min(later).replace(tzinfo=None) if later else None)
-    table = table.append_column("next_contact_at", pa.array(nexts, pa.timestamp("us")))
+        nexts.append((m.ended_at, min(later) if later else None))
     con = duckdb.connect()
-    con.register("c", table)
     out = {}
     for m in MEASURES:
-        where = f" FILTER (WHERE {m.where})" if m.where else ""
+        conditions = [m.where] if m.where else []
+        if m.within_hours is not None:  # no other contact of the customer within N h
+            hours = timedelta(hours=m.within_hours)
+            repeats = [e is not None and n is not None and n <= e + hours for e, n in nexts]
+            table_m = table.append_column("_no_repeat", pa.array([not r for r in repeats]))
+            conditions.append("_no_repeat")
+        else:
+            table_m = table
+        con.register("c", table_m)
+        where = f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else ""
         agg = {
             "count": "count(*)",
+            "no_repeat_within": "count(*)",
             "count_distinct": f"count(DISTINCT {m.expr})",
             "max": f"max({m.expr})",
         }.get(m.kind, f"sum({m.expr})")

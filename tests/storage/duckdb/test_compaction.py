@@ -152,7 +152,7 @@ def test_a_count_from_before_months_makes_every_month_due(tmp_path: Path) -> Non
         batch = _month_records("a", NOV_2023, 6, "n") + _month_records("a", DEC_2023, 2, "d")
         assert not ingest_conversations(store, batch).rejected
         store.compact(["2023-12"])
-        store._con.execute("DELETE FROM meta WHERE key LIKE 'compaction:month:%'")
+        store._con.execute("DELETE FROM engine_state WHERE key LIKE 'compaction:month:%'")
         store._con.execute("INSERT INTO meta VALUES ('compaction:unsorted_rows', '1')")
     with DuckDBStore(path) as store:
         assert store.unsorted_months == {"2023-11": 6, "2023-12": 2}
@@ -160,7 +160,7 @@ def test_a_count_from_before_months_makes_every_month_due(tmp_path: Path) -> Non
     with DuckDBStore(path) as store:
         assert store.unsorted_months == {}
         found = store._con.execute(
-            "SELECT count(*) FROM meta WHERE key = 'compaction:unsorted_rows'"
+            "SELECT count(*) FROM engine_state WHERE key = 'compaction:unsorted_rows'"
         ).fetchall()
         assert found == [(0,)]
 

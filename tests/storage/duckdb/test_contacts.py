@@ -215,7 +215,7 @@ def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None
     assert store._fetch(resolved, [slot]) == [(1,)]
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
     store.flush()
-    marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%'")
+    marks = store._fetch("SELECT value FROM engine_state WHERE key LIKE 'stale:%'")
     span = "2024-05-01 20:00:00.000000|2024-05-04 00:00:00.000000"
     assert marks == [(span,), (span,)]  # not back to c1's 00:00
     moves = store._fetch("SELECT rollup, id, created_at, old FROM contact_moves ORDER BY ALL")
@@ -275,7 +275,7 @@ def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
         store.flush()
         # As a file written before the column existed.
         store._con.execute("ALTER TABLE conversations DROP COLUMN next_contact_at")
-        store._con.execute("DELETE FROM meta WHERE key = 'contacts:next_contact_at'")
+        store._con.execute("DELETE FROM engine_state WHERE key = 'contacts:next_contact_at'")
     with DuckDBStore(path) as store:
         found = store._fetch("SELECT id, next_contact_at FROM conversations ORDER BY id")
         assert found == [("c1", datetime(2024, 5, 1, 20)), ("c2", None)]

@@ -151,6 +151,7 @@ def _record(tenant: str, key: int, minute: int, pick: int, batch: int) -> dict[s
         "message_handled_by": ("p", None)[pick // 7 % 2],
         "transfer_from_agent_id": ("q", None, None)[pick // 11 % 3],
         "transfer_to_agent_id": ("p", None, None)[pick // 13 % 3],
+        "left_message": (True, False, None)[pick // 17 % 3],
     }
 
 
@@ -183,6 +184,8 @@ def _requests(tenant: str, zone: ZoneInfo) -> list[AggregateRequest]:
             # 7moor agent reports: the local-day agent rollup for whole days.
             (("agent_id",), (("channel", ("chat",)),)),
             (("agent_id", "csat_option_id"), ()),
+            # 7moor agent rows: received sessions (leave-messages excluded)
+            (("agent_id",), (("channel", ("chat",)), ("left_message", (False, None)))),
             (("transfer_to_agent_id",), (("agent_id", ("p",)), ("channel", ("chat", None)))),
         ):
             out.append(
@@ -345,7 +348,7 @@ def test_maintenance_rebuilds_only_the_span_bulk_batches_changed(tmp_path: Path)
         before = {r.table: store._fetch(rowids.format(r.table)) for r in preagg.ROLLUPS}
         later = _table([_record("t1", 100 + k, (40 + k) * day, k, 1) for k in range(6)])
         store.upsert_conversations(later, empty_messages())  # six days: bulk, rollups stale
-        marks = store._fetch("SELECT value FROM meta WHERE key LIKE 'stale:%' ORDER BY key")
+        marks = store._fetch("SELECT value FROM engine_state WHERE key LIKE 'stale:%' ORDER BY key")
         lo, hi = (_BASE + timedelta(days=40)), (_BASE + timedelta(days=45))
         span = f"{lo:%Y-%m-%d %H:%M:%S}.000000|{hi:%Y-%m-%d %H:%M:%S}.000000"
         assert marks == [(span,), (span,)]

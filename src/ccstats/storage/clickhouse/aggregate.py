@@ -28,7 +28,7 @@ from ccstats.metrics.definitions import Measure
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.clickhouse import sql as q
 
-__all__ = ["Plan", "fold", "plan"]
+__all__ = ["Plan", "fold", "plan", "row_bound"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -90,8 +90,23 @@ def plan(table: str, request: AggregateRequest) -> Plan:
     final = " FINAL" if q.needs_final(request.measures) else ""
     sql = f"SELECT {', '.join([*keys, *parts])} FROM {table} AS c{final} WHERE {where}"
     if keys:
-        sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+        # A slot of a group without a live row adds nothing to any measure (its cancel rows
+        # take back what its rows added; FINAL drops both): left out, so the rows the engine
+        # returns are bounded by the answer's (`row_bound`).
+        sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} HAVING _live > 0"
     return Plan(sql, params.values, request.measures, starts_us, grid, len(request.group_by))
+
+
+def row_bound(p: Plan, request: AggregateRequest) -> int | None:
+    """At most how many rows the engine returns for an answer of `request.max_rows` rows:
+    each answer row folds at most one row per slot of its bucket (None: no limit asked)."""
+    if request.max_rows is None:
+        return None
+    per = 1
+    if p.starts_us is not None and p.grid:
+        edges = [*p.starts_us, max(epoch_us(request.end), p.starts_us[-1] + 1)]
+        per = max(-(-(b - a) // p.grid) for a, b in zip(edges, edges[1:], strict=False))
+    return request.max_rows * per
 
 
 def _utc(value: Any) -> Any:
@@ -117,7 +132,7 @@ class _Sums:
         for i, measure in enumerate(measures):
             value = row[at]
             at += 1
-            if measure.kind == "count":
+            if q.is_count(measure):
                 self.values[i] = (self.values[i] or 0) + int(value or 0)
             elif measure.kind == "max":
                 if value is not None and (self.values[i] is None or value > self.values[i]):
@@ -133,7 +148,7 @@ class _Sums:
         out: list[Any] = []
         for i, measure in enumerate(measures):
             value = self.values[i]
-            if measure.kind == "count":
+            if q.is_count(measure):
                 out.append(value or 0)
             elif measure.kind == "max":
                 out.append(_utc(value))

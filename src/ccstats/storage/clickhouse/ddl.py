@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 from ccstats.schema import CONVERSATION_COLUMNS, INTERVAL_COLUMNS, MESSAGE_COLUMNS, LogicalType
 
-__all__ = ["SCHEMA_VERSION", "STORE_COLUMNS", "statements", "type_of"]
+__all__ = ["SCHEMA_VERSION", "STORE_COLUMNS", "statements", "type_of", "upgrade"]
 
-SCHEMA_VERSION = 1
-"""Bumped with every change of the tables; `ClickHouseStore` migrates older databases."""
+SCHEMA_VERSION = 2
+"""Bumped with every change of the tables; `ClickHouseStore` migrates older databases
+(`upgrade`). 2: conversations have `source` (the platform a record came from)."""
 
 TIME = "DateTime64(6, 'UTC')"
 """Microseconds, like DuckDB's TIMESTAMP (DateTime64(3) would truncate)."""
@@ -276,3 +277,19 @@ def statements(db: str, cluster: str | None = None) -> list[str]:
             f" TO {quoted}.`{view.target}_local` AS {view.select.format(source=source)}"
         )
     return out
+
+
+def upgrade(db: str, cluster: str | None = None) -> list[str]:
+    """Statements that bring a database of an older schema to this one (idempotent): every
+    conversation column the ledger lacks is added (NULL in the rows written before it), on a
+    cluster to each shard's table and to the Distributed table over them."""
+    quoted = f"`{db}`"
+    columns = [_column(n, k, n in _REQUIRED) for n, k in CONVERSATION_COLUMNS.items()]
+    adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in columns)
+    if cluster is None:
+        return [f"ALTER TABLE {quoted}.`conversations` {adds}"]
+    on = f" ON CLUSTER `{cluster}`"
+    return [
+        f"ALTER TABLE {quoted}.`conversations_local`{on} {adds}",
+        f"ALTER TABLE {quoted}.`conversations`{on} {adds}",
+    ]

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from ccstats.records import TenantSettings
+from ccstats.storage.base import KeyTaken
 from ccstats.storage.clickhouse.client import Connection
 from ccstats.storage.registry import Credential, Registry
 
@@ -95,8 +96,10 @@ class ClickHouseRegistry(Registry):
         return list(self._tenant_map().values())
 
     # -- credentials ------------------------------------------------------------------------------
-    def add_credential(self, credential: Credential) -> None:
-        """Store a credential."""
+    def add_credential(self, credential: Credential, unique: bool = False) -> None:
+        """Store a credential; with `unique`, refuse (`KeyTaken`) a key id its kind has already,
+        ignoring case and surrounding spaces (checked and written under the write lock: one
+        at a time in this process)."""
         c = credential
         created = _naive(c.created_at or datetime.now(UTC))
         row = pa.table(
@@ -110,8 +113,18 @@ class ClickHouseRegistry(Registry):
             }
         )
         with self._write_lock:
+            if unique and self._key_taken(c.kind, c.key_id):
+                raise KeyTaken(f"a {c.kind} credential with key {c.key_id.strip()!r} exists")
             self._db.insert("credentials", row, self._token())
             self._credentials.clear()
+
+    def _key_taken(self, kind: str, key_id: str) -> bool:
+        rows = self._db.query(
+            f"SELECT 1 FROM {self._db.table('credentials')} WHERE kind = {{k:String}}"
+            " AND lowerUTF8(trimBoth(key_id)) = lowerUTF8(trimBoth({i:String})) LIMIT 1",
+            {"k": kind, "i": key_id},
+        )
+        return bool(rows)
 
     def list_credentials(self) -> list[Credential]:
         """Every credential, oldest first."""

@@ -1,5 +1,5 @@
 """The 15-minute rollup: a materialized view of signed partial sums per (tenant, 15-minute UTC
-slot, channel, access_code, direction), which reports read instead of the ledger when it
+slot, channel, access_code, direction, source), which reports read instead of the ledger when it
 answers them exactly (`covers`).
 
 Every zone offset is a whole number of quarter hours, so every bucket start and every range
@@ -24,24 +24,31 @@ from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.clickhouse import sql as q
 from ccstats.storage.clickhouse.aggregate import Plan, epoch_us, grid_of
 
-__all__ = ["DIMS", "SLOT_US", "Rollup", "held_measures"]
+__all__ = ["DIMS", "SLOT_US", "Rollup", "held_measures", "holds"]
 
 SLOT_US = 15 * 60 * 1_000_000
-DIMS = ("channel", "access_code", "direction")
-"""What the bucketed reports filter and group on (Huawei, 7moor sessions, native)."""
+DIMS = ("channel", "access_code", "direction", "source")
+"""What the bucketed reports filter and group on (Huawei, 7moor sessions, native; `source` so a
+vendor credential's scope stays on the rollup)."""
 
 TABLE, VIEW = "conversation_rollup", "conversation_rollup_mv"
 SIGNATURE_KEY = "clickhouse:rollup_signature"
 
 
+def holds(measure: Measure) -> bool:
+    """Whether the rollup can hold a measure: a count or sum that reads only its own row, or a
+    `no_repeat_within`, which here reads only its row's stored next contact (the ledger
+    rewrites a row whose next contact changed, as a cancel and a state row)."""
+    if measure.kind == "no_repeat_within":
+        return True
+    return measure.kind in ("count", "sum") and measure.reads_only_its_row
+
+
 def held_measures() -> tuple[Measure, ...]:
-    """The catalogue's counts and sums: each reads only its own row (next contacts included:
-    the ledger rewrites a row whose next contact changed)."""
+    """The catalogue's measures the rollup holds (`holds`)."""
     from ccstats.metrics.catalog import CATALOG  # the catalogue imports nothing of storage
 
-    return tuple(
-        m for m in CATALOG.values() if isinstance(m, Measure) and m.kind in ("count", "sum")
-    )
+    return tuple(m for m in CATALOG.values() if isinstance(m, Measure) and holds(m))
 
 
 def _slot(expr: str) -> str:
@@ -67,7 +74,7 @@ class Rollup:
         out = [("_live", "Int64", "sum(sign)")]
         for i, measure in enumerate(self.measures):
             parts = q.measure_parts(measure, i)
-            if measure.kind == "count":
+            if q.is_count(measure):
                 out.append((f"m_{measure.name}", "Int64", parts[0].rsplit(" AS ", 1)[0]))
             else:
                 kind = "Int128" if q.is_float_sum(measure) else "Int64"
@@ -89,7 +96,8 @@ class Rollup:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.table} (tenant_id LowCardinality(String),"
             " slot Int64, channel LowCardinality(String), access_code Nullable(String),"
-            f" direction LowCardinality(String), {sums}) ENGINE = SummingMergeTree"
+            " direction LowCardinality(String), source Nullable(String),"
+            f" {sums}) ENGINE = SummingMergeTree"
             f" ORDER BY (tenant_id, slot, {', '.join(DIMS)})"
             " SETTINGS allow_nullable_key = 1, non_replicated_deduplication_window = 1000",
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.db}.`{VIEW}` TO {self.table}"
@@ -155,6 +163,7 @@ class Rollup:
             if measure.kind == "sum":
                 parts.append(f"sum(c.`n_{measure.name}`)")
         sql = f"SELECT {', '.join([*keys, *parts])} FROM {self.table} AS c WHERE {where}"
-        if keys:
+        if keys:  # slots without a live row add nothing (as `aggregate.plan`)
             sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+            sql += " HAVING sum(c._live) > 0"
         return Plan(sql, params.values, request.measures, starts_us, grid, len(request.group_by))

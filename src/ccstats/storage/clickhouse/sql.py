@@ -13,7 +13,6 @@ them. Values are always bound (`{p0:String}`), never written into the text. The 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,16 @@ from ccstats.schema import CONVERSATION_COLUMNS
 from ccstats.storage.clickhouse.ddl import TIME, type_of
 from ccstats.storage.requests import SearchRequest
 
-__all__ = ["AGGREGATE_SETTINGS", "Params", "column", "filters_sql", "measure_parts", "naive"]
+__all__ = [
+    "AGGREGATE_SETTINGS",
+    "Params",
+    "column",
+    "condition_sql",
+    "filters_sql",
+    "is_count",
+    "measure_parts",
+    "naive",
+]
 
 AGGREGATE_SETTINGS: dict[str, Any] = {"aggregate_functions_null_for_empty": 1}
 
@@ -102,8 +110,29 @@ _FLOAT_COLUMNS = frozenset(n for n, kind in CONVERSATION_COLUMNS.items() if kind
 
 def is_float_sum(measure: Measure) -> bool:
     """Whether a sum measure adds a float column (then as integer nanoseconds)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", measure.expr or "")
-    return measure.kind == "sum" and any(n in _FLOAT_COLUMNS for n in names)
+    return measure.kind == "sum" and bool(measure.columns & _FLOAT_COLUMNS)
+
+
+def is_count(measure: Measure) -> bool:
+    """Whether a measure counts rows (a `count`, or a `no_repeat_within`: a count whose
+    condition reads the row's stored next contact)."""
+    return measure.kind in ("count", "no_repeat_within")
+
+
+def no_repeat_sql(hours: int) -> str:
+    """This engine's `no_repeat_within`: the row's stored next contact (`contacts`) is none or
+    later than `hours` after the row ended, so the measure reads only its own row (a row
+    without `ended_at` has no next contact)."""
+    return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
+
+
+def condition_sql(measure: Measure) -> str | None:
+    """The rows a measure counts or adds, as this engine's SQL (None: every row)."""
+    if measure.kind != "no_repeat_within":
+        return measure.where
+    assert measure.within_hours is not None
+    repeat = no_repeat_sql(measure.within_hours)
+    return f"({measure.where}) AND {repeat}" if measure.where else repeat
 
 
 def nanos(expr: str) -> str:
@@ -122,9 +151,10 @@ def needs_final(measures: Sequence[Measure]) -> bool:
 def measure_parts(measure: Measure, index: int) -> list[str]:
     """The aggregate columns of one measure, aliased `m<index>` (and `n<index>`, the live rows
     a sum adds: none makes the sum NULL, as SQL's sum of no values is)."""
-    where = f"({measure.where})" if measure.where else "true"
+    condition = condition_sql(measure)
+    where = f"({condition})" if condition else "true"
     name = f"m{index}"
-    if measure.kind == "count":
+    if is_count(measure):
         return [f"sumIf(sign, {where}) AS {name}"]
     if measure.kind == "max":
         return [f"maxIf({measure.expr}, {where}) AS {name}"]
@@ -150,6 +180,9 @@ def _search_where(request: SearchRequest, params: Params) -> str:
         where += f" AND {tf} >= {params.time(request.start)}"
     if request.end is not None:
         where += f" AND {tf} {'<=' if request.end_inclusive else '<'} {params.time(request.end)}"
+    condition = condition_sql(request.counted_by) if request.counted_by else None
+    if condition:
+        where += f" AND ({condition})"
     return where + filters_sql(request.filters, params)
 
 

@@ -40,7 +40,7 @@ from ccstats.schema import (
     conversation_schema,
 )
 from ccstats.storage import paging
-from ccstats.storage.base import StorageError, Store
+from ccstats.storage.base import ResultTooLarge, StorageError, Store
 from ccstats.storage.clickhouse import aggregate, ddl
 from ccstats.storage.clickhouse import sql as q
 from ccstats.storage.clickhouse.aggregate import Plan
@@ -210,6 +210,9 @@ class ClickHouseStore(Store):
                     f"the database holds schema {found}, newer than this ccstats"
                     f" ({ddl.SCHEMA_VERSION}): upgrade ccstats"
                 )
+            if found is not None and int(found) < ddl.SCHEMA_VERSION:
+                for statement in ddl.upgrade(self.target.database, self.target.cluster):
+                    self._db.command(statement)
             if found != str(ddl.SCHEMA_VERSION):
                 self.registry.put_meta(SCHEMA_KEY, str(ddl.SCHEMA_VERSION))
             if self._rollup is not None:
@@ -495,10 +498,10 @@ class ClickHouseStore(Store):
         order: list[tuple[Any, ...]] = []
         plans = self._plans(request)
         for number, plan in enumerate(plans):
-            rows = aggregate.fold(
-                plan, self._db.query(plan.sql, plan.params, self._sums), request.bucket_starts
-            )
+            rows = aggregate.fold(plan, self._rows_of(plan, request), request.bucket_starts)
             if number == 0:  # the counts and sums: which buckets and groups hold live rows
+                if request.max_rows is not None and len(rows) > request.max_rows:
+                    raise ResultTooLarge(f"the result has more than {request.max_rows} rows")
                 order = [row[: len(keys)] for row in rows]
             for row in rows:
                 for measure, value in zip(plan.measures, row[len(keys) :], strict=True):
@@ -506,6 +509,17 @@ class ClickHouseStore(Store):
         names = [m.name for m in request.measures]
         out = [(*key, *(found.get(n, {}).get(key) for n in names)) for key in order]
         return Table([*keys, *names], out, ";\n".join(p.sql for p in plans))
+
+    def _rows_of(self, plan: Plan, request: AggregateRequest) -> list[tuple[Any, ...]]:
+        """The engine's rows of a plan; ResultTooLarge, reading no more than the bound, when
+        they are more than an answer of `max_rows` rows can fold (`aggregate.row_bound`)."""
+        bound = aggregate.row_bound(plan, request)
+        if bound is None:
+            return self._db.query(plan.sql, plan.params, self._sums)
+        rows = self._db.query(f"{plan.sql} LIMIT {bound + 1}", plan.params, self._sums)
+        if len(rows) > bound:
+            raise ResultTooLarge(f"the result has more than {request.max_rows} rows")
+        return rows
 
     def explain(self, request: AggregateRequest) -> str:
         """The SQL `aggregate` runs (its partial sums per slot; `aggregate.fold` adds them)."""
@@ -517,7 +531,7 @@ class ClickHouseStore(Store):
         ledger = self._t("conversations")
         if self._rollup is None:
             return [aggregate.plan(ledger, request)]
-        sums = tuple(m for m in request.measures if m.kind in ("count", "sum"))
+        sums = tuple(m for m in request.measures if q.is_count(m) or m.kind == "sum")
         rest = tuple(m for m in request.measures if m not in sums)
         counted = replace(request, measures=sums)
         if not sums or not self._rollup.covers(counted):

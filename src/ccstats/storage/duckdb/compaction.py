@@ -47,7 +47,7 @@ MONTH_PREFIX = "compaction:month:"
 
 
 def month_key(month: str) -> str:
-    """The meta key that counts a month's unsorted rows."""
+    """The `engine_state` key that counts a month's unsorted rows."""
     return MONTH_PREFIX + month
 
 

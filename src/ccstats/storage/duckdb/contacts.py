@@ -9,7 +9,7 @@ over the tenant's conversations, 60-85% of the 7moor quality report's time at 10
 
 An upsert changes the next contact of the conversations of the customers it touches (those of the
 batch and of the rows it replaces). It only notes them in `pending_contacts`; `settle` (the
-store's `settle_contacts`) recomputes exactly their conversations, once for every upsert since
+store's `flush`) recomputes exactly their conversations, once for every upsert since
 the last time: before a read of an FCR measure or a check of kept answers, and every few seconds
 in the background. Until then the stored values, and the rollups' FCR counts made from them,
 are those of the rows as stored. Each upsert scanned the tenant's customers before: at 10M

@@ -2,7 +2,7 @@
 
 Every zone offset is a whole number of quarter hours, so every hour, day, week, month or year
 bucket of any zone, and every local-midnight range, is a union of 15-minute UTC slots. The rollup
-holds, per (tenant, slot, channel, access_code, direction), every catalogue measure that reads only
+holds, per (tenant, slot, channel, access_code, direction, source), every catalogue measure that reads only
 its own row (counts, sums, maxima: not the FCR measures, which look at other conversations, nor
 `count_distinct`). An upsert recomputes, in its own transaction, the slots its old and new rows fall
 in from the raw table, so the rollup always equals a fresh aggregation (maxima included).
@@ -12,7 +12,6 @@ in from the raw table, so the rollup always equals a fresh aggregation (maxima i
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,8 +70,9 @@ class Rollup:
         return f"CAST(timezone({tz}, date_trunc('day', {local})) AS TIMESTAMP)"
 
 
-ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction"))
-"""Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native)."""
+ROLLUP = Rollup("conversation_rollup", ("channel", "access_code", "direction", "source"))
+"""Dimensions the bucketed reports filter and group on (Huawei, 7moor session, native; `source`
+so a vendor credential's scope stays on the pre-aggregate path)."""
 
 AGENT_ROLLUP = Rollup(
     "agent_day_rollup",
@@ -83,29 +83,30 @@ AGENT_ROLLUP = Rollup(
         "message_handled_by",
         "transfer_from_agent_id",
         "transfer_to_agent_id",
+        "left_message",
     ),
     local_day=True,
 )
-"""Per agent (and the 7moor link columns) per local day: the 7moor agent reports of whole days.
+"""Per agent (and the 7moor link columns, and `left_message`, which sets an agent's received
+sessions apart) per local day: the 7moor agent reports of whole days.
 At 10M conversations it holds about 1M rows (a tenant-month of one agent: 30 rows per option)."""
 
 ROLLUPS = (ROLLUP, AGENT_ROLLUP)
 
 
-def _row_local(measure: Measure) -> bool:
-    text = f"{measure.expr or ''} {measure.where or ''}".lower()
-    return not any(word in text for word in ("select", "exists", "conversations", " over"))
+def _holds(measure: Measure) -> bool:
+    """Whether a rollup can hold a measure: a count, sum or max that reads only its own row, or
+    a `no_repeat_within`, which reads only its row's stored next contact here (`contacts`)."""
+    if measure.kind == "no_repeat_within":
+        return True
+    return measure.kind in ("count", "sum", "max") and measure.reads_only_its_row
 
 
 def rollup_measures() -> tuple[Measure, ...]:
-    """Catalogue measures a rollup can hold: count, sum, max that only read their own row."""
+    """Catalogue measures a rollup can hold (`_holds`)."""
     from ccstats.metrics.catalog import CATALOG  # the catalogue imports nothing of storage
 
-    return tuple(
-        m
-        for m in CATALOG.values()
-        if isinstance(m, Measure) and m.kind in ("count", "sum", "max") and _row_local(m)
-    )
+    return tuple(m for m in CATALOG.values() if isinstance(m, Measure) and _holds(m))
 
 
 def signature(rollup: Rollup, measures: Sequence[Measure]) -> str:
@@ -119,8 +120,8 @@ def _column(measure: Measure) -> str:
 
 def _partial(measure: Measure) -> str:
     """One slot's part of a measure: sums exact (`EXACT_SUM`) for floats, as the raw path adds."""
-    where = f" FILTER (WHERE {measure.where})" if measure.where else ""
-    if measure.kind == "count":
+    where = q.filter_sql(measure)
+    if measure.kind in ("count", "no_repeat_within"):
         return f"count(*){where}"
     if measure.kind == "max":
         return f"max({measure.expr}){where}"
@@ -133,7 +134,7 @@ def _partial(measure: Measure) -> str:
 def _final(measure: Measure) -> str:
     """A measure over slots: counts and sums add, maxima take the max."""
     column = f"c.{_column(measure)}"
-    if measure.kind == "count":
+    if measure.kind in ("count", "no_repeat_within"):
         return f"coalesce(sum({column}), 0)"  # count(*) of no rows is 0, a sum of none NULL
     if measure.kind == "max":
         return f"max({column})"
@@ -206,8 +207,8 @@ def touched_sql(rollup: Rollup, keys: str, zones: dict[str, str]) -> str:
 
 
 def follows_contacts(measure: Measure) -> bool:
-    """Whether a measure reads `next_contact_at` (the FCR measures)."""
-    return "next_contact_at" in f"{measure.expr or ''} {measure.where or ''}"
+    """Whether a measure reads the stored next contact (`no_repeat_within`, the FCR measures)."""
+    return measure.kind == "no_repeat_within"
 
 
 def _slot_of_row(rollup: Rollup, zones: dict[str, str]) -> str:
@@ -223,10 +224,10 @@ def _delta_keys(rollup: Rollup, zones: dict[str, str]) -> str:
 def contact_delta_columns(rollups: Sequence[Rollup], measures: Sequence[Measure]) -> list[str]:
     """The stored columns `contact_delta_sql` reads from `contacts._next`: the rollups' keys and
     every conversation column the FCR measures name."""
-    names = " ".join(f"{m.expr or ''} {m.where or ''}" for m in measures if follows_contacts(m))
-    if not names.strip():
+    follows = [m for m in measures if follows_contacts(m)]
+    if not follows:
         return []
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", names))
+    words = {"next_contact_at"}.union(*(m.columns for m in follows))
     used = [c for c in (*CONVERSATION_COLUMNS, *STORE_COLUMNS) if c in words]
     return list(dict.fromkeys(["created_at", *(d for r in rollups for d in r.dims), *used]))
 
@@ -331,17 +332,17 @@ _SPAN_TIME = "'%Y-%m-%d %H:%M:%S.%f'"
 
 
 def stale_span_sql() -> str:
-    """Mark a tenant's rollup stale (params: the meta key, the tenant, the key again), keeping
+    """Mark a tenant's rollup stale (params: the `engine_state` key, the tenant, the key again), keeping
     in the mark the `created_at` span of what the upsert changed (`contacts._span`) joined with
     the span already marked: `lo|hi`. A mark without a span (`1`, older files) stays whole."""
     old = "TRY_CAST(split_part(m.value, '|', {}) AS TIMESTAMP)"
     return (
-        "INSERT OR REPLACE INTO meta SELECT ?, CASE WHEN m.key IS NOT NULL"
+        "INSERT OR REPLACE INTO engine_state SELECT ?, CASE WHEN m.key IS NOT NULL"
         " AND m.value NOT LIKE '%|%' THEN m.value"
         f" ELSE strftime(least(s.lo, {old.format(1)}), {_SPAN_TIME}) || '|'"
         f" || strftime(greatest(s.hi, {old.format(2)}), {_SPAN_TIME}) END"
         " FROM (SELECT min(created_at) AS lo, max(created_at) AS hi FROM _span"
-        " WHERE tenant_id = ?) s LEFT JOIN meta m ON m.key = ?"
+        " WHERE tenant_id = ?) s LEFT JOIN engine_state m ON m.key = ?"
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from ccstats.records import TenantSettings
-from ccstats.storage.base import StorageError
+from ccstats.storage.base import KeyTaken, StorageError
 from ccstats.storage.registry import Credential, Registry
 
 __all__ = ["DuckDBRegistry"]
@@ -88,14 +88,21 @@ class DuckDBRegistry(Registry):
         return list(self._tenant_map().values())
 
     # -- credentials ------------------------------------------------------------------------------
-    def add_credential(self, credential: Credential) -> None:
-        """Store a credential."""
+    def add_credential(self, credential: Credential, unique: bool = False) -> None:
+        """Store a credential; with `unique`, refuse (`KeyTaken`) a key id its kind has already,
+        ignoring case and surrounding spaces (checked and written under the write lock)."""
         c = credential
         created = (c.created_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-        self._write(
-            "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
-            [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
-        )
+        with self._write_lock:
+            if unique and self._fetch(
+                "SELECT 1 FROM credentials WHERE kind = ? AND lower(trim(key_id)) = lower(trim(?))",
+                [c.kind, c.key_id],
+            ):
+                raise KeyTaken(f"a {c.kind} credential with key {c.key_id.strip()!r} exists")
+            self._write(
+                "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
+                [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
+            )
         self._credentials.clear()
 
     def list_credentials(self) -> list[Credential]:

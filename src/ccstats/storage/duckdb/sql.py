@@ -1,11 +1,10 @@
 """SQL text for the DuckDB store: DDL from the schema, and aggregate/search statements.
 
-Functions here only build (sql, params); `duckdb_store.py` runs them.
+Functions here only build (sql, params); `store.py` runs them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,6 +49,19 @@ def _create(table: str, columns: dict[str, LogicalType]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
 
 
+ENGINE_KEY_PREFIXES = ("stale:", "rollup:", "compaction:", "contacts:")
+"""Keys of `engine_state`; files written before it kept them in `meta` (`engine_state_sql`)."""
+
+
+def engine_state_sql() -> list[str]:
+    """Move the engine's keys out of `meta` into `engine_state` (idempotent)."""
+    where = " OR ".join(f"key LIKE '{prefix}%'" for prefix in ENGINE_KEY_PREFIXES)
+    return [
+        f"INSERT OR REPLACE INTO engine_state SELECT key, value FROM meta WHERE {where}",
+        f"DELETE FROM meta WHERE {where}",
+    ]
+
+
 def ddl() -> list[str]:
     """Statements that create every table (idempotent)."""
     return [
@@ -60,6 +72,9 @@ def ddl() -> list[str]:
         _create("messages", MESSAGE_COLUMNS),
         _create("agent_intervals", INTERVAL_COLUMNS),
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # The engine's own bookkeeping (rollup signatures, stale marks, unsorted months, the
+        # next-contact fill), apart from the registry's `meta`.
+        "CREATE TABLE IF NOT EXISTS engine_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
         # Customers whose conversations' next contacts wait for `contacts.pending_sql`.
         "CREATE TABLE IF NOT EXISTS pending_contacts (tenant_id VARCHAR NOT NULL,"
         " customer_id VARCHAR NOT NULL)",
@@ -72,10 +87,11 @@ def ddl() -> list[str]:
 
 
 def added_columns_sql() -> list[str]:
-    """Columns added since a store file was created (idempotent)."""
+    """Columns added since a store file was created (idempotent): every model column too, so a
+    field added to `Conversation` (e.g. `source`, issue 20) reaches files written before it."""
     return [
         f'ALTER TABLE conversations ADD COLUMN IF NOT EXISTS "{name}" {_SQL_TYPES[kind]}'
-        for name, kind in STORE_COLUMNS.items()
+        for name, kind in {**CONVERSATION_COLUMNS, **STORE_COLUMNS}.items()
     ]
 
 
@@ -87,14 +103,34 @@ DuckDB's threads add rows in, so a sum of per-bucket sums (pre-aggregates) equal
 
 def is_float_sum(measure: Measure) -> bool:
     """Whether a sum measure adds a float column (then summed as `EXACT_SUM`)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", measure.expr or "")
-    return measure.kind == "sum" and any(n in _FLOAT_COLUMNS for n in names)
+    return measure.kind == "sum" and bool(measure.columns & _FLOAT_COLUMNS)
+
+
+def no_repeat_sql(hours: int) -> str:
+    """This engine's `no_repeat_within`: the row's stored next contact (`contacts`) is none or
+    later than `hours` after the row ended, so the measure reads only its own row."""
+    return f"(next_contact_at IS NULL OR next_contact_at > ended_at + INTERVAL {int(hours)} HOUR)"
+
+
+def condition_sql(measure: Measure) -> str | None:
+    """The rows a measure counts or adds, as this engine's SQL (None: every row)."""
+    if measure.kind != "no_repeat_within":
+        return measure.where
+    assert measure.within_hours is not None
+    repeat = no_repeat_sql(measure.within_hours)
+    return f"{measure.where} AND {repeat}" if measure.where else repeat
+
+
+def filter_sql(measure: Measure) -> str:
+    """` FILTER (WHERE ...)` of a measure's condition, or nothing."""
+    condition = condition_sql(measure)
+    return f" FILTER (WHERE {condition})" if condition else ""
 
 
 def measure_sql(measure: Measure, alias: str = "c") -> str:
     """The aggregate of one measure over conversation rows (alias `c`)."""
-    where = f" FILTER (WHERE {measure.where})" if measure.where else ""
-    if measure.kind == "count":
+    where = filter_sql(measure)
+    if measure.kind in ("count", "no_repeat_within"):
         return f"count(*){where}"
     if measure.kind == "count_distinct":
         return f"count(DISTINCT {measure.expr}){where}"
@@ -291,6 +327,9 @@ def _search_where(request: SearchRequest, params: list[Any]) -> str:
     if request.end is not None:
         where += f" AND c.{tf} {'<=' if request.end_inclusive else '<'} ?"
         params.append(_naive(request.end))
+    condition = condition_sql(request.counted_by) if request.counted_by else None
+    if condition:
+        where += f" AND ({condition})"
     return where + filters_sql(request.filters, params)
 
 

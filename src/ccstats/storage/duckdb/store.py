@@ -28,7 +28,7 @@ from ccstats.schema import (
     STORE_COLUMNS,
 )
 from ccstats.storage import paging
-from ccstats.storage.base import StorageError, Store, StoreLockedError
+from ccstats.storage.base import ResultTooLarge, StorageError, Store, StoreLockedError
 from ccstats.storage.duckdb import compaction, contacts, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
@@ -130,7 +130,7 @@ class DuckDBStore(Store):
         self.registry = DuckDBRegistry(self._cursor, self._write_lock)
         self._unsorted_months: dict[str, int] = {}
         """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
-        (`compaction`); kept in meta with every upsert, so compaction resumes after a restart."""
+        (`compaction`); kept in `engine_state` with every upsert, so compaction resumes after a restart."""
         self.read_only = read_only
         self._pending: set[str] = set()
         """Tenants with customers in `pending_contacts` (`flush`)."""
@@ -138,9 +138,9 @@ class DuckDBStore(Store):
             for statement in q.ddl():
                 self._con.execute(statement)
             self._migrate()
-        if not read_only or self._has_meta():
+        if not read_only or self._has_state():
             found = self._con.execute(
-                "SELECT key, value FROM meta WHERE key LIKE ?", [compaction.month_key("%")]
+                "SELECT key, value FROM engine_state WHERE key LIKE ?", [compaction.month_key("%")]
             ).fetchall()
             prefix = len(compaction.month_key(""))
             self._unsorted_months = {key[prefix:]: int(value) for key, value in found}
@@ -161,17 +161,18 @@ class DuckDBStore(Store):
         tenants = {t: self.registry.get_tenant(t) for t in tenant_ids}
         return {t: s.timezone if s is not None else "UTC" for t, s in tenants.items()}
 
-    def _has_meta(self) -> bool:
+    def _has_state(self) -> bool:
         tables = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-        return ("meta",) in tables
+        return ("engine_state",) in tables
 
     def _migrate(self) -> None:
-        """Add the columns newer than the file, and fill `next_contact_at` once (`contacts`)."""
-        for statement in q.added_columns_sql():
+        """Add the columns newer than the file, move the engine's keys out of the registry's
+        `meta`, and fill `next_contact_at` once (`contacts`)."""
+        for statement in [*q.added_columns_sql(), *q.engine_state_sql()]:
             self._con.execute(statement)
         self._migrate_unsorted_count()
         key = "contacts:next_contact_at"
-        if self._con.execute("SELECT 1 FROM meta WHERE key = ?", [key]).fetchall():
+        if self._con.execute("SELECT 1 FROM engine_state WHERE key = ?", [key]).fetchall():
             return
         self._con.execute("BEGIN TRANSACTION")
         for statement in (contacts.all_customers_sql(), contacts.changed_sql()):
@@ -179,7 +180,7 @@ class DuckDBStore(Store):
         self._con.execute(contacts.update_sql())
         for statement in contacts.cleanup_sql():
             self._con.execute(statement)
-        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'filled')", [key])
+        self._con.execute("INSERT OR REPLACE INTO engine_state VALUES (?, 'filled')", [key])
         self._con.execute("COMMIT")
 
     def _migrate_unsorted_count(self) -> None:
@@ -187,18 +188,18 @@ class DuckDBStore(Store):
         is not zero, every month is due for a rewrite (which also moves the file to the months
         layout)."""
         found = self._con.execute(
-            "SELECT value FROM meta WHERE key = ?", [_LEGACY_UNSORTED]
+            "SELECT value FROM engine_state WHERE key = ?", [_LEGACY_UNSORTED]
         ).fetchall()
         if not found:
             return
         self._con.execute("BEGIN TRANSACTION")
         if int(found[0][0]) > 0:
             self._con.execute(
-                "INSERT OR REPLACE INTO meta SELECT ? || strftime(created_at, '%Y-%m'),"
+                "INSERT OR REPLACE INTO engine_state SELECT ? || strftime(created_at, '%Y-%m'),"
                 " count(*)::VARCHAR FROM conversations WHERE created_at IS NOT NULL GROUP BY 1",
                 [compaction.month_key("")],
             )
-        self._con.execute("DELETE FROM meta WHERE key = ?", [_LEGACY_UNSORTED])
+        self._con.execute("DELETE FROM engine_state WHERE key = ?", [_LEGACY_UNSORTED])
         self._con.execute("COMMIT")
 
     def _open_rollup(self, rollup: preagg.Rollup, read_only: bool) -> None:
@@ -208,7 +209,9 @@ class DuckDBStore(Store):
         key = f"rollup:{rollup.table}"
         found = self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
         tables = {row[0] for row in found}
-        current = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        current = self._con.execute(
+            "SELECT value FROM engine_state WHERE key = ?", [key]
+        ).fetchall()
         if rollup.table not in tables or not current or current[0][0] != wanted:
             if read_only:
                 return  # the raw table answers what this rollup would
@@ -219,11 +222,11 @@ class DuckDBStore(Store):
                 for sql, params in preagg.fill_sql(rollup, measures, zones):
                     self._con.execute(sql, params)
             self._con.execute(*preagg.clear_moves_sql(rollup))  # counted afresh
-            self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, wanted])
+            self._con.execute("INSERT OR REPLACE INTO engine_state VALUES (?, ?)", [key, wanted])
             self._con.execute("COMMIT")
         self._rollups.append(rollup)
         found = self._con.execute(
-            "SELECT key FROM meta WHERE key LIKE ?", [_stale_key(rollup.table, "%")]
+            "SELECT key FROM engine_state WHERE key LIKE ?", [_stale_key(rollup.table, "%")]
         ).fetchall()
         prefix = len(_stale_key(rollup.table, ""))
         self._stale |= {(rollup.table, row[0][prefix:]) for row in found}
@@ -241,11 +244,20 @@ class DuckDBStore(Store):
         cursor.execute("SET TimeZone = 'UTC'")  # a cursor is a connection of its own
         return cursor
 
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _fetch(
+        self, sql: str, params: Sequence[Any] = (), at_most: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The result's rows; with `at_most`, ResultTooLarge past that many (none kept)."""
         try:
-            return self._cursor().execute(sql, list(params)).fetchall()
+            result = self._cursor().execute(sql, list(params))
+            if at_most is None:
+                return result.fetchall()
+            rows = result.fetchmany(at_most + 1)
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
+        if len(rows) > at_most:
+            raise ResultTooLarge(f"the result has more than {at_most} rows")
+        return rows
 
     def _write(
         self,
@@ -319,7 +331,10 @@ class DuckDBStore(Store):
                 for month, count in counts.items()
             }
             unsorted = [
-                ("INSERT OR REPLACE INTO meta VALUES (?, ?)", [compaction.month_key(m), str(n)])
+                (
+                    "INSERT OR REPLACE INTO engine_state VALUES (?, ?)",
+                    [compaction.month_key(m), str(n)],
+                )
                 for m, n in months.items()
             ]
             spans = self._write(
@@ -468,7 +483,8 @@ class DuckDBStore(Store):
         sql, params = self._aggregate_sql(request)
         columns = (["bucket"] if request.bucket_starts is not None else []) + list(request.group_by)
         columns += [m.name for m in request.measures]
-        rows = [tuple(_aware(v) for v in row) for row in self._fetch(sql, params)]
+        fetched = self._fetch(sql, params, request.max_rows)
+        rows = [tuple(_aware(v) for v in row) for row in fetched]
         return Table(columns, rows, sql)
 
     def explain(self, request: AggregateRequest) -> str:
@@ -661,7 +677,9 @@ class DuckDBStore(Store):
             zone = self._zones_of([tenant_id])
             key = _stale_key(table, tenant_id)
             with self._write_lock:  # no upsert between the rebuild and the unmarking
-                span = _stale_span(self._fetch("SELECT value FROM meta WHERE key = ?", [key]))
+                span = _stale_span(
+                    self._fetch("SELECT value FROM engine_state WHERE key = ?", [key])
+                )
                 if span is None:
                     rebuild = [
                         (f"DELETE FROM {table} WHERE tenant_id = ?", [tenant_id]),
@@ -679,7 +697,7 @@ class DuckDBStore(Store):
                     rebuild = [touched, *moved, *refresh, *apply]
                 done = [
                     preagg.clear_moves_sql(rollup, tenant_id),
-                    ("DELETE FROM meta WHERE key = ?", [key]),
+                    ("DELETE FROM engine_state WHERE key = ?", [key]),
                 ]
                 self._write([*rebuild, *done])
                 self._stale.discard((table, tenant_id))  # after the commit: readers switch back
@@ -704,7 +722,7 @@ class DuckDBStore(Store):
                 self._write(
                     [
                         *compaction.rewrite_sql(month, columns, tables),
-                        ("DELETE FROM meta WHERE key = ?", [compaction.month_key(month)]),
+                        ("DELETE FROM engine_state WHERE key = ?", [compaction.month_key(month)]),
                     ]
                 )
                 self._unsorted_months.pop(month, None)
