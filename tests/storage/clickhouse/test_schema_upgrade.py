@@ -71,17 +71,17 @@ def test_a_schema_1_database_gets_source_and_a_rebuilt_rollup(url: str) -> None:
     measures = (CATALOG["conversations"], CATALOG["duration_total"])
     # Whole hours: read from the rebuilt rollup; a quarter past: from the ledger. Both agree.
     for start in (T0, T0 + HOUR / 4):
-        request = AggregateRequest("t1", start, T0 + 24 * HOUR, measures, group_by=("source",))  # type: ignore[arg-type]
+        request = AggregateRequest("t1", start, T0 + 24 * HOUR, measures, group_by=("source",))
         assert store.aggregate(request).rows == [("huawei", 1, 5), (None, 2, 30)]
     assert "conversation_rollup" in store.explain(
-        AggregateRequest("t1", T0, T0 + 24 * HOUR, measures, group_by=("source",))  # type: ignore[arg-type]
+        AggregateRequest("t1", T0, T0 + 24 * HOUR, measures, group_by=("source",))
     )
     rows = store.search(SearchRequest("t1", sort=(("id", False),), columns=("id", "source"))).rows
     assert [(r["id"], r["source"]) for r in rows] == [("a", None), ("b", None), ("c", "huawei")]
     # Opening it again changes nothing.
     again = _open(url)
     assert again.registry.get_meta(SCHEMA_KEY) == "2"
-    assert again.aggregate(AggregateRequest("t1", T0, T0 + 24 * HOUR, measures)).rows == [(3, 35)]  # type: ignore[arg-type]
+    assert again.aggregate(AggregateRequest("t1", T0, T0 + 24 * HOUR, measures)).rows == [(3, 35)]
 
 
 def test_a_newer_schema_is_refused(url: str) -> None:

@@ -40,7 +40,7 @@ def _call(cid: str, hours: float, **extra: Any) -> dict[str, Any]:
 
 
 def _request(**changes: Any) -> AggregateRequest:
-    base = AggregateRequest("t1", T0, T0 + 24 * HOUR, (CONVERSATIONS, TALK))  # type: ignore[arg-type]
+    base = AggregateRequest("t1", T0, T0 + 24 * HOUR, (CONVERSATIONS, TALK))
     return replace(base, **changes)
 
 
