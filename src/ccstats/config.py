@@ -156,7 +156,8 @@ class Settings(BaseSettings):
 
     db: str = Field(
         default="ccstats.duckdb",
-        description="The DuckDB database file (`:memory:`: a throwaway store).",
+        description="The DuckDB database file (`:memory:`: a throwaway store), or a ClickHouse "
+        "URL (`chdb:///dir`, `clickhouse://user:pw@host:8123/db`: docs/clickhouse.md).",
     )
     host: str = Field(
         default="127.0.0.1", description="Address to listen on (`0.0.0.0`: every interface)."
