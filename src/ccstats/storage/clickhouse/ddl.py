@@ -23,7 +23,9 @@ __all__ = ["SCHEMA_VERSION", "STORE_COLUMNS", "statements", "type_of", "upgrade"
 
 SCHEMA_VERSION = 2
 """Bumped with every change of the tables; `ClickHouseStore` migrates older databases
-(`upgrade`). 2: conversations have `source` (the platform a record came from)."""
+(`upgrade`). 2: conversations have `source` (the platform a record came from); `meta` rows
+name the state they replaced and their writer (`cas`, `writer`: compare-and-set across
+processes)."""
 
 TIME = "DateTime64(6, 'UTC')"
 """Microseconds, like DuckDB's TIMESTAMP (DateTime64(3) would truncate)."""
@@ -51,6 +53,10 @@ STORE_COLUMNS: dict[str, str] = {
 were written at (a next-contact rewrite keeps it), the row version and its sign."""
 
 _WINDOW = "non_replicated_deduplication_window = 1000"
+
+_META_CAS = "cas String DEFAULT '', writer String DEFAULT ''"
+"""The registry's compare-and-set across processes (`registry`): the state a write replaced
+(its insert token) and who wrote it."""
 
 
 def type_of(kind: LogicalType) -> str:
@@ -195,7 +201,7 @@ def _tables() -> list[_Table]:
         ),
         _Table(
             "meta",
-            "key String, value String, version UInt64, deleted UInt8",
+            f"key String, value String, version UInt64, deleted UInt8, {_META_CAS}",
             "ReplacingMergeTree",
             "version, deleted",
             order="key",
@@ -282,14 +288,20 @@ def statements(db: str, cluster: str | None = None) -> list[str]:
 def upgrade(db: str, cluster: str | None = None) -> list[str]:
     """Statements that bring a database of an older schema to this one (idempotent): every
     conversation column the ledger lacks is added (NULL in the rows written before it), on a
-    cluster to each shard's table and to the Distributed table over them."""
+    cluster to each shard's table and to the Distributed table over them; `meta` gets `cas`
+    and `writer`."""
     quoted = f"`{db}`"
     columns = [_column(n, k, n in _REQUIRED) for n, k in CONVERSATION_COLUMNS.items()]
     adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in columns)
+    meta = ", ".join(f"ADD COLUMN IF NOT EXISTS {c.strip()}" for c in _META_CAS.split(","))
     if cluster is None:
-        return [f"ALTER TABLE {quoted}.`conversations` {adds}"]
+        return [
+            f"ALTER TABLE {quoted}.`conversations` {adds}",
+            f"ALTER TABLE {quoted}.`meta` {meta}",
+        ]
     on = f" ON CLUSTER `{cluster}`"
     return [
         f"ALTER TABLE {quoted}.`conversations_local`{on} {adds}",
         f"ALTER TABLE {quoted}.`conversations`{on} {adds}",
+        f"ALTER TABLE {quoted}.`meta`{on} {meta}",
     ]

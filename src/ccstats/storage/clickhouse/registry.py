@@ -1,16 +1,17 @@
 """The ClickHouse registry: tenants, credentials and server state in the store's database.
 
-`tenants` and `meta` are ReplacingMergeTree tables read FINAL (a write is a row of a higher
-version; a deleted value a row marked `deleted`). ClickHouse has no compare-and-set: this
-registry makes `put_meta` and `compare_and_set` atomic *within its process* (a lock around the
-read and the write). Several processes on one database would need ClickHouse Keeper
-(`KeeperMap` with `keeper_map_strict_mode`) to keep one-use things one-use across them; that is
-not built (docs/clickhouse.md). Tenants and credentials read are kept for `CACHE_SECONDS`, so a
-change made by another process is seen within that time (this process's own at once).
+`tenants` and `meta` are ReplacingMergeTree tables (a write is a row of a higher version; a
+deleted value a row marked `deleted`). `meta`'s writes are compare-and-set across threads and
+processes: ClickHouse keeps one block per insert token, and every writer replacing the same
+state uses the same token (`ClickHouseRegistry._swap`), so nonces, Huawei tokens, Twin24
+refresh tokens and writer leases stay one-use with several processes on one database.
+Tenants and credentials read are kept for `CACHE_SECONDS`, so a change made by another process
+is seen within that time (this process's own at once).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from ccstats.records import TenantSettings
-from ccstats.storage.base import KeyTaken
+from ccstats.storage.base import KeyTaken, StorageError
 from ccstats.storage.clickhouse.client import Connection
 from ccstats.storage.registry import Credential, Registry
 
@@ -28,6 +29,9 @@ __all__ = ["CACHE_SECONDS", "ClickHouseRegistry"]
 
 CACHE_SECONDS = 2.0
 """How long tenants and credentials read are kept (every request authenticates against them)."""
+
+_SWAP_TRIES = 100
+"""Attempts of `put_meta` against writers that change the same value meanwhile."""
 
 _CREDENTIALS_KEPT = 10_000
 """Credential lookups kept: unknown keys probed by clients must not pile up."""
@@ -155,51 +159,96 @@ class ClickHouseRegistry(Registry):
         return list(found)
 
     # -- server state -----------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        """A value of the server's own state, or None."""
+    def _current(self, key: str) -> tuple[str | None, int]:
+        """A key's value (None: absent or deleted) and the version of its newest row (0: never
+        written), read from every row of the key: deletions included, merged or not."""
         rows = self._db.query(
-            f"SELECT value FROM {self._db.table('meta')} FINAL WHERE key = {{k:String}}",
+            "SELECT argMax(value, (version, writer)), argMax(deleted, (version, writer)),"
+            f" max(version) FROM {self._db.table('meta')} WHERE key = {{k:String}}"
+            " GROUP BY key",
             {"k": key},
         )
-        return str(rows[0][0]) if rows else None
+        if not rows:
+            return None, 0
+        value, deleted, version = rows[0]
+        return (None if deleted else str(value)), int(version)
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the server's own state, or None."""
+        return self._current(key)[0]
 
     def put_meta(self, key: str, value: str | None) -> str | None:
-        """Set (None: delete) a value under the write lock; returns the replaced value."""
+        """Set (None: delete) a value; returns the replaced value. A swap: of two processes
+        replacing one value at once, each gets back a different one (a one-use token is
+        handed to one of them)."""
         with self._write_lock:
-            before = self.get_meta(key)
-            self._set([key], value)
-        return before
+            for _ in range(_SWAP_TRIES):
+                before, version = self._current(key)
+                if self._swap(key, version, value):
+                    return before
+        raise StorageError(f"the server state {key!r} changed {_SWAP_TRIES} times while set")
 
     def compare_and_set(self, key: str, expected: str | None, value: str | None) -> bool:
-        """Set `key` to `value` only if it holds `expected` (None: absent); atomic in this
-        process (the module docstring says why not across processes)."""
+        """Set `key` to `value` only if it holds `expected` (None: absent); atomic across
+        threads and processes (`_swap`)."""
         with self._write_lock:
-            if self.get_meta(key) != expected:
+            current, version = self._current(key)
+            if current != expected:
                 return False
-            self._set([key], value)
-        return True
+            return self._swap(key, version, value)
 
-    def delete_meta_before(self, prefix: str, cutoff: str) -> int:
-        """Delete the values under `prefix` that sort before `cutoff`; how many."""
-        with self._write_lock:
-            rows = self._db.query(
-                f"SELECT key FROM {self._db.table('meta')} FINAL"
-                " WHERE startsWith(key, {p:String}) AND value < {c:String}",
-                {"p": prefix, "c": cutoff},
-            )
-            self._set([r[0] for r in rows], None)
-        return len(rows)
+    def _swap(self, key: str, seen: int, value: str | None) -> bool:
+        """Write `value` over the key's state of version `seen`, unless another writer did
+        first; whether this one did.
 
-    def _set(self, keys: list[str], value: str | None) -> None:
-        if not keys:
-            return
-        version = self._version()
-        rows = pa.table(
+        ClickHouse has no compare-and-set, but it keeps one block per insert token (each
+        table's deduplication window): every writer that read the same state inserts under the
+        same token, `cas`, so one row is stored, and the writer whose row it is won. A state a
+        writer did not see has another token, so a stale writer cannot overwrite it. Exact while
+        fewer than the window's 1000 blocks reach `meta` between two racing inserts."""
+        cas = hashlib.sha256(f"{self._db.database}\0{key}\0{seen}".encode()).hexdigest()
+        writer = self._token()
+        row = pa.table(
             {
-                "key": keys,
-                "value": [value or ""] * len(keys),
-                "version": pa.array([version] * len(keys), pa.uint64()),
-                "deleted": pa.array([1 if value is None else 0] * len(keys), pa.uint8()),
+                "key": [key],
+                "value": [value or ""],
+                "version": pa.array([max(self._version(), seen + 1)], pa.uint64()),
+                "deleted": pa.array([1 if value is None else 0], pa.uint8()),
+                "cas": [cas],
+                "writer": [writer],
             }
         )
-        self._db.insert("meta", rows, self._token())
+        self._db.insert("meta", row, cas)
+        stored = self._db.query(
+            f"SELECT writer FROM {self._db.table('meta')} WHERE key = {{k:String}}"
+            " AND cas = {c:String} ORDER BY version, writer LIMIT 1",
+            {"k": key, "c": cas},
+        )
+        return bool(stored) and stored[0][0] == writer
+
+    def delete_meta_before(self, prefix: str, cutoff: str) -> int:
+        """Delete the values under `prefix` that sort before `cutoff`; how many.
+
+        Each deletion is a row one version above the state it read: a value another writer
+        set meanwhile has a newer version (from its clock) and stays."""
+        with self._write_lock:
+            rows = self._db.query(
+                "SELECT key, newest FROM (SELECT key, argMax(value, (version, writer)) AS v,"
+                " argMax(deleted, (version, writer)) AS gone, max(version) AS newest"
+                f" FROM {self._db.table('meta')} WHERE startsWith(key, {{p:String}})"
+                " GROUP BY key) WHERE NOT gone AND v < {c:String}",
+                {"p": prefix, "c": cutoff},
+            )
+            if rows:
+                table = pa.table(
+                    {
+                        "key": [r[0] for r in rows],
+                        "value": [""] * len(rows),
+                        "version": pa.array([int(r[1]) + 1 for r in rows], pa.uint64()),
+                        "deleted": pa.array([1] * len(rows), pa.uint8()),
+                        "cas": [""] * len(rows),
+                        "writer": [""] * len(rows),
+                    }
+                )
+                self._db.insert("meta", table, self._token())
+        return len(rows)

@@ -204,7 +204,7 @@ class ClickHouseStore(Store):
         with self._write_lock:
             for statement in ddl.statements(self.target.database, self.target.cluster):
                 self._db.command(statement)
-            found = self.registry.get_meta(SCHEMA_KEY)
+            found = self._schema_version()
             if found is not None and int(found) > ddl.SCHEMA_VERSION:
                 raise StorageError(
                     f"the database holds schema {found}, newer than this ccstats"
@@ -217,6 +217,14 @@ class ClickHouseStore(Store):
                 self.registry.put_meta(SCHEMA_KEY, str(ddl.SCHEMA_VERSION))
             if self._rollup is not None:
                 self._open_rollup(self._rollup)
+
+    def _schema_version(self) -> str | None:
+        """The database's schema version, read as every schema keeps it (before `upgrade`)."""
+        rows = self._db.query(
+            f"SELECT value FROM {self._t('meta')} FINAL WHERE key = {{k:String}}",
+            {"k": SCHEMA_KEY},
+        )
+        return str(rows[0][0]) if rows else None
 
     def _open_rollup(self, rollup: Rollup) -> None:
         """Create the rollup, or rebuild it from the ledger when its shape changed."""
