@@ -19,6 +19,7 @@ from ccstats.storage import StorageError, describe_url
 from ccstats.storage.clickhouse import ClickHouseStore, parse_url
 from ccstats.storage.clickhouse.aggregate import grid_of
 from ccstats.storage.clickhouse.contacts import Contact, next_contacts
+from ccstats.storage.lease import WriterBusy
 
 T0 = datetime(2024, 3, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -160,7 +161,8 @@ def test_next_contacts_skip_the_conversation_itself() -> None:
 
 def test_two_store_objects_share_the_registry_and_the_ledger() -> None:
     """Two processes cannot open one chDB directory; two store objects on one database stand in
-    for them: what one writes, the other reads, and compare-and-set stays one-use."""
+    for them: what one writes, the other reads; one writes a tenant at a time (its writer
+    lease); compare-and-set stays one-use."""
     url = chdb_url()
     one, two = ClickHouseStore(url), ClickHouseStore(url)
     try:
@@ -169,16 +171,22 @@ def test_two_store_objects_share_the_registry_and_the_ledger() -> None:
         assert found is not None and found.timezone == "Asia/Tokyo"
         ingest_conversations(one, [_call("a", 1, duration_s=7)])
         assert _totals(two) == (1, 7)
+        with pytest.raises(WriterBusy, match="'t1' is being written by another process"):
+            ingest_conversations(two, [_call("a", 2, duration_s=9)])
+        assert _totals(one) == (1, 7)  # nothing of the refused batch
+        one.lease.release()  # as when its process stops
         ingest_conversations(two, [_call("a", 2, duration_s=9)])  # a correction by the other
         assert _totals(one) == (1, 9)
         ended = (T0 + 2 * HOUR).isoformat()
         calls = [_call("c", 1, customer_id="x", ended_at=ended), _call("d", 3, customer_id="x")]
-        ingest_conversations(one, calls)  # c's customer came back within 24 h: not resolved
+        ingest_conversations(two, calls)  # c's customer came back within 24 h: not resolved
         fcr = AggregateRequest("t1", T0, T0 + 24 * HOUR, (CATALOG["resolved_within_24h"],))  # type: ignore[arg-type]
         assert one.aggregate(fcr).rows == [(1,)]  # as stored: c has no next contact yet
-        assert two.flush()  # the other store's upkeep settles what this one noted
+        assert not one.flush()  # the lease is the other's: its upkeep settles the tenant
+        two.lease.release()
+        assert one.flush()  # the upkeep of the tenant's new writer settles what two noted
         assert one.aggregate(fcr).rows == [(0,)]
-        assert not one.flush()  # nothing left for this one
+        assert not one.flush()  # nothing left
         wins: list[int] = []
 
         def take(n: int) -> None:

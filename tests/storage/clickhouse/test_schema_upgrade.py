@@ -55,6 +55,7 @@ def _make_schema_1(url: str) -> None:
     store.registry.put_meta(SIGNATURE_KEY, "schema-1")
     store.registry.put_meta(SCHEMA_KEY, "1")
     store.registry.put_meta("twin24.secret", "kept")
+    store.lease.release()  # schema 1 had no writer leases
     db = f"`{store.target.database}`"
     for statement in (
         f"DROP VIEW {db}.`conversation_rollup_mv`",

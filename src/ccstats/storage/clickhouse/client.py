@@ -220,6 +220,11 @@ class Connection:
             self.close()
             raise
 
+    @property
+    def open(self) -> bool:
+        """Whether the connection is still open (not closed)."""
+        return self._pool is not None
+
     def client(self) -> Any:
         """This thread's client."""
         if self._pool is None:

@@ -12,9 +12,10 @@ the same blocks fill when it covers a report), row reads use FINAL. A
 key whose cancel row was lost with half of a block that spanned two partitions shows two live
 versions; the next upsert of the key (the caller's retry of the failed call) cancels both.
 
-One writer per tenant at a time: the lock is per database in this process. Two processes
-writing one tenant could cancel a row twice and corrupt every sum; docs/clickhouse.md says how
-to run several processes (one of them writes).
+One writer per tenant at a time: in this process the write lock (per database), across
+processes the tenant's writer lease (`storage.lease`), held before every write: a write of a
+tenant another process holds fails with `WriterBusy`, storing nothing. (Two processes writing
+one tenant could cancel a row twice and corrupt every sum.)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from ccstats.storage.clickhouse.client import Connection, Target, parse_url
 from ccstats.storage.clickhouse.contacts import Contact, next_contacts
 from ccstats.storage.clickhouse.registry import ClickHouseRegistry
 from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY, Rollup, held_measures
+from ccstats.storage.lease import LEASE_SECONDS, WriterBusy, WriterLease
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
 
 __all__ = ["ClickHouseStore"]
@@ -166,15 +168,20 @@ class ClickHouseStore(Store):
 
     ENGINE = "clickhouse"
 
-    def __init__(self, url: str, *, rollups: bool = True) -> None:
+    def __init__(
+        self, url: str, *, rollups: bool = True, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         """Open a `chdb:///dir` or `clickhouse(s)://` store, creating its tables if missing;
         `rollups` off reads every report from the ledger (tests compare the two; a cluster has
-        no rollup yet)."""
+        no rollup yet); `lease_seconds`: how long a tenant's writer lease lasts."""
         self.url = url
         self.target = parse_url(url)
         self._db = Connection(self.target)
         self._write_lock = _write_lock(self.target)
         self.registry = ClickHouseRegistry(self._db, self._write_lock, _CLOCK, _token)
+        self.lease = WriterLease(self.registry, seconds=lease_seconds)
+        """This store object's writer leases: it writes a tenant only while it holds its
+        lease (`storage.lease`), so that several processes never write one tenant at once."""
         self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
         self._rollup = (
             Rollup(f"`{self.target.database}`", held_measures())
@@ -240,7 +247,9 @@ class ClickHouseStore(Store):
         self.registry.put_meta(SIGNATURE_KEY, wanted)
 
     def close(self) -> None:
-        """Close the store's clients."""
+        """Let this store's writer leases go and close its clients."""
+        if self._db.open:
+            self.lease.release()
         self._db.close()
 
     def drop(self, wait: bool = True) -> None:
@@ -333,6 +342,7 @@ class ClickHouseStore(Store):
         batch = conversations.select(list(CONVERSATION_COLUMNS)).cast(conversation_schema())
         batch = _last_of_each_key(batch, ["tenant_id", "id"])
         with self._write_lock:
+            self.lease.hold(pc.unique(batch["tenant_id"]).to_pylist())
             version = _CLOCK()
             olds, restores = [], []
             newer: dict[tuple[str, str], int] = {}
@@ -410,6 +420,7 @@ class ClickHouseStore(Store):
         batch = intervals.select(list(INTERVAL_COLUMNS)).cast(_INTERVAL_SCHEMA)
         batch = _last_of_each_key(batch, keys)
         with self._write_lock:
+            self.lease.hold(pc.unique(batch["tenant_id"]).to_pylist())
             olds = []
             for tenant in pc.unique(batch["tenant_id"]).to_pylist():
                 mine = batch.filter(pc.equal(batch["tenant_id"], tenant))
@@ -453,8 +464,13 @@ class ClickHouseStore(Store):
                 self._pending |= self._noted_tenants()
             tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
             for tenant in tenants:
-                changes = changes.merge(self._settle(tenant))
                 self._pending.discard(tenant)
+                try:
+                    self.lease.hold([tenant])
+                except WriterBusy as busy:  # its writer settles it (`pending_contacts`)
+                    log.info("next contacts left to the tenant's writer: %s", busy)
+                    continue
+                changes = changes.merge(self._settle(tenant))
         return changes
 
     def _settle(self, tenant_id: str) -> Changes:
