@@ -21,6 +21,7 @@ import pyarrow as pa
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
 from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.shared import SharedChanges
 
 __all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError", "StoreLockedError"]
 
@@ -50,6 +51,10 @@ class Store:
 
     registry: Registry
     """The engine's registry of tenants, credentials and server state (`storage.registry`)."""
+
+    shared_changes: SharedChanges | None = None
+    """The change log shared by the processes on this store (`storage.shared`); None for an
+    engine one process holds (then its own writes are every change)."""
 
     # -- ingest -----------------------------------------------------------------------------------
     def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> Changes:

@@ -88,6 +88,7 @@ class _Table:
     settings: tuple[str, ...] = ()
     shard: str | None = None
     everywhere: bool = False
+    ttl: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,17 @@ def _tables() -> list[_Table]:
             order="(kind, key_id, created_at)",
             everywhere=True,
         ),
+        # What each process changed, for the others' kept answers (`changes`): a day is kept.
+        _Table(
+            "change_log",
+            f"writer String, seq UInt64, tenant_id String, lo Nullable({TIME}),"
+            f" hi Nullable({TIME}), logged {TIME} DEFAULT now64(6)",
+            "MergeTree",
+            "",
+            order="(writer, seq)",
+            everywhere=True,
+            ttl="toDateTime(logged) + INTERVAL 1 DAY",
+        ),
         _Table(
             "meta",
             f"key String, value String, version UInt64, deleted UInt8, {_META_CAS}",
@@ -236,6 +248,8 @@ def _create(table: _Table, name: str, engine: str, settings: tuple[str, ...]) ->
     if table.partition:
         sql += f" PARTITION BY {table.partition}"
     sql += f" ORDER BY {table.order}"
+    if table.ttl:
+        sql += f" TTL {table.ttl}"
     return sql + (f" SETTINGS {', '.join(settings)}" if settings else "")
 
 

@@ -45,6 +45,7 @@ from ccstats.storage.base import ResultTooLarge, StorageError, Store
 from ccstats.storage.clickhouse import aggregate, ddl
 from ccstats.storage.clickhouse import sql as q
 from ccstats.storage.clickhouse.aggregate import Plan
+from ccstats.storage.clickhouse.changes import ClickHouseChangeLog
 from ccstats.storage.clickhouse.client import Connection, Target, parse_url
 from ccstats.storage.clickhouse.contacts import Contact, next_contacts
 from ccstats.storage.clickhouse.registry import ClickHouseRegistry
@@ -182,6 +183,7 @@ class ClickHouseStore(Store):
         self.lease = WriterLease(self.registry, seconds=lease_seconds)
         """This store object's writer leases: it writes a tenant only while it holds its
         lease (`storage.lease`), so that several processes never write one tenant at once."""
+        self.shared_changes: ClickHouseChangeLog | None = None
         self._sums = {**q.AGGREGATE_SETTINGS, **(q.NO_JIT if self.target.embedded else {})}
         self._rollup = (
             Rollup(f"`{self.target.database}`", held_measures())
@@ -190,6 +192,7 @@ class ClickHouseStore(Store):
         )
         try:
             self._create()
+            self.shared_changes = ClickHouseChangeLog(self._db, self.lease.holder)
             self._pending: set[str] = self._noted_tenants()
             """Tenants with customers in `pending_contacts` (`flush`)."""
         except StorageError:
