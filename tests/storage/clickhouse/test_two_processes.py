@@ -90,3 +90,17 @@ def test_a_tenant_the_other_process_writes_is_a_503_naming_it(
     assert "nothing of the batch was stored" in error["message"]
     assert f"being written by another process ({one.lease.holder})" in error["message"]
     assert _count(_service(two), 0) == 1
+
+
+def test_a_settings_change_by_one_is_read_by_the_other_at_its_next_check(
+    pair: tuple[ClickHouseStore, ClickHouseStore],
+) -> None:
+    writer, reader = (_service(s) for s in pair)
+    writer.put_tenant(TenantSettings(id="t1"))
+    assert _count(reader, 0) == 0
+    found = reader.tenant("t1")
+    assert found is not None and found.timezone == "UTC"  # now kept by the reader's registry
+    writer.put_tenant(TenantSettings(id="t1", timezone="Asia/Tokyo"))
+    assert _count(reader, 0) == 0  # the check pulls the change of every time of t1
+    found = reader.tenant("t1")
+    assert found is not None and found.timezone == "Asia/Tokyo"

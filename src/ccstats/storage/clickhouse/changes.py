@@ -5,13 +5,16 @@ of its writer leases), a sequence number of its own, and per tenant the span cha
 reads the rows of every other writer past the last sequence number seen of it, logged since
 this log was opened (a process keeps no answer from before it started). A writer publishes its
 rows in sequence order, one insert at a time, so a row seen means every earlier one of that
-writer is seen too. `change_log` keeps a day (TTL).
+writer is seen too. `change_log` keeps a day (TTL). A change of a tenant's every time (its
+settings changed) also makes the registry read tenants afresh, so an answer recomputed after
+it uses the new settings, not those kept for up to `registry.CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -32,9 +35,14 @@ def _naive(value: datetime | None) -> datetime | None:
 class ClickHouseChangeLog:
     """`SharedChanges` over the `change_log` table of a store's database."""
 
-    def __init__(self, connection: Connection, writer: str) -> None:
-        """Publish as `writer`; pull what others log from now on (the server's clock)."""
+    def __init__(
+        self, connection: Connection, writer: str, on_settings: Callable[[], None] | None = None
+    ) -> None:
+        """Publish as `writer`; pull what others log from now on (the server's clock);
+        `on_settings` is called when a pull holds a change of a tenant's every time (its
+        settings changed: the registry forgets the tenants it keeps)."""
         self._db = connection
+        self._on_settings = on_settings
         self.writer = writer
         self._seq = 0
         self._seen: dict[str, int] = {}
@@ -85,4 +93,8 @@ class ClickHouseChangeLog:
             for writer, seq, tenant, lo, hi in rows:
                 grouped.setdefault((writer, int(seq)), []).append((tenant, lo, hi))
                 self._seen[writer] = max(self._seen.get(writer, 0), int(seq))
-        return [Changes.of_rows(list(spans)) for spans in grouped.values()]
+        pulled = [Changes.of_rows(list(spans)) for spans in grouped.values()]
+        whole = any(span == (None, None) for c in pulled for span in c.spans.values())
+        if whole and self._on_settings is not None:
+            self._on_settings()
+        return pulled

@@ -65,6 +65,12 @@ class ClickHouseRegistry(Registry):
         self._tenants: tuple[float, dict[str, TenantSettings]] | None = None
         self._credentials: dict[tuple[str, str], tuple[float, list[Credential]]] = {}
 
+    def forget(self) -> None:
+        """Drop the tenants and credentials kept: the next reads go to the database (another
+        process changed a tenant)."""
+        self._tenants = None
+        self._credentials.clear()
+
     # -- tenants ----------------------------------------------------------------------------------
     def _tenant_map(self) -> dict[str, TenantSettings]:
         kept = self._tenants

@@ -192,7 +192,9 @@ class ClickHouseStore(Store):
         )
         try:
             self._create()
-            self.shared_changes = ClickHouseChangeLog(self._db, self.lease.holder)
+            self.shared_changes = ClickHouseChangeLog(
+                self._db, self.lease.holder, self.registry.forget
+            )
             self._pending: set[str] = self._noted_tenants()
             """Tenants with customers in `pending_contacts` (`flush`)."""
         except StorageError:
