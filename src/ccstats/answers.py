@@ -5,7 +5,9 @@ Every upsert and flush returns the times it changed, per tenant (`storage.Change
 records them in its `ChangeLog`. A kept answer carries the generation it was computed at and is
 served while no change since then touched a time in its range: ingest of today's calls leaves last
 month's reports and pages kept, and an answer is never served after the data behind it changed.
-A tenant's settings change counts as a change of everything.
+A tenant's settings change counts as a change of everything. When several processes serve one
+store (ClickHouse), the log also publishes its changes to the store and pulls the others'
+(`storage.shared`), so a write by any process drops the kept answers of its range everywhere.
 
 Each answer also keeps the wire formats built from it (`Entry.formatted`), so that a dialect
 renames and formats a kept answer once, not on every request.
