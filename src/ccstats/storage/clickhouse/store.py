@@ -462,20 +462,22 @@ class ClickHouseStore(Store):
     def flush(self, tenant_ids: Sequence[str] | None = None) -> Changes:
         """Recompute the next contacts of the customers upserts noted, for `tenant_ids` (None:
         every tenant): the rows whose value changed are rewritten (cancel and state rows), and
-        the noted customers taken off `pending_contacts` by the amounts read."""
+        the noted customers taken off `pending_contacts` by the amounts read. A tenant whose
+        writer lease another process holds is left to that process."""
         changes = Changes()
         with self._write_lock:
             if tenant_ids is None:  # the server's upkeep: also what other processes noted
                 self._pending |= self._noted_tenants()
             tenants = sorted(self._pending if tenant_ids is None else self._pending & {*tenant_ids})
             for tenant in tenants:
-                self._pending.discard(tenant)
                 try:
                     self.lease.hold([tenant])
                 except WriterBusy as busy:  # its writer settles it (`pending_contacts`)
                     log.info("next contacts left to the tenant's writer: %s", busy)
+                    self._pending.discard(tenant)
                     continue
                 changes = changes.merge(self._settle(tenant))
+                self._pending.discard(tenant)
         return changes
 
     def _settle(self, tenant_id: str) -> Changes:
