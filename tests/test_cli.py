@@ -139,9 +139,12 @@ def test_import_reports_rejects_with_position(db: str, tmp_path: Path) -> None:
         json.dumps(RECORDS[0]) + "\n" + json.dumps({"id": "x", "tenant_id": "t1"}) + "\n"
     )
     code, out, err = run("import", str(file), "--db", db)
-    assert code == 0
+    assert code == 1  # something was rejected
     assert json.loads(out) == {"accepted": 1, "rejected": 1}
-    assert "#1 x: channel: required field is missing" in " ".join(err.split())
+    # The file's name, the line as a person counts it (the second line), the record's id.
+    assert "mixed.ndjson: line 2 (id x): channel: required field is missing" in " ".join(
+        err.split()
+    )
 
 
 @pytest.mark.parametrize(
@@ -268,10 +271,11 @@ def test_import_rejects_a_value_out_of_range_and_stores_the_rest(db: str, tmp_pa
     far = {**RECORDS[1], "id": "far", "created_at": 1e20}
     ndjson.write_text("\n".join(json.dumps(r) for r in [RECORDS[0], far]))
     code, out, err = run("import", str(ndjson), "--db", db)
-    assert code == 0, err
+    assert code == 1, err  # some records were rejected
     assert json.loads(out) == {"accepted": 1, "rejected": 1}
-    assert "#1 far: created_at: time 1e+20 (epoch ms) is outside the accepted range" in " ".join(
-        err.split()
+    assert (
+        "far.ndjson: line 2 (id far): created_at: time 1e+20 (epoch ms) is outside the accepted range"
+        in " ".join(err.split())
     )
     parquet = tmp_path / "huge.parquet"
     table = pa.table(
@@ -285,8 +289,39 @@ def test_import_rejects_a_value_out_of_range_and_stores_the_rest(db: str, tmp_pa
     )
     pq.write_table(table, parquet)
     code, out, err = run("import", str(parquet), "--db", db)
-    assert code == 0, err
+    assert code == 1, err
     assert json.loads(out) == {"accepted": 1, "rejected": 1}
-    assert "#1 p2: bot_turns: Input should be less than or equal to" in " ".join(err.split())
+    assert (
+        "huge.parquet: row 2 (id p2): bot_turns: Input should be less than or equal to"
+        in " ".join(err.split())
+    )
     assert "Traceback" not in err
     assert conversations(db) == 2
+
+
+def test_lifecycle_commands_on_a_local_store(db: str, tmp_path: Path) -> None:
+    code, out, _ = run("credentials", "add", "t1", "huawei", "--json", "--db", db)
+    code, out, _ = run("credentials", "add", "t1", "huawei", "--json", "--db", db)
+    code, out, err = run("credentials", "revoke", "t1", "t1", "--db", db)
+    assert code == 1 and "2 credentials of 't1' have the key 't1'" in " ".join(err.split())
+    code, out, _ = run("credentials", "list", "t1", "--json", "--db", db)
+    first = json.loads(out)[0]["id"]
+    code, out, err = run("credentials", "revoke", "t1", first, "--db", db)
+    assert code == 0, err
+    code, out, _ = run("credentials", "list", "t1", "--json", "--db", db)
+    assert [c["id"] for c in json.loads(out)] != [first] and len(json.loads(out)) == 1
+    file = write(tmp_path / "records.json", "json")
+    assert run("import", str(file), "--db", db)[0] == 0
+    code, out, _ = run("customers", "erase", "t1", "nobody", "--db", db)
+    assert json.loads(out)["conversations"] == 0
+    code, out, err = run("tenant", "delete", "t1", "--yes", "--db", db)
+    assert code == 0, err
+    assert json.loads(out) == {
+        "tenant_id": "t1",
+        "conversations": 2,
+        "messages": 0,
+        "agent_intervals": 0,
+        "credentials": 1,
+    }
+    code, out, _ = run("tenant", "list", "--json", "--db", db)
+    assert json.loads(out) == []

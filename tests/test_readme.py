@@ -1,10 +1,14 @@
-"""The README's operator sections, run: every doc is linked, and the backup procedure (stop the
-server, copy the file and its WAL) gives back every record the server acknowledged."""
+"""The README's operator sections, run: every doc is linked, and the backup procedure (a backup
+while the server ingests, a restore with the server stopped) gives back every record the server
+acknowledged before the backup."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -31,29 +35,64 @@ def test_every_doc_and_operator_topic_is_in_the_readme() -> None:
     assert "--port 8080" in _section("Host and port") and "--root-path" in README
 
 
-def test_the_backup_procedure_keeps_every_acknowledged_record(tmp_path: Path) -> None:
+def _shell(block: str, cwd: Path) -> None:
+    """Run a README block as an operator would: `ccstats` on the PATH, this checkout's code."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    for name in ("CCSTATS_DB", "CCSTATS_URL", "CCSTATS_ADMIN_TOKEN", "CCSTATS_PORT"):
+        env.pop(name, None)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=cwd, env=env, check=True)
+
+
+def test_a_backup_taken_during_ingest_restores_every_acknowledged_record(tmp_path: Path) -> None:
     live = tmp_path / "live"
     live.mkdir()
     db = live / "ccstats.duckdb"
     with DuckDBStore(str(db)) as store:
         store.registry.put_tenant(TenantSettings(id="t1"))
-    token = {"authorization": "Bearer adm_backup"}
-    records = [
-        {"id": f"c{i}", "tenant_id": "t1", "channel": "voice", "created_at": "2026-11-20T09:00:00Z"}
-        for i in range(5)
-    ]
-    env = {"CCSTATS_ADMIN_TOKEN": "adm_backup"}
-    with serving(["--db", str(db), "--port", str(free_port())], env) as server:
-        answer = httpx.post(server.base + "/v1/admin/conversations", json=records, headers=token)
-        assert answer.json() == {"accepted": 5, "rejected": []}
-    # The README's commands, as written, in the directory of the database.
-    [block] = re.findall(r"```sh\n(.*?)```", _section("Backups"), re.S)
-    subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=live, check=True)
+    backup, restore = re.findall(r"```sh\n(.*?)```", _section("Backups"), re.S)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    with serving(["--db", str(db), "--port", str(free_port())]) as server:
+        token = {
+            "authorization": "Bearer " + (live / "ccstats.duckdb.admin-token").read_text().strip()
+        }
+
+        def ingest() -> None:
+            with httpx.Client(base_url=server.base, headers=token, timeout=60) as client:
+                batch = 0
+                while not stop.is_set():
+                    records = [
+                        {"id": f"b{batch}-{i}", "tenant_id": "t1", "channel": "voice",
+                         "created_at": f"2026-11-{1 + batch % 28:02}T09:{i:02}:00Z"}
+                        for i in range(20)
+                    ]  # fmt: skip
+                    answer = client.post("/v1/admin/conversations", json=records)
+                    assert answer.json() == {"accepted": 20, "rejected": []}
+                    acknowledged.extend(r["id"] for r in records)
+                    batch += 1
+
+        writer = threading.Thread(target=ingest)
+        writer.start()
+        try:
+            while len(acknowledged) < 200:
+                stop.wait(0.05)
+            before = set(acknowledged)
+            _shell(backup, live)  # the README's commands, as written, while ingest goes on
+            after_backup = len(acknowledged)
+            while len(acknowledged) < after_backup + 100:  # more ingest the backup must not hold
+                stop.wait(0.05)
+        finally:
+            stop.set()
+            writer.join()
     [copy] = (live / "backup").glob("ccstats-*.duckdb")
-    restored = tmp_path / "restored"
-    restored.mkdir()
-    for file in (live / "backup").iterdir():
-        (restored / file.name.replace(copy.stem, "ccstats")).write_bytes(file.read_bytes())
-    with DuckDBStore(str(restored / "ccstats.duckdb")) as store:
-        page = store.search(SearchRequest("t1", limit=None, sort=(("id", False),)))
-        assert [row["id"] for row in page.rows] == ["c0", "c1", "c2", "c3", "c4"]
+    _shell(restore.replace("backup/ccstats-2026-11-20.duckdb", f"backup/{copy.name}"), live)
+    with DuckDBStore(str(db)) as store:
+        page = store.search(SearchRequest("t1", limit=None))
+        restored = {row["id"] for row in page.rows}
+    assert before <= restored <= set(acknowledged)
+    assert len(restored) < len(acknowledged)  # the later records are not in the backup
+    assert not (live / "ccstats.duckdb.wal").exists()

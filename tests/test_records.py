@@ -43,6 +43,11 @@ def test_times_are_utc_instants(value: object, expected: datetime) -> None:
         ({"bot_turns": "many"}, "bot_turns: Input should be a valid integer"),
         ({"duration_s": -1}, "duration_s: Input should be greater than or equal to 0"),
         ({"price": "1,5"}, "price: price must be a decimal number"),
+        ({"price": "1e3"}, "written without exponent"),  # bounded: `cost` adds prices exactly
+        ({"price": "-0.40"}, "price must be a decimal number from 0"),
+        ({"price": "1000000000000"}, "to 999999999999.999999999"),
+        ({"price": "0.0000000001"}, "to 999999999999.999999999"),
+        ({"price": True}, "got True"),
         ({"colour": "red"}, "colour: unknown field"),
         ({"messages": [{"sender": "robot"}]}, "messages.0.sender: Input should be"),
     ],

@@ -29,7 +29,7 @@ from ccstats.api import (
 from ccstats.api.deps import token_refusal
 from ccstats.api.errors import ApiError, error_response
 from ccstats.api.middleware import CatchCrashes, LimitBodies
-from ccstats.config import Settings
+from ccstats.config import Settings, forget_server_url, note_server_url
 from ccstats.dialects import DIALECTS, aliyun
 from ccstats.dialects.paths import TrailingSlashes
 from ccstats.observability import Telemetry, dialect_of
@@ -125,7 +125,8 @@ SETTLE_INTERVAL_S = 2.0
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the store's background upkeep (deferred work, compaction) while the app serves."""
+    """Run the store's background upkeep (deferred work, compaction) while the app serves; note
+    the server's URL beside the database while it serves (`state.note_url`, set by `serve`)."""
     stop = threading.Event()
     service: Service = app.state.service
     telemetry: Telemetry = app.state.telemetry
@@ -147,10 +148,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     worker = threading.Thread(target=upkeep, name="ccstats-maintenance", daemon=True)
     worker.start()
+    settings: Settings = app.state.settings
+    noted = None
+    if getattr(app.state, "note_url", False):  # `ccstats serve`: the CLI beside it finds it
+        noted = note_server_url(settings.db, settings.host, settings.port, settings.root_path)
     try:
         yield
     finally:
         stop.set()
+        # Here, not after `uvicorn.run`: uvicorn ends the process by the signal it caught.
+        forget_server_url(settings.db, noted)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:

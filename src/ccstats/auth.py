@@ -21,6 +21,9 @@ __all__ = [
     "verify_secret",
     "tenant_for_api_token",
     "check_secret",
+    "match_credential",
+    "still_valid",
+    "describe_credential",
     "CredentialError",
     "UNIQUE_KEYS",
 ]
@@ -68,7 +71,16 @@ _DUMMY_HASH = (
 def check_secret(
     registry: Registry, kind: str, key_id: str, secret: str
 ) -> tuple[bool, str | None]:
-    """(key known, tenant id if the secret matches) for hashed-secret kinds.
+    """(key known, tenant id if the secret matches) for hashed-secret kinds."""
+    known, credential = match_credential(registry, kind, key_id, secret)
+    return known, credential.tenant_id if credential is not None else None
+
+
+def match_credential(
+    registry: Registry, kind: str, key_id: str, secret: str
+) -> tuple[bool, Credential | None]:
+    """(key known, the credential whose hashed secret matches): tokens issued for it can be
+    refused once it is revoked (`still_valid`).
 
     An unknown key of a kind with slow hashes (Twin24 passwords) is checked against a dummy hash
     of the same cost, so that the answer's time does not tell which keys exist.
@@ -76,7 +88,7 @@ def check_secret(
     found = registry.find_credentials(kind, key_id)
     for credential in found:
         if verify_secret(secret, credential.secret_hash):
-            return True, credential.tenant_id
+            return True, credential
     if not found and kind in _SLOW_KINDS:
         verify_secret(secret, _DUMMY_HASH)
     return bool(found), None
@@ -84,6 +96,27 @@ def check_secret(
 
 _SLOW_KINDS = frozenset({"twin24"})
 """Kinds whose secrets are passwords, stored with scrypt (`hash_secret(slow=True)`)."""
+
+
+def still_valid(registry: Registry, kind: str, key_id: str, tenant_id: str, cid: str) -> bool:
+    """Whether the credential `cid` (`Credential.id`) that a token was issued for is still
+    stored: a token outlives no revocation."""
+    return any(
+        c.tenant_id == tenant_id and c.id == cid for c in registry.find_credentials(kind, key_id)
+    )
+
+
+def describe_credential(credential: Credential) -> dict[str, Any]:
+    """A credential as `ccstats credentials list` shows it: id, kind, key, creation time; never
+    its secret or hash."""
+    created = credential.created_at
+    return {
+        "id": credential.id,
+        "tenant_id": credential.tenant_id,
+        "kind": credential.kind,
+        "key": credential.key_id,
+        "created_at": created.isoformat() if created is not None else None,
+    }
 
 
 def _api(tenant_id: str, key: str | None, secret: str | None) -> tuple[Credential, dict[str, Any]]:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ccstats.auth import KINDS, CredentialError, create_credential
+from ccstats import __version__
+from ccstats.admin import Admin, AdminError, open_admin, server_admin
+from ccstats.auth import KINDS
 from ccstats.config import (
     CONFIG_ENV,
     ENV_PREFIX,
@@ -27,35 +30,38 @@ from ccstats.config import (
     load_or_create_admin_token,
     load_settings,
 )
-from ccstats.ingest import (
-    IMPORT_CHUNK,
-    IngestResult,
-    PayloadError,
-    Rejection,
-    detect_format,
-    ingest_conversations,
-    ingest_intervals,
-    ingest_table,
-    parquet_tables,
-    read_records,
-)
+from ccstats.importer import Rejected, Totals, import_file
 from ccstats.records import TenantSettings, describe_validation_error
-from ccstats.service import Service
-from ccstats.storage import StorageError, Store, StoreLockedError, describe_url, open_store
+from ccstats.storage import (
+    DuckDBStore,
+    StorageError,
+    Store,
+    StoreLockedError,
+    describe_url,
+    open_store,
+    restore_store,
+)
 
 __all__ = ["app"]
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="ccstats: contact-center analytics with vendor-compatible reporting APIs.",
     no_args_is_help=True,
 )
-tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create, configure, list and delete tenants.", no_args_is_help=True)
 credentials_app = typer.Typer(
-    help="Create credentials for the native API and the vendor dialects.", no_args_is_help=True
+    help="Create, list and revoke credentials for the native API and the vendor dialects.",
+    no_args_is_help=True,
 )
 docs_app = typer.Typer(help="Write the project's generated docs.", no_args_is_help=True)
+customers_app = typer.Typer(
+    help="Data-protection requests about a tenant's customers.", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(customers_app, name="customers")
 app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -71,7 +77,7 @@ DbOption = Annotated[
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error (no traceback) and return the exit to raise."""
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -80,11 +86,41 @@ def _open(db: str) -> Store:
         return open_store(db or default_db())
     except StoreLockedError:
         raise fail(
-            f"{describe_url(db or default_db())} is in use by a running `ccstats serve`; stop it, or use the admin API "
-            "(`ccstats import` sends files to the running server by itself)"
+            f"{describe_url(db or default_db())} is in use by a running `ccstats serve`; stop it first"
         ) from None
     except StorageError as error:
         raise fail(str(error)) from None
+
+
+class _ConsoleLog(logging.Handler):
+    """Log lines on the CLI's standard error (whichever stream it is when the line comes)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(escape(self.format(record)), highlight=False)
+
+
+def _show_schema_changes() -> None:
+    """Print the store's schema migrations as they happen (`storage.duckdb.migrations` logs
+    them; `serve` logs them in its own log)."""
+    logger = logging.getLogger("ccstats.storage.duckdb.migrations")
+    if not any(isinstance(h, _ConsoleLog) for h in logger.handlers):
+        logger.addHandler(_ConsoleLog())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def _admin(db: str) -> Admin:
+    """The store in process, or the admin API of the server that holds it (`admin`)."""
+    _show_schema_changes()
+    try:
+        admin = open_admin(db)
+    except AdminError as error:
+        raise fail(str(error)) from None
+    if admin.through_server:
+        err.print(
+            f"{db or default_db()} is held by a running server: working through {admin.where}"
+        )
+    return admin
 
 
 def progress_bar() -> Progress:
@@ -166,19 +202,23 @@ def serve(
         raise fail(
             "a server on a ClickHouse server needs $CCSTATS_ADMIN_TOKEN (shared by every process)"
         )
+    # Logging first: opening the store may migrate its schema, which is logged.
+    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
     store = _open(settings.db)
     if settings.admin_token is None:
         token = load_or_create_admin_token(settings.db)
         settings = settings.model_copy(update={"admin_token": token})
-    logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
     where = f"http://{settings.host}:{settings.port}{settings.root_path}"
     kept = f"{token_file} or $CCSTATS_ADMIN_TOKEN" if token_file else "$CCSTATS_ADMIN_TOKEN"
     logging.getLogger("ccstats").info(
         "ccstats serving %s on %s (admin token in %s)", describe_url(settings.db), where, kept
     )
+    application = create_app(settings, store)
+    # The CLI beside the server finds it by the URL it notes beside the database (`admin`).
+    application.state.note_url = True
     # Our request log (`RequestObserver`) replaces uvicorn's access log: it redacts secrets.
     uvicorn.run(
-        create_app(settings, store),
+        application,
         host=settings.host,
         port=settings.port,
         root_path=settings.root_path,
@@ -198,12 +238,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
 ) -> None:
     """Create demo tenants, credentials and realistic data that exercise every report."""
-    from ccstats.demo import create_demo
-
-    store = _open(db)
-    with progress_bar() as progress:
-        summary = create_demo(store, conversations, seed=seed, progress=progress)
-    store.maintain()  # the server starts with sorted data and fresh pre-aggregates
+    with _admin(db) as admin, progress_bar() as progress:
+        summary = _call(admin.demo, conversations, seed, progress)
+        admin.finish()  # the server starts with sorted data and fresh pre-aggregates
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
@@ -250,31 +287,6 @@ def migrate(
         destination.close()
 
 
-def _post_to_server(chunks: list[Any], kind: str, db: str) -> IngestResult:
-    """Send records to the running server that holds the database (admin API)."""
-    import httpx
-
-    url = os.environ.get("CCSTATS_URL", "http://127.0.0.1:8000")
-    token = load_or_create_admin_token(db)
-    path = "/v1/admin/conversations" if kind == "conversations" else "/v1/admin/agent-intervals"
-    # orjson writes the datetimes of Parquet rows as ISO 8601 with offset (json.dumps cannot).
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    response = httpx.post(url + path, content=orjson.dumps(chunks), headers=headers, timeout=300)
-    if response.status_code == 413 and len(chunks) > 1:
-        # Over the server's body limit ($CCSTATS_MAX_BODY_BYTES): send the batch in two halves.
-        half = len(chunks) // 2
-        result = _post_to_server(chunks[:half], kind, db)
-        result.merge(_post_to_server(chunks[half:], kind, db), offset=half)
-        return result
-    if response.status_code != 200:
-        raise fail(
-            f"the server at {url} refused the batch ({response.status_code}): {response.text[:300]}"
-        )
-    body = response.json()
-    rejected = [Rejection(r["index"], r.get("id"), r["reason"]) for r in body["rejected"]]
-    return IngestResult(body["accepted"], rejected)
-
-
 @app.command("import")
 def import_files(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON, CSV or Parquet files.")],
@@ -282,91 +294,104 @@ def import_files(
     intervals: Annotated[
         bool, typer.Option("--intervals", help="The files hold agent intervals.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Store nothing unless every record of every file is valid."),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Write each rejected record with its file, place and reason to this NDJSON file.",
+        ),
+    ] = None,
 ) -> None:
     """Import conversations (or agent intervals) from files, with a progress bar.
 
     While `ccstats serve` holds the database, the records go through the server's admin API.
+    Exit code 0 when every record was stored, 1 when any was rejected or the import stopped
+    (the summary says what was stored).
     """
-    path = db or default_db()
     kind = "intervals" if intervals else "conversations"
-    try:
-        store: Store | None = open_store(path)
-    except StoreLockedError:
-        store = None
-        err.print(
-            f"{describe_url(path)} is held by a running server: sending the records through its admin API"
-        )
-    except StorageError as error:
-        raise fail(str(error)) from None
-    total = IngestResult()
-    with progress_bar() as progress:
-        for file in files:
-            _import_file(file, kind, store, path, progress, total)
-    if store is not None:  # (a running server does this in the background)
-        err.print("updating pre-aggregates and sort order...")
-        store.maintain()
-    for rejection in total.rejected[:50]:
-        err.print(
-            f"[yellow]rejected[/yellow] #{rejection.index} {rejection.id or ''}: {rejection.reason}"
-        )
-    if len(total.rejected) > 50:
-        err.print(f"... and {len(total.rejected) - 50} more rejected")
-    print(json.dumps({"accepted": total.accepted, "rejected": len(total.rejected)}))
-    if total.rejected and not total.accepted:
+    with _admin(db) as admin, _RejectLog(rejects) as log:
+        if strict:
+            checked = _import_all(admin, files, kind, True, log)
+            if checked.rejected or checked.failed:
+                _summarise(checked, files, True)
+                err.print("[red]--strict: nothing was stored[/red]")
+                print(json.dumps({"accepted": 0, "rejected": checked.rejected}))
+                raise typer.Exit(1)
+        totals = _import_all(admin, files, kind, False, log)
+        if not admin.through_server:  # (a running server does this in the background)
+            err.print("updating pre-aggregates and sort order...")
+            admin.finish()
+    _summarise(totals, files, False)
+    answer: dict[str, Any] = {"accepted": totals.accepted, "rejected": totals.rejected}
+    if totals.failed is not None:
+        answer["error"] = totals.failed.stopped(False)
+    print(json.dumps(answer, ensure_ascii=False))
+    if totals.rejected or totals.failed is not None:
         raise typer.Exit(1)
 
 
-def _import_file(
-    file: Path, kind: str, store: Store | None, db: str, progress: Progress, total: IngestResult
-) -> None:
-    if not file.exists():
-        raise fail(f"{file}: no such file")
-    task = progress.add_task(file.name, total=None)
-    position = 0
-    ingest = ingest_conversations if kind == "conversations" else ingest_intervals
-    try:
-        if store is not None and kind == "conversations" and detect_format(file) == "parquet":
-            position = _import_parquet(file, store, progress, task, total)
-            progress.update(task, total=position)
-            return
-        # A running server takes requests of 10 000 records.
-        for chunk in read_records(file, chunk_size=10_000 if store is None else IMPORT_CHUNK):
-            if store is not None:
-                result = ingest(store, chunk)
-            else:
-                result = _post_to_server(chunk, kind, db)
-            total.merge(result, offset=position)
-            position += len(chunk)
-            progress.update(task, advance=len(chunk))
-    except PayloadError as error:
-        raise fail(str(error)) from None
-    except StorageError as error:
-        raise fail(f"{file}: the batch at record {position} was not stored: {error}") from None
-    progress.update(task, total=position)
+class _RejectLog:
+    """Rejections: the first 50 on the terminal, every one in the `--rejects` file."""
+
+    SHOWN = 50
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.shown = 0
+        self.handle: Any = None
+
+    def __enter__(self) -> _RejectLog:
+        if self.path is not None:
+            try:
+                self.handle = self.path.open("wb")
+            except OSError as error:
+                raise fail(f"{self.path}: cannot write the rejects file: {error}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+    def __call__(self, rejected: Rejected) -> None:
+        if self.shown < self.SHOWN:
+            err.print(f"[yellow]rejected[/yellow] {escape(rejected.text())}", highlight=False)
+        self.shown += 1
+        if self.handle is not None:
+            self.handle.write(orjson.dumps(rejected.as_dict(), default=str) + b"\n")
 
 
-def _import_parquet(
-    file: Path, store: Store, progress: Progress, task: Any, total: IngestResult
-) -> int:
-    """A Parquet file straight as Arrow batches (`ingest.columns`): no Python object per record."""
-    import pyarrow as pa
+def _import_all(
+    admin: Admin, files: list[Path], kind: str, dry_run: bool, log: _RejectLog
+) -> Totals:
+    totals = Totals()
+    with progress_bar() as progress:
+        for file in files:
+            task = progress.add_task(("checking " if dry_run else "") + file.name, total=None)
 
-    try:
-        # Measured on the bench machine: decoding 100k records 0.45 s with Arrow's default
-        # mimalloc pool, 0.18 s with jemalloc (the import is a process of its own).
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:
-        pass  # a pyarrow build without jemalloc
-    position = 0
-    for table in parquet_tables(file):
-        try:
-            result = ingest_table(store, table)
-        except StorageError as error:
-            raise fail(f"{file}: the batch at record {position} was not stored: {error}") from None
-        total.merge(result, offset=position)
-        position += table.num_rows
-        progress.update(task, advance=table.num_rows)
-    return position
+            def advance(count: int, task: Any = task) -> None:
+                progress.update(task, advance=count)
+
+            outcome = import_file(admin, file, kind, dry_run, log, advance)
+            progress.update(task, total=outcome.read)
+            totals.files.append(outcome)
+            if outcome.error is not None:
+                break  # the files after it are not read
+    return totals
+
+
+def _summarise(totals: Totals, files: list[Path], dry_run: bool) -> None:
+    if totals.rejected > _RejectLog.SHOWN:
+        err.print(f"... and {totals.rejected - _RejectLog.SHOWN} more rejected")
+    failed = totals.failed
+    if failed is not None:
+        err.print(f"[red]error:[/red] {escape(failed.stopped(dry_run))}", highlight=False)
+        skipped = [file.name for file in files[len(totals.files) :]]
+        if skipped:
+            err.print(f"not imported: {escape(', '.join(skipped))}", highlight=False)
 
 
 @tenant_app.command("add")
@@ -377,15 +402,14 @@ def tenant_add(
     db: DbOption = "",
 ) -> None:
     """Create a tenant."""
-    store = _open(db)
-    if store.registry.get_tenant(tenant_id) is not None:
-        raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
     try:
         tenant = TenantSettings(id=tenant_id, name=name, timezone=timezone)
     except ValidationError as error:
         raise fail(describe_validation_error(error)) from None
-    Service(store).put_tenant(tenant)
-    print(tenant.model_dump_json())
+    with _admin(db) as admin:
+        if _call(admin.tenant, tenant_id) is not None:
+            raise fail(f"tenant {tenant_id!r} exists; change it with `ccstats tenant set`")
+        print(_call(admin.put_tenant, tenant).model_dump_json())
 
 
 @tenant_app.command("set")
@@ -401,22 +425,124 @@ def tenant_set(
     db: DbOption = "",
 ) -> None:
     """Change a tenant's settings from a JSON file (keys not in the file keep their values)."""
-    store = _open(db)
-    current = store.registry.get_tenant(tenant_id)
-    if current is None:
-        raise fail(f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`")
     try:
         changes = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise fail(f"{file}: {error}") from None
     if not isinstance(changes, dict):
         raise fail(f"{file}: expected a JSON object of settings")
-    try:
-        tenant = TenantSettings.model_validate({**current.model_dump(), **changes, "id": tenant_id})
-    except ValidationError as error:
-        raise fail(f"{file}: {describe_validation_error(error)}") from None
-    Service(store).put_tenant(tenant)
-    print(tenant.model_dump_json())
+    with _admin(db) as admin:
+        current = _call(admin.tenant, tenant_id)
+        if current is None:
+            raise fail(
+                f"unknown tenant {tenant_id!r}; create it with `ccstats tenant add {tenant_id}`"
+            )
+        try:
+            tenant = TenantSettings.model_validate(
+                {**current.model_dump(), **changes, "id": tenant_id}
+            )
+        except ValidationError as error:
+            raise fail(f"{file}: {describe_validation_error(error)}") from None
+        print(_call(admin.put_tenant, tenant).model_dump_json())
+
+
+@tenant_app.command("list")
+def tenant_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array of settings.")
+    ] = False,
+    db: DbOption = "",
+) -> None:
+    """List the tenants: id, name, time zone, retention and masking."""
+    with _admin(db) as admin:
+        tenants = _call(admin.tenants)
+    if as_json:
+        print(json.dumps([t.model_dump() for t in tenants], ensure_ascii=False))
+        return
+    rows = [
+        (
+            t.id,
+            t.name or "",
+            t.timezone,
+            f"{t.retention_days} days" if t.retention_days else "-",
+            ", ".join(n for n, on in (("phones", t.mask_phones), ("names", t.mask_names)) if on)
+            or "-",
+        )
+        for t in tenants
+    ]
+    _table(("ID", "NAME", "TIMEZONE", "RETENTION", "MASKED"), rows)
+
+
+@tenant_app.command("delete")
+def tenant_delete(
+    tenant_id: Annotated[str, typer.Argument(metavar="ID")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: every record of the tenant is deleted.")
+    ] = False,
+    db: DbOption = "",
+) -> None:
+    """Delete a tenant with all its data (conversations, messages, agent intervals, pre-
+    aggregates), its settings and credentials. Prints what was deleted."""
+    if not yes:
+        raise fail(
+            f"this deletes tenant {tenant_id!r} and every record of it for good: "
+            "add --yes to do so (a backup first: `ccstats backup`)"
+        )
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.delete_tenant, tenant_id), ensure_ascii=False))
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """Plain columns on standard output (ids and keys are shown whole, never cut)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@credentials_app.command("list")
+def credentials_list(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    db: DbOption = "",
+) -> None:
+    """List a tenant's credentials (id, kind, key, created), oldest first; never a secret."""
+    with _admin(db) as admin:
+        found = _call(admin.credentials, tenant_id)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    rows = [(c["id"], c["kind"], c["key"], c["created_at"] or "") for c in found]
+    _table(("ID", "KIND", "KEY", "CREATED"), rows)
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    credential: Annotated[
+        str,
+        typer.Argument(
+            metavar="CREDENTIAL", help="Its id (`credentials list`), or its key when unique."
+        ),
+    ],
+    db: DbOption = "",
+) -> None:
+    """Revoke a credential: refused from the next request on, with the tokens issued for it.
+    To rotate a key without downtime: `credentials add`, move the clients, then revoke."""
+    with _admin(db) as admin:
+        revoked = _call(admin.revoke_credential, tenant_id, credential)
+    print(json.dumps({"revoked": revoked}, ensure_ascii=False))
+
+
+@customers_app.command("erase")
+def customers_erase(
+    tenant_id: Annotated[str, typer.Argument(metavar="TENANT_ID")],
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID")],
+    db: DbOption = "",
+) -> None:
+    """Erase a customer: every conversation with this `customer_id` of the tenant, with its
+    transcript and what reports derived from it (a data-protection request). Prints the counts."""
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.erase_customer, tenant_id, customer_id), ensure_ascii=False))
 
 
 @credentials_app.command("add")
@@ -431,16 +557,117 @@ def credentials_add(
     db: DbOption = "",
 ) -> None:
     """Create a credential; the secret is printed once and stored hashed where it can be."""
-    store = _open(db)
-    try:
-        shown = create_credential(store.registry, tenant_id, kind, key)
-    except CredentialError as error:
-        raise fail(str(error)) from None
+    with _admin(db) as admin:
+        shown = _call(admin.add_credential, tenant_id, kind, key)
     if as_json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
         for name, value in shown.items():
             print(f"{name}: {value}")
+
+
+def _call(method: Callable[..., T], *args: Any) -> T:
+    """An `Admin` call whose failure is a message, not a traceback."""
+    try:
+        return method(*args)
+    except AdminError as error:
+        raise fail(str(error)) from None
+    except StorageError as error:
+        raise fail(f"the store failed: {error}") from None
+
+
+@app.command()
+def backup(
+    destination: Annotated[
+        Path, typer.Argument(help="The backup file to write (it must not exist).")
+    ],
+    db: DbOption = "",
+) -> None:
+    """Back the store up to a new file, consistently, while `ccstats serve` runs or not.
+
+    With a server running, the server writes the file (the path is taken on its machine):
+    ingest goes on meanwhile and every record acknowledged before the backup is in it.
+    """
+    target = destination.expanduser().resolve()  # the server's working directory is not ours
+    if target.exists():
+        raise fail(f"{target} exists: remove it or choose another name")
+    with _admin(db) as admin:
+        print(json.dumps(_call(admin.backup, str(target))))
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A backup file made by `ccstats backup`.")],
+    db: DbOption = "",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the database file when it exists.")
+    ] = False,
+) -> None:
+    """Put a backup in place as the database file. Stop `ccstats serve` first: a running server
+    holds the file and cannot have it replaced underneath it."""
+    path = db or default_db()
+    if Path(path).exists() and not force:
+        raise fail(f"{path} exists: a restore replaces it; add --force to do so")
+    _show_schema_changes()
+    try:
+        restore_store(str(source), path)
+    except StoreLockedError:
+        raise fail(
+            f"{path} is held by a running `ccstats serve`: stop it, restore, then start it again"
+        ) from None
+    except StorageError as error:
+        raise fail(str(error)) from None
+    with _admin(path) as admin:  # opened once: an older backup is migrated here, and logged
+        info = _call(admin.store_info)
+        tenants = len(_call(admin.tenants))
+    print(json.dumps({"restored": str(source), "db": path, "tenants": tenants, **info}))
+
+
+def _store_versions(db: str) -> str:
+    """`ccstats --version`'s line about the store at `db`, read without changing it."""
+    if db != ":memory:" and not Path(db).exists():
+        return f"{db}: no store yet"
+    try:
+        with open_store(db, read_only=True) as store:
+            stored, code = store.schema_version(), store.SCHEMA_VERSION
+        where = db
+    except StoreLockedError:
+        try:
+            with server_admin(db) as admin:
+                info = admin.store_info()
+        except AdminError as error:
+            return f"{db}: {error}"
+        stored, code = info["schema_version"], info["code_schema_version"]
+        where = f"{db} (held by the server at {admin.where}, ccstats {info['version']})"
+    except StorageError as error:
+        return f"{db}: {error}"
+    if stored < code:
+        return f"{where}: store schema {stored} (migrated to {code} when next opened for writing)"
+    return f"{where}: store schema {stored}"
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    print(f"ccstats {__version__} (store schema {DuckDBStore.SCHEMA_VERSION})")
+    print(_store_versions(default_db()))
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the versions of ccstats and its store schema, and the schema version of "
+            "the store at $CCSTATS_DB (default ./ccstats.duckdb), then exit.",
+        ),
+    ] = False,
+) -> None:
+    """ccstats: contact-center analytics with vendor-compatible reporting APIs."""
 
 
 @docs_app.command("metrics")

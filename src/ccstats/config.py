@@ -33,10 +33,17 @@ __all__ = [
     "ENV_PREFIX",
     "ConfigError",
     "Settings",
+    "DEFAULT_URL",
+    "URL_ENV",
     "admin_token_path",
+    "client_url",
     "default_db",
+    "forget_server_url",
     "load_or_create_admin_token",
     "load_settings",
+    "note_server_url",
+    "read_admin_token",
+    "server_url_path",
 ]
 
 ENV_PREFIX = "CCSTATS_"
@@ -141,6 +148,69 @@ def load_or_create_admin_token(db: str) -> str:
         path.write_text(token + "\n")
         path.chmod(0o600)
     return token
+
+
+def read_admin_token(db: str) -> str | None:
+    """`$CCSTATS_ADMIN_TOKEN`, else the token file beside the database, else None (a client of a
+    running server never makes a token of its own)."""
+    if token := os.environ.get("CCSTATS_ADMIN_TOKEN"):
+        return token
+    path = admin_token_path(db)
+    if path is not None and path.exists():
+        return path.read_text().strip() or None
+    return None
+
+
+URL_ENV = "CCSTATS_URL"
+"""The variable that tells the CLI where the server holding the database answers."""
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def server_url_path(db: str) -> Path | None:
+    """Where a running server notes its URL beside a file database (`<db>.server-url`)."""
+    return None if db == ":memory:" else Path(db + ".server-url")
+
+
+def _local_host(host: str) -> str:
+    # A server listening on every interface is reached on the loopback by a client beside it.
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def note_server_url(db: str, host: str, port: int, root_path: str = "") -> str | None:
+    """Write the URL a client beside the server reaches it at into `<db>.server-url`; the URL."""
+    path = server_url_path(db)
+    if path is None:
+        return None
+    url = f"http://{_local_host(host)}:{port}{root_path}"
+    path.write_text(url + "\n")
+    return url
+
+
+def forget_server_url(db: str, url: str | None) -> None:
+    """Remove `<db>.server-url` if it still holds `url` (the server stops)."""
+    path = server_url_path(db)
+    try:
+        if path is not None and url is not None and path.read_text().strip() == url:
+            path.unlink()
+    except OSError:
+        pass  # gone already, or another server noted its own URL since
+
+
+def client_url(db: str) -> tuple[str, str]:
+    """Where the server holding `db` answers, and where that was found: `$CCSTATS_URL`, else
+    the URL the server noted beside the database, else the default."""
+    if url := os.environ.get(URL_ENV):
+        return url.rstrip("/"), f"${URL_ENV}"
+    path = server_url_path(db)
+    if path is not None and path.exists():
+        noted = path.read_text().strip()
+        if noted:
+            return noted.rstrip("/"), f"noted in {path}"
+    return DEFAULT_URL, "the default address"
 
 
 _ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*")

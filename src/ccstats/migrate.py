@@ -100,9 +100,10 @@ def _copy_registry(source: Store, target: Store, copied: Copied) -> list[TenantS
         copied.tenants += 1
     have = {
         (c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret)
-        for c in target.registry.list_credentials()
+        for tenant in tenants
+        for c in target.registry.list_credentials(tenant.id)
     }
-    for credential in source.registry.list_credentials():
+    for credential in (c for t in tenants for c in source.registry.list_credentials(t.id)):
         c = credential
         if (c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret) not in have:
             target.registry.add_credential(credential)

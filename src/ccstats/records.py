@@ -13,10 +13,10 @@ batch.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_TIME",
     "MIN_TIME",
+    "PRICE_PATTERN",
     "REQUEST_TIMES",
     "RECORD_TIMES",
     "TimeOutOfRange",
@@ -51,6 +52,10 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_COUNT = 2**31 - 1
 """The largest count or duration a record may carry (bot_turns, duration_s, ...): reports add
 them up in 64-bit sums, which then hold 2**32 records of the largest value."""
+PRICE_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,9})?$"
+"""A price (Twin24's `price`, "the cost of the dialog"): plain decimal text, at least 0, below
+10**12, at most 9 decimals. The seed sends it as text ("1.79"); bounded so that the `cost`
+metric adds prices exactly (DECIMAL(38,9)) whatever their number."""
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """The earliest time a record may carry (epoch 0)."""
 MAX_TIME = datetime(2201, 1, 1, tzinfo=UTC)
@@ -328,11 +333,13 @@ class Conversation(_Record):
     def _price_is_decimal(cls, value: Any) -> Any:
         if value is None:
             return None
-        try:
-            Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError(f"price must be a decimal number, got {value!r}") from None
-        return str(value)
+        text = str(value) if isinstance(value, int | float | str) else ""  # True: "True", refused
+        if not re.match(PRICE_PATTERN, text):
+            raise ValueError(
+                f"price must be a decimal number from 0 to 999999999999.999999999 written "
+                f'without exponent (e.g. "1.79"), got {value!r}'
+            )
+        return text
 
     @field_validator(*ID_FIELDS, mode="before")
     @classmethod
@@ -397,6 +404,9 @@ class TenantSettings(BaseModel):
     agents: list[Agent] = Field(default_factory=list)
     bots: list[Bot] = Field(default_factory=list)
     instances: list[str] = Field(default_factory=list)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    mask_phones: bool = False
+    mask_names: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -8,16 +8,21 @@ It records the `Changes` of every upsert and flush, and flushes a tenant's defer
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from ccstats import ingest
 from ccstats.answers import AnswerCache, ChangeLog, Entry, MiB
+from ccstats.auth import describe_credential
 from ccstats.ingest import IngestResult
+from ccstats.masking import Masker, mask_batch, mask_rows, maskers
 from ccstats.metrics.query import (
     MetricQuery,
     MetricResult,
@@ -37,11 +42,31 @@ from ccstats.storage import (
     Store,
 )
 
-__all__ = ["Link", "Registry", "SearchPage", "SearchRequest", "Service", "StorageError"]
+__all__ = [
+    "Ambiguous",
+    "Link",
+    "NotFound",
+    "Registry",
+    "SearchPage",
+    "SearchRequest",
+    "Service",
+    "StorageError",
+]
 """The request and page types of searches, the registry's interface and the engine's error are
 the service's too: the API and the dialects import them from here, never from `storage`."""
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(LookupError):
+    """No such tenant or credential: the message says which."""
+
+
+class Ambiguous(ValueError):
+    """A reference that names several things: the message lists them."""
+
 
 _Span = tuple[str, datetime | None, datetime | None]
 
@@ -91,24 +116,36 @@ class Service:
             self.changes.record(self.store.retime(tenant.id, tenant.timezone))
         self.changes.record(Changes.everything(tenant.id))
 
+    def changed_everything(self, tenant_id: str) -> None:
+        """Drop every kept answer of a tenant: its data changed behind the service's back (the
+        demo writes to the store directly)."""
+        self.changes.record(Changes.everything(tenant_id))
+
     # -- ingest ---------------------------------------------------------------------------------
     def _recorded(self, result: IngestResult) -> IngestResult:
         self.changes.record(result.changes)
         return result
 
     def ingest_conversations(
-        self, items: Sequence[Any], tenant_id: str | None = None
+        self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
     ) -> IngestResult:
-        """Validate and store conversations (`ingest.ingest_conversations`)."""
-        return self._recorded(ingest.ingest_conversations(self.store, items, tenant_id))
+        """Validate and store conversations (`ingest.ingest_conversations`); `dry_run`:
+        validate only."""
+        found = ingest.ingest_conversations(self.store, items, tenant_id, dry_run=dry_run)
+        return self._recorded(found)
 
-    def ingest_table(self, table: pa.Table, tenant_id: str | None = None) -> IngestResult:
+    def ingest_table(
+        self, table: pa.Table, tenant_id: str | None = None, dry_run: bool = False
+    ) -> IngestResult:
         """Validate and store conversations given as Arrow columns (`ingest.ingest_table`)."""
-        return self._recorded(ingest.ingest_table(self.store, table, tenant_id))
+        return self._recorded(ingest.ingest_table(self.store, table, tenant_id, dry_run=dry_run))
 
-    def ingest_intervals(self, items: Sequence[Any], tenant_id: str | None = None) -> IngestResult:
+    def ingest_intervals(
+        self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
+    ) -> IngestResult:
         """Validate and store agent intervals (`ingest.ingest_intervals`)."""
-        return self._recorded(ingest.ingest_intervals(self.store, items, tenant_id))
+        found = ingest.ingest_intervals(self.store, items, tenant_id, dry_run=dry_run)
+        return self._recorded(found)
 
     def flush(self, tenant_ids: Sequence[str] | None = None) -> None:
         """Finish the store's deferred work (None: of every tenant), recording what it changed."""
@@ -119,9 +156,129 @@ class Service:
             self.flush([tenant_id])
 
     def maintain(self) -> None:
-        """Background upkeep: flush every tenant's deferred work, then the store's upkeep."""
+        """Background upkeep: flush every tenant's deferred work, delete what tenants keep no
+        longer (`apply_retention`), then the store's upkeep."""
         self.flush()
+        self.apply_retention()
         self.store.maintain()
+
+    # -- lifecycle: credentials, tenants, erasure, retention ---------------------------------------
+    def credentials(self, tenant_id: str) -> list[dict[str, Any]]:
+        """A tenant's credentials (`auth.describe_credential`: never a secret), oldest first."""
+        self._known(tenant_id)
+        return [describe_credential(c) for c in self.registry.list_credentials(tenant_id)]
+
+    def revoke_credential(self, tenant_id: str, reference: str) -> dict[str, Any]:
+        """Delete one credential of a tenant, named by its id (`credentials`) or by its key
+        when only one credential has it; refused from the next request on, with the tokens
+        issued for it (Huawei, Twin24). Raises NotFound or Ambiguous."""
+        self._known(tenant_id)
+        stored = self.registry.list_credentials(tenant_id)
+        found = [c for c in stored if c.id == reference] or [
+            c for c in stored if c.key_id == reference
+        ]
+        if not found:
+            raise NotFound(
+                f"tenant {tenant_id!r} has no credential {reference!r} "
+                f"(`ccstats credentials list {tenant_id}` shows them)"
+            )
+        if len(found) > 1:
+            ids = ", ".join(c.id for c in found)
+            raise Ambiguous(
+                f"{len(found)} credentials of {tenant_id!r} have the key {reference!r}: name one "
+                f"by its id ({ids})"
+            )
+        self.registry.delete_credential(found[0])
+        return describe_credential(found[0])
+
+    def delete_tenant(self, tenant_id: str) -> dict[str, Any]:
+        """Delete a tenant: its records, then its settings and credentials (its tokens die with
+        them), then records a request let in meanwhile. Counts what went. Raises NotFound."""
+        self._known(tenant_id)
+        credentials = len(self.registry.list_credentials(tenant_id))
+        erased = self.store.erase(tenant_id)
+        self.registry.delete_tenant(tenant_id)
+        late = self.store.erase(tenant_id)
+        self.changes.record(Changes.everything(tenant_id))
+        counts = {k: v + late.counts()[k] for k, v in erased.counts().items()}
+        return {"tenant_id": tenant_id, **counts, "credentials": credentials}
+
+    def erase_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+        """Delete every conversation of one customer of a tenant, with its messages and what
+        was derived from it (pre-aggregates, next contacts): a data-protection erasure. Counts
+        what went (0 for an unknown customer). Raises NotFound for an unknown tenant."""
+        self._known(tenant_id)
+        erased = self.store.erase(tenant_id, customer_id=customer_id)
+        self.changes.record(erased.changes)
+        return {"tenant_id": tenant_id, "customer_id": customer_id, **erased.counts()}
+
+    def kept_since(self, tenant: TenantSettings, now: datetime | None = None) -> datetime | None:
+        """The oldest time a tenant with `retention_days` keeps (older records are deleted by
+        upkeep); None without retention."""
+        if tenant.retention_days is None:
+            return None
+        moment = (now or datetime.now(UTC)).replace(microsecond=0)
+        return moment - timedelta(days=tenant.retention_days)
+
+    def apply_retention(self, now: datetime | None = None) -> dict[str, dict[str, int]]:
+        """Delete what each tenant with `retention_days` keeps no longer (`Store.erase` with
+        `before`); per tenant, the counts of what went (tenants with nothing to delete left
+        out). Part of `maintain`."""
+        done: dict[str, dict[str, int]] = {}
+        for tenant in self.registry.list_tenants():
+            cutoff = self.kept_since(tenant, now)
+            if cutoff is None:
+                continue
+            erased = self.store.erase(tenant.id, before=cutoff)
+            self.changes.record(erased.changes)
+            if any(erased.counts().values()):
+                done[tenant.id] = erased.counts()
+                log.info(
+                    "retention of %s (%d days): deleted %s created before %s",
+                    tenant.id,
+                    tenant.retention_days,
+                    erased.counts(),
+                    cutoff.isoformat(),
+                )
+        return done
+
+    def _known(self, tenant_id: str) -> TenantSettings:
+        tenant = self.registry.get_tenant(tenant_id)
+        if tenant is None:
+            raise NotFound(f"unknown tenant {tenant_id!r}")
+        return tenant
+
+    def _masks(self, tenant_id: str) -> dict[str, Masker]:
+        tenant = self.registry.get_tenant(tenant_id)
+        return maskers(tenant.mask_phones, tenant.mask_names) if tenant is not None else {}
+
+    def _masked(self, tenant_id: str, page: SearchPage) -> SearchPage:
+        masks = self._masks(tenant_id)
+        if not masks:
+            return page
+        return SearchPage(page.columns, mask_rows(page.columns, page.values, masks), page.total)
+
+    # -- operations -------------------------------------------------------------------------------
+    def store_info(self) -> dict[str, Any]:
+        """The engine, the schema version of the store and the one this code writes."""
+        return {
+            "engine": self.store.ENGINE,
+            "schema_version": self.store.schema_version(),
+            "code_schema_version": self.store.SCHEMA_VERSION,
+        }
+
+    def backup(self, destination: str) -> dict[str, Any]:
+        """A consistent copy of the store at `destination` while it serves (`Store.backup`):
+        where, how many bytes (for a file), how long it took, its schema version."""
+        started = time.perf_counter()
+        self.store.backup(destination)
+        target = Path(destination)
+        return {
+            "destination": destination,
+            "bytes": target.stat().st_size if target.is_file() else None,
+            "seconds": round(time.perf_counter() - started, 3),
+            "schema_version": self.store.schema_version(),
+        }
 
     # -- metric queries ---------------------------------------------------------------------------
     def compute_query(self, query: MetricQuery) -> MetricResult:
@@ -205,11 +362,17 @@ class Service:
     def _page_entry(self, request: SearchRequest, count: bool) -> Entry:
         self._fresh(request.tenant_id)
         span = (request.tenant_id, request.start, request.end)
-        return self.pages.entry((request, count), span, lambda: self.store.search(request, count))
+        return self.pages.entry(
+            (request, count),
+            span,
+            lambda: self._masked(request.tenant_id, self.store.search(request, count)),
+        )
 
     def search(self, request: SearchRequest, count: bool = False) -> SearchPage:
         """`Store.search`, kept while no change touched the request's range (of its time field:
-        changes are recorded with every time of the rows they touch). Not to be changed."""
+        changes are recorded with every time of the rows they touch), with the tenant's masked
+        columns masked (`masking`: a change of settings is a change of everything). Not to be
+        changed."""
         page: SearchPage = self._page_entry(request, count).value
         return page
 
@@ -228,9 +391,14 @@ class Service:
     def iter_search(
         self, request: SearchRequest, batch_size: int = 5000
     ) -> Iterator[pa.RecordBatch]:
-        """Every row of a search, in Arrow batches (`Store.iter_search`), never kept."""
+        """Every row of a search, in Arrow batches (`Store.iter_search`), never kept; the
+        tenant's masked columns masked (`masking`)."""
         self._fresh(request.tenant_id)
-        return self.store.iter_search(request, batch_size)
+        masks = self._masks(request.tenant_id)
+        batches = self.store.iter_search(request, batch_size)
+        if not masks:
+            return batches
+        return (mask_batch(batch, masks) for batch in batches)
 
     def owns_instance(self, tenant_id: str, instance_id: str) -> bool:
         """Whether any of the tenant's conversations carries this (Alibaba) instance id."""

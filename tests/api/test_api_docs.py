@@ -37,7 +37,7 @@ from ccstats.records import TenantSettings
 from ccstats.storage import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "src" / "ccstats" / "api" / "docs_assets"
+ASSETS = ROOT / "src" / "ccstats" / "api" / "vendor"
 ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

@@ -58,3 +58,25 @@ def test_probes_are_in_the_openapi_schema(app_client: TestClient) -> None:
     paths = app_client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz", "/metrics"} <= set(paths)
     assert "503" in paths["/readyz"]["get"]["responses"]
+
+
+def test_readyz_says_the_schema_version_of_an_older_store_opened_read_only(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "older.duckdb")
+    DuckDBStore(path).close()
+    with duckdb.connect(path) as con:  # recorded as one version older
+        con.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema:version'",
+            [str(DuckDBStore.SCHEMA_VERSION - 1)],
+        )
+    store = open_store(path, read_only=True)
+    try:
+        answer = TestClient(create_app(Settings(db=path), store)).get("/readyz")
+    finally:
+        store.close()
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["schema"] == (
+        f"not current: store schema {DuckDBStore.SCHEMA_VERSION - 1}, this version writes "
+        f"{DuckDBStore.SCHEMA_VERSION}"
+    )

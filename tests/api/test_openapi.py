@@ -16,7 +16,7 @@ from ccstats.api.schemas import ROUTE_DOCS
     [
         ("GET", "/v1/query", "POST"),
         ("DELETE", "/v1/conversations", "GET, HEAD, POST"),
-        ("PATCH", "/v1/tenants/t1", "GET, HEAD, PUT"),
+        ("PATCH", "/v1/tenants/t1", "DELETE, GET, HEAD, PUT"),
         ("PUT", "/v1/conversations/c1", "GET, HEAD"),
         ("GET", "/oifde/rest/api/gettoken", "POST"),
         ("GET", "/openapi/im-report/agent/quality", "POST"),

@@ -88,6 +88,7 @@ MEASURES: dict[str, int | float] = {
     "answered_within_20s": 2,  # C2 (15 s), C5 (20 s)
     "dialed": 2,  # C1 (NOANSWER), C8 (ANSWER)
     "dial_answered": 1,  # C8: ANSWER is the older spelling of ANSWERED
+    "cost": 2.19,  # C1 0.40 + C8 1.79 (C9 is out of range, X1 another tenant's)
     # Repeat contacts (other conversations of the same customer in the same tenant): cust1's C5
     # comes 2 h 55 min after C2 ended; cust2's C8 29 h 50 min after C3; cust3's C9 (outside the
     # range, still a repeat) 36 h 58 min after C4. X1 (cust1, another tenant) is no repeat of C5.

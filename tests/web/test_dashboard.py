@@ -26,6 +26,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
 from tests.web.conftest import (
     WAIT_S,
     LiveServer,
@@ -91,6 +92,7 @@ def hand_conversations() -> list[dict[str, Any]]:
     h1: queued 10 s, taken by the agent (100 s handled), CSAT 5, came through the bot (2 turns,
         transferred), the only one with a campaign, every text field an injection, a transcript.
     h2: queued 30 s, taken by the agent (200 s handled), CSAT 2.
+    h1 and h2 came from 7moor (`source`); h3 and h4 have no source.
     h3: queued 50 s, abandoned in the queue (lost).
     h4: the bot only: 1 turn, ended in the bot.
     """
@@ -99,6 +101,7 @@ def hand_conversations() -> list[dict[str, Any]]:
         {
             **common,
             "id": "h1",
+            "source": "7moor",
             "created_at": _at("10:00"),
             "answered_at": _at("10:00"),
             "ended_at": _at("10:05"),
@@ -122,6 +125,7 @@ def hand_conversations() -> list[dict[str, Any]]:
             "campaign_id": CAMPAIGN_ID,
             "campaign_name": named("campaign-name"),
             "dial_status": "ANSWERED",
+            "price": "1234.5",
             "dialog_result": named("dialog-result"),
             "messages": [
                 {"sender": "customer", "text": named("customer-message"), "sent_at": _at("10:00")},
@@ -137,6 +141,7 @@ def hand_conversations() -> list[dict[str, Any]]:
         {
             **common,
             "id": "h2",
+            "source": "7moor",
             "created_at": _at("11:00"),
             "ended_at": _at("11:04"),
             "queued": True,
@@ -447,6 +452,52 @@ def test_hand_made_figures(browser: WebDriver, server: LiveServer) -> None:
     assert cells["logged_in_s"] == "8:00:00"  # 09:00-17:00
     assert cells["occupancy"] == "1.0%"  # 300 s handled / 28 800 s logged in
     assert cells["status:busy"] == "1:00:00"
+
+    show(browser, server, f"campaigns?p=custom&from={DAY}&to={NEXT_DAY}", "campaigns")
+    cells = {
+        td.get_attribute("data-key"): td.text
+        for td in browser.find_elements(By.CSS_SELECTOR, "#campaigns tbody td")
+    }
+    assert cells["conversations"] == "1"  # h1, the only call of a campaign
+    assert cells["dial_answered"] == "1"  # h1: ANSWERED
+    assert cells["cost"] == "1,234.50"  # h1's price
+
+
+RENDERED = "return document.getElementById('main').dataset.route === location.hash"
+
+
+def test_source_filter(browser: WebDriver, server: LiveServer) -> None:
+    """The toolbar lists the period's sources; choosing one filters every figure and drill-down."""
+    sign_in(browser, server, HAND_TOKEN)
+    period = f"p=custom&from={DAY}&to={NEXT_DAY}"
+    show(browser, server, f"overview?{period}", "kpis")
+    options = lambda d: [o.text for o in d.find_elements(By.CSS_SELECTOR, "#source option")]  # noqa: E731
+    wait(browser, lambda d: len(options(d)) == 3, "the period's sources")
+    assert options(browser) == ["All sources", "7moor", "No source"]
+    Select(browser.find_element(By.ID, "source")).select_by_visible_text("7moor")
+    wait(browser, lambda d: "source=7moor" in d.current_url and d.execute_script(RENDERED), "7moor")
+    wait_ready(browser, "kpis")
+    assert tiles(browser)["conversations"][0] == "2"  # h1, h2
+    assert tiles(browser)["agent_sessions"][0] == "2"
+    Select(browser.find_element(By.ID, "source")).select_by_visible_text("No source")
+    wait(
+        browser, lambda d: d.current_url.endswith("source=") and d.execute_script(RENDERED), "none"
+    )
+    wait_ready(browser, "kpis")
+    assert tiles(browser)["conversations"][0] == "2"  # h3, h4
+    assert tiles(browser)["queue_abandoned"][0] == "1"  # h3
+    # The drill-down keeps the source: h3 and h4 only.
+    browser.find_element(By.CSS_SELECTOR, "[data-metric=conversations] a").click()
+    wait_ready(browser, "conversations")
+    shown_ids = wait(
+        browser,
+        lambda d: [
+            a.get_attribute("href").split("/")[-1].split("?")[0]
+            for a in d.find_elements(By.CSS_SELECTOR, "#conversations a.open")
+        ],
+        "the conversations",
+    )
+    assert sorted(shown_ids) == ["h3", "h4"]
 
 
 # -- injected names -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`/redoc` (ReDoc) from assets shipped in the package (`docs_assets/VENDORED.md`), and the amended
+"""`/redoc` (ReDoc) from assets shipped in the package (`vendor/VENDORED.md`), and the amended
 OpenAPI schema: the API docs work without internet access. `/docs` (Swagger UI) is `ccstats.web`'s,
 under the dashboard's Content-Security-Policy."""
 
@@ -17,7 +17,7 @@ from ccstats.api.schemas import document
 __all__ = ["ASSETS_PATH", "install"]
 
 ASSETS_PATH = "/docs-assets"
-_ASSETS = Path(str(files("ccstats.api").joinpath("docs_assets")))
+_ASSETS = Path(str(files("ccstats.api").joinpath("vendor")))
 
 
 def _root(request: Request) -> str:

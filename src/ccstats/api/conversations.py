@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.filters import filter_text
-from ccstats.api.native import data_as_of_iso
+from ccstats.api.native import data_as_of_iso, kept_since_iso
 from ccstats.api.timeparams import parse_request_time
 from ccstats.export import (
     batch_rows,
@@ -35,6 +35,7 @@ from ccstats.export import (
     xlsx_chunks,
 )
 from ccstats.limits import MAX_FILTERS, MAX_TEXT, TooLarge, check_list, check_text
+from ccstats.masking import maskers
 from ccstats.metrics import Measure, UnknownNameError, get_metric
 from ccstats.metrics.query import GROUPABLE
 from ccstats.records import TenantSettings
@@ -236,6 +237,14 @@ def parse_search(request: Request, tenant: TenantSettings) -> SearchParams:
     if basis not in TIME_COLUMNS:
         raise _unknown("time field", basis, TIME_COLUMNS)
     sort = parse_sort(_single(request, "sort") or DEFAULT_SORT)
+    masked = maskers(tenant.mask_phones, tenant.mask_names)
+    for name, _ in sort:
+        if name in masked:  # a cursor would carry the masked value: pages would go wrong
+            raise _bad(
+                "invalid_sort",
+                f"sort: {name} is masked for this tenant (mask_phones, mask_names): sort by "
+                "another field",
+            )
     cursor = _single(request, "cursor")
     fields = _fields(_single(request, "fields"))
     needed = [c for c in (*(s[0] for s in sort), "id") if c not in fields]
@@ -446,7 +455,12 @@ def _page(service: Service, tenant: TenantSettings, params: SearchParams) -> UTC
     # Built once per kept page (`ccstats.answers`); other fields may select the same columns.
     key = ("native", fields)
     _, (rows, cursor) = service.search_formatted(request, False, key, rows_and_cursor)
-    body = {"rows": rows, "next_cursor": cursor, "data_as_of": data_as_of_iso(service, tenant.id)}
+    body = {
+        "rows": rows,
+        "next_cursor": cursor,
+        "data_as_of": data_as_of_iso(service, tenant.id),
+        "data_kept_since": kept_since_iso(service, tenant),
+    }
     return UTCJSON(body)
 
 

@@ -58,6 +58,13 @@ def store_checks(store: Store) -> dict[str, str]:
         return {"store": "ok", "schema": f"not current: {_first_line(error)}"}
     except Exception as error:
         return {"store": "ok", "schema": f"unreadable: {_first_line(error)}"}
+    version = store.schema_version()
+    if version < store.SCHEMA_VERSION:  # a store opened read-only is never migrated
+        return {
+            "store": "ok",
+            "schema": f"not current: store schema {version}, this version writes "
+            f"{store.SCHEMA_VERSION}",
+        }
     return {"store": "ok", "schema": "ok"}
 
 

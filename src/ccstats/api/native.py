@@ -22,7 +22,7 @@ from ccstats.records import TenantSettings
 from ccstats.service import Service
 from ccstats.storage import StorageError
 
-__all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso"]
+__all__ = ["router", "ingest_body", "describe_metric", "data_as_of_iso", "kept_since_iso"]
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
@@ -34,18 +34,21 @@ def ingest_body(
     kind: str,
     tenant_id: str | None,
     request: Request | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Parse and ingest a request body; errors become ApiErrors. With the `request`, the records
-    are counted in the app's metrics."""
+    are counted in the app's metrics; `dry_run` validates and stores nothing."""
     try:
         items = parse_payload(body, content_type)
     except PayloadError as error:
         raise ApiError(400, "malformed_payload", str(error)) from None
     ingest = service.ingest_conversations if kind == "conversations" else service.ingest_intervals
     try:
-        result: IngestResult = ingest(items, tenant_id)
+        result: IngestResult = ingest(items, tenant_id, dry_run=dry_run)
     except StorageError as error:
         raise ApiError(503, "storage_failed", f"nothing of the batch was stored: {error}") from None
+    if dry_run:
+        return result.as_dict()
     telemetry = telemetry_of(request.app) if request is not None else None
     if telemetry is not None:
         telemetry.count_ingest(kind, result.accepted, len(result.rejected))
@@ -192,6 +195,7 @@ def post_query(
         "columns": result.columns,
         "rows": rows,
         "data_as_of": data_as_of_iso(service, tenant.id),
+        "data_kept_since": kept_since_iso(service, tenant),
     }
     if explain:
         answer["explain"] = {
@@ -206,3 +210,22 @@ def data_as_of_iso(service: Service, tenant_id: str) -> str | None:
     """When the tenant's newest record was stored, ISO 8601 UTC."""
     as_of = service.data_as_of(tenant_id)
     return as_of.isoformat() if as_of else None
+
+
+def kept_since_iso(service: Service, tenant: TenantSettings) -> str | None:
+    """With `retention_days`: the oldest time the tenant keeps (records created before it are
+    deleted by upkeep), ISO 8601 UTC; None without retention."""
+    since = service.kept_since(tenant)
+    return since.isoformat() if since else None
+
+
+@router.delete("/customers/{customer_id}", summary="Erase a customer's data")
+def delete_customer(customer_id: str, service: ServiceDep, tenant: TenantDep) -> dict[str, Any]:
+    """Delete every conversation of one customer of the token's tenant (by `customer_id`), with
+    its transcript and everything derived from it (reports, next contacts of the other
+    conversations): a data-protection erasure. Answers how many records went (0 when the
+    customer has none)."""
+    try:
+        return service.erase_customer(tenant.id, customer_id)
+    except StorageError as error:
+        raise ApiError(503, "storage_failed", f"nothing was erased: {error}") from None

@@ -35,6 +35,13 @@ __all__ = [
     "ConversationAnswer",
     "TenantList",
     "CreatedCredential",
+    "DemoSummary",
+    "StoreInfo",
+    "Erasure",
+    "CredentialInfo",
+    "CredentialList",
+    "Revoked",
+    "BackupAnswer",
     "CONTROLS_DOCUMENTED",
     "RouteDoc",
     "ROUTE_DOCS",
@@ -65,9 +72,10 @@ ERROR_CODES: dict[str, str] = {
     "invalid_metric": "`metric=` names a ratio or a maximum, not a set of conversations.",
     "missing_header": "A dashboard sign-in request without the dashboard's `X-CCStats-Client` "
     "header (a page of another site cannot add it).",
+    "ambiguous": "A key that several credentials share: name one by its id.",
     "unauthorized": "No token, or a token that is not valid (401).",
     "forbidden": "A tenant's API token on an admin route (403).",
-    "not_found": "No such tenant, conversation or path (404).",
+    "not_found": "No such tenant, conversation, credential or path (404).",
     "method_not_allowed": "The path exists, with another method (405).",
     "value_too_large": "A value, list or filter count over its bound (`limits`); the message "
     "names the parameter and the bound.",
@@ -100,6 +108,7 @@ ERROR_STATUSES: dict[int, tuple[str, ...]] = {
         "invalid_metric",
         "missing_header",
         "value_too_large",
+        "ambiguous",
     ),
     401: ("unauthorized",),
     403: ("forbidden",),
@@ -191,6 +200,11 @@ class QueryAnswer(BaseModel):
     columns: list[str]
     rows: list[dict[str, int | float | str | RatioCell | None]]
     data_as_of: str | None = Field(description="When the tenant's newest record was stored (UTC).")
+    data_kept_since: str | None = Field(
+        description="With the tenant's `retention_days`: records created before this time (UTC) "
+        "are deleted, so a range that starts earlier counts only what is kept; null without "
+        "retention."
+    )
     explain: dict[str, Any] | None = Field(
         None, description="With `?explain=1`: `metrics`, `measures` and the `sql` that ran."
     )
@@ -224,6 +238,10 @@ class SearchAnswer(BaseModel):
     rows: list[StoredConversation]
     next_cursor: str | None
     data_as_of: str | None
+    data_kept_since: str | None = Field(
+        description="With the tenant's `retention_days`: records created before this time (UTC) "
+        "are deleted; null without retention."
+    )
 
 
 class ConversationAnswer(BaseModel):
@@ -288,6 +306,73 @@ class AgentSummaryAnswer(BaseModel):
     data_as_of: str | None
 
 
+class DemoSummary(BaseModel):
+    """What the demo created: its seed and dates, how many conversations and agent intervals,
+    per tenant the channels and sources, and the demo credentials (docs/demo.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seed: int
+    today: str
+    conversations: int
+    tenants: list[dict[str, Any]]
+    credentials: list[dict[str, Any]]
+
+
+class StoreInfo(BaseModel):
+    """The versions of the code and of the store the server holds."""
+
+    version: str = Field(description="The ccstats version serving.")
+    engine: str = Field(description="The store's engine (`duckdb`).")
+    schema_version: int = Field(description="The schema version of the store.")
+    code_schema_version: int = Field(description="The schema version this code writes.")
+
+
+class BackupAnswer(BaseModel):
+    """A finished backup."""
+
+    destination: str
+    bytes: int | None = Field(description="The backup file's size.")
+    seconds: float = Field(description="How long the copy took.")
+    schema_version: int = Field(description="The schema version of the copy.")
+
+
+class Erasure(BaseModel):
+    """What an erasure deleted."""
+
+    tenant_id: str
+    customer_id: str | None = Field(None, description="The customer erased (customer routes).")
+    conversations: int = Field(description="Conversations deleted.")
+    messages: int = Field(description="Transcript messages deleted with them.")
+    agent_intervals: int = Field(description="Agent intervals deleted (a tenant's deletion).")
+    credentials: int | None = Field(None, description="Credentials deleted (a tenant's).")
+
+
+class CredentialInfo(BaseModel):
+    """A stored credential, without its secret."""
+
+    id: str = Field(description="Its name among the tenant's (`kind-` and 10 hex digits).")
+    tenant_id: str
+    kind: Literal["api", "huawei", "7moor", "twin24", "aliyun"]
+    key: str = Field(
+        description="The key id: the API token's key, the Huawei appKey, the 7moor appkey, "
+        "the Twin24 email, the Alibaba AccessKeyId."
+    )
+    created_at: str | None
+
+
+class CredentialList(BaseModel):
+    """A tenant's credentials, oldest first."""
+
+    credentials: list[CredentialInfo]
+
+
+class Revoked(BaseModel):
+    """The credential deleted."""
+
+    revoked: CredentialInfo
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """What the schema says of one operation: its answer, its error statuses, its body."""
@@ -330,6 +415,20 @@ ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {
     ("post", "/v1/tenants/{tenant_id}/credentials"): RouteDoc(
         CreatedCredential, _ADMIN_ERRORS, admin=True
     ),
+    ("get", "/v1/tenants/{tenant_id}/credentials"): RouteDoc(
+        CredentialList, (401, 403, 404), admin=True
+    ),
+    ("delete", "/v1/tenants/{tenant_id}/credentials/{credential}"): RouteDoc(
+        Revoked, (*_ADMIN_ERRORS, 404), admin=True
+    ),
+    ("delete", "/v1/tenants/{tenant_id}"): RouteDoc(Erasure, (401, 403, 404, 503), admin=True),
+    ("delete", "/v1/tenants/{tenant_id}/customers/{customer_id}"): RouteDoc(
+        Erasure, (401, 403, 404, 503), admin=True
+    ),
+    ("delete", "/v1/customers/{customer_id}"): RouteDoc(Erasure, (401, 503)),
+    ("post", "/v1/admin/demo"): RouteDoc(DemoSummary, _ADMIN_ERRORS, admin=True),
+    ("post", "/v1/admin/backup"): RouteDoc(BackupAnswer, (*_ADMIN_ERRORS, 503), admin=True),
+    ("get", "/v1/admin/store"): RouteDoc(StoreInfo, (401, 403), admin=True),
     ("post", "/v1/admin/conversations"): RouteDoc(
         IngestAnswer, (*_ADMIN_ERRORS, 503), Conversation, body_many=True, admin=True
     ),

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ccstats.auth import check_secret
+from ccstats.auth import match_credential, still_valid
 from ccstats.limits import MAX_SECRET, MAX_TEXT
 from ccstats.metrics.query import MetricQuery, MetricResult, RatioValue
 from ccstats.numbers import rate_string
@@ -155,24 +155,36 @@ class TokenStore:
     def _key(token: str) -> str:
         return _TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
-    def issue(self, tenant_id: str) -> str:
-        """A new token for a tenant (>= 32 characters)."""
+    def issue(self, tenant_id: str, credential_id: str | None = None) -> str:
+        """A new token for a tenant (>= 32 characters), issued for one of its appSecrets."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
         if now >= self._next_purge:
             self._next_purge = now + 60
             self._registry.delete_meta_before(_TOKEN_PREFIX, _iso(now))
         # The expiry first: values sort as times, so expired ones are deleted by prefix.
-        self._registry.put_meta(self._key(token), f"{_iso(now + self.ttl)}|{tenant_id}")
+        value = f"{_iso(now + self.ttl)}|{tenant_id}|{credential_id or ''}"
+        self._registry.put_meta(self._key(token), value)
         return token
 
     def tenant_of(self, token: str) -> str | None:
         """The tenant of a live token, or None when unknown or expired."""
+        found = self._live(token)
+        return found[0] if found is not None else None
+
+    def issuer_of(self, token: str) -> str | None:
+        """The credential a live token was issued for (`Credential.id`), or None."""
+        found = self._live(token)
+        return found[1] or None if found is not None else None
+
+    def _live(self, token: str) -> tuple[str, str] | None:
+        """(tenant id, credential id or "") of a live token."""
         found = self._registry.get_meta(self._key(token))
         if found is None:
             return None
-        expiry, _, tenant_id = found.partition("|")
-        return tenant_id if expiry > _iso(self._clock()) else None
+        expiry, _, rest = found.partition("|")
+        tenant_id, _, credential_id = rest.partition("|")
+        return (tenant_id, credential_id) if expiry > _iso(self._clock()) else None
 
 
 _TOKEN_PREFIX = "huawei-token:"
@@ -289,6 +301,11 @@ def _authenticate(
     usable = isinstance(token, str) and 0 < len(token) <= MAX_SECRET
     owner = tokens.tenant_of(str(token)) if usable else None
     tenant = service.tenant(owner) if owner is not None else None
+    issuer = tokens.issuer_of(token) if tenant is not None and isinstance(token, str) else None
+    if issuer is not None and owner is not None:
+        # A token dies with the appSecret it was issued for (`ccstats credentials revoke`).
+        if not still_valid(service.registry, "huawei", owner, owner, issuer):
+            tenant = None
     if tenant is None:
         if usable:
             limiter.failed(address)  # a token that was never issued, or has expired
@@ -491,14 +508,15 @@ def _issue_token(
     app_key, app_secret = _text(body, "appKey"), _text(body, "appSecret")
     keys = (address, f"huawei:{app_key}")
     _refuse_if_blocked(limiter, keys)
-    known, tenant_id = check_secret(service.registry, "huawei", app_key, app_secret)
+    known, credential = match_credential(service.registry, "huawei", app_key, app_secret)
+    tenant_id = credential.tenant_id if credential is not None else None
     if not known or (tenant_id is not None and service.tenant(tenant_id) is None):
         limiter.failed(*keys)
         raise HuaweiError(401, UNKNOWN_APP_KEY, "The appKey does not exist.")
-    if tenant_id is None:
+    if credential is None or tenant_id is None:
         limiter.failed(*keys)
         raise HuaweiError(401, WRONG_SECRET, "The appSecret is incorrect.")
-    token = tokens.issue(tenant_id)
+    token = tokens.issue(tenant_id, credential.id)
     return {"errorCode": 0, "errorMsg": "", "authToken": token, "expireTime": tokens.ttl}
 
 

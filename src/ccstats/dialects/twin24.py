@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
-from ccstats.auth import check_secret
+from ccstats.auth import match_credential, still_valid
 from ccstats.export import batch_rows, csv_batch_chunks, utc_z_text, xlsx_chunks, zip_chunks
 from ccstats.limits import MAX_LIST, MAX_SECRET, MAX_TEXT, TooLarge, check_text
 from ccstats.ratelimit import address_key, limiter_of
@@ -200,12 +200,14 @@ def _refresh_key(refresh_token: str) -> str:
     return _REFRESH_PREFIX + hashlib.sha256(refresh_token.encode()).hexdigest()
 
 
-def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, str]:
-    """A new access token (JWT) and refresh token (opaque, one use) for a Twin24 login."""
+def _issue(request: Request, tenant_id: str, email: str, cid: str, ttl: int) -> dict[str, str]:
+    """A new access token (JWT) and refresh token (opaque, one use) for a Twin24 login (`cid`:
+    the credential it is issued for; revoked, its tokens are refused)."""
     now = datetime.now(UTC)
     claims = {
         "sub": email,
         "tenant": tenant_id,
+        "cid": cid,
         "iat": now,
         "exp": now + timedelta(seconds=ttl),
         "jti": secrets.token_hex(8),  # two tokens issued in one second still differ
@@ -213,7 +215,7 @@ def _issue(request: Request, tenant_id: str, email: str, ttl: int) -> dict[str, 
     token = jwt.encode(claims, _signing_secret(request), algorithm="HS256")
     refresh = secrets.token_urlsafe(32)
     expires = int((now + timedelta(seconds=REFRESH_TTL)).timestamp())
-    record = orjson.dumps({"sub": email, "tenant": tenant_id, "exp": expires}).decode()
+    record = orjson.dumps({"sub": email, "tenant": tenant_id, "cid": cid, "exp": expires}).decode()
     request.app.state.service.registry.put_meta(_refresh_key(refresh), record)
     return {"token": token, "refreshToken": refresh}
 
@@ -266,14 +268,16 @@ async def login(request: Request) -> Response:
         keys = (address_key(request), f"twin24:{email}")
         _refuse_if_blocked(request, keys)
         # scrypt is slow on purpose: off the event loop. An unknown email costs one scrypt too
-        # (`check_secret`), so the answer's time does not tell which emails exist.
-        _, tenant_id = await run_in_threadpool(
-            check_secret, service.registry, "twin24", email, password
+        # (`match_credential`), so the answer's time does not tell which emails exist.
+        _, credential = await run_in_threadpool(
+            match_credential, service.registry, "twin24", email, password
         )
-        if tenant_id is None:
+        if credential is None:
             limiter_of(request.app.state).failed(*keys)
             raise Twin24Error(401, "Invalid credentials.")
-        tokens = await run_in_threadpool(_issue, request, tenant_id, email, ttl)
+        tokens = await run_in_threadpool(
+            _issue, request, credential.tenant_id, email, credential.id, ttl
+        )
     except Twin24Error as error:
         return _error_response(error)
     return _token_response(tokens, ttl)
@@ -298,12 +302,9 @@ def refresh(request: Request) -> Response:
             raise Twin24Error(401, "Unauthorized.")
         if owner["exp"] < datetime.now(UTC).timestamp():
             raise Twin24Error(401, "Unauthorized.")
-        if not any(
-            c.tenant_id == owner["tenant"]
-            for c in service.registry.find_credentials("twin24", owner["sub"])
-        ):
+        if not _login_valid(service, owner["tenant"], owner["sub"], owner.get("cid")):
             raise Twin24Error(401, "Unauthorized.")
-        tokens = _issue(request, owner["tenant"], owner["sub"], ttl)
+        tokens = _issue(request, owner["tenant"], owner["sub"], _cid(service, owner), ttl)
     except Twin24Error as error:
         return _error_response(error)
     return _token_response(tokens, ttl)
@@ -328,10 +329,29 @@ def _caller_tenant(request: Request) -> TenantSettings:
     except jwt.InvalidTokenError:
         limiter_of(request.app.state).failed(address_key(request))  # a forged signature
         raise Twin24Error(401, "Unauthorized.") from None
-    tenant: TenantSettings | None = request.app.state.service.tenant(str(claims["tenant"]))
-    if tenant is None:
+    service: Service = request.app.state.service
+    tenant: TenantSettings | None = service.tenant(str(claims["tenant"]))
+    if tenant is None or not _login_valid(
+        service, tenant.id, str(claims["sub"]), claims.get("cid")
+    ):
         raise Twin24Error(401, "Unauthorized.")
     return tenant
+
+
+def _login_valid(service: Service, tenant_id: str, email: str, cid: Any) -> bool:
+    """Whether the login a token was issued for is still there (a revoked one is refused at
+    once); tokens from before credential ids (no `cid`) need the email's login of the tenant."""
+    if isinstance(cid, str):
+        return still_valid(service.registry, "twin24", email, tenant_id, cid)
+    return any(c.tenant_id == tenant_id for c in service.registry.find_credentials("twin24", email))
+
+
+def _cid(service: Service, owner: dict[str, Any]) -> str:
+    """The credential of a refresh record (an old record without one: the email's login)."""
+    if isinstance(owner.get("cid"), str):
+        return str(owner["cid"])
+    found = service.registry.find_credentials("twin24", owner["sub"])
+    return next(c.id for c in found if c.tenant_id == owner["tenant"])
 
 
 # -- the search request ------------------------------------------------------------------------

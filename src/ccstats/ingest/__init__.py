@@ -21,14 +21,18 @@ from ccstats.ingest.columns import (
 from ccstats.ingest.files import (
     FILE_FORMATS,
     IMPORT_CHUNK,
+    UNITS,
+    Chunk,
     detect_format,
     parquet_tables,
+    read_chunks,
     read_records,
 )
 from ccstats.ingest.rows import (
     IngestResult,
     PayloadError,
     Rejection,
+    Unparsable,
     ingest_intervals,
     ingest_rows,
     parse_payload,
@@ -38,9 +42,12 @@ from ccstats.ingest.rows import (
 __all__ = [
     "FILE_FORMATS",
     "IMPORT_CHUNK",
+    "UNITS",
+    "Chunk",
     "IngestResult",
     "PayloadError",
     "Rejection",
+    "Unparsable",
     "arrow_rows",
     "check_columns",
     "detect_format",
@@ -52,6 +59,7 @@ __all__ = [
     "normalise_time",
     "parquet_tables",
     "parse_payload",
+    "read_chunks",
     "read_records",
     "validate",
 ]

@@ -29,7 +29,7 @@ from ccstats.ingest.rows import (
     known_tenants,
     validate,
 )
-from ccstats.records import ID_FIELDS, INT64_MAX, MAX_TIME, MIN_TIME, Conversation
+from ccstats.records import ID_FIELDS, INT64_MAX, MAX_TIME, MIN_TIME, PRICE_PATTERN, Conversation
 from ccstats.schema import (
     CONVERSATION_COLUMNS,
     LogicalType,
@@ -82,7 +82,6 @@ _ISO = (
     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _EPOCH_TEXT = r"^-?[0-9]{1,13}$"
-_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _INT_TEXT = r"^-?[0-9]{1,18}$"
 
 
@@ -180,7 +179,7 @@ def _text(name: str, column: pa.Array) -> _Checked:
             pc.less_equal(length, _s(_SOURCE_MAX, pa.int32())),
         )
     elif name == "price":
-        ok = _matches(values, _DECIMAL)
+        ok = _matches(values, PRICE_PATTERN)
     return _keep(values, _bad(values, ok), pa.string())
 
 
@@ -389,12 +388,14 @@ def ingest_table(
     tenant_id: str | None = None,
     rows: RowSource | None = None,
     forced: pa.Array | None = None,
+    dry_run: bool = False,
 ) -> IngestResult:
     """Validate and upsert a batch of conversations given as columns (see the module docstring).
 
     `rows` gives the original items of records sent to the row path (default: the table's own
     rows as Python values, as `ingest.read_records` reads a Parquet file); `forced` marks records
-    that must take the row path whatever their columns say.
+    that must take the row path whatever their columns say. `dry_run`: validate only, store
+    nothing (`accepted` counts what would be stored).
     """
     count = table.num_rows
     if count == 0:
@@ -414,7 +415,7 @@ def ingest_table(
     values = _fill_defaults(values, count, tenant_id)
     for name in _REQUIRED:
         bad = pc.or_(bad, pc.is_null(values[name]))
-    return _store(store, values, bad, tenant_id, rows or _table_rows(table))
+    return _store(store, values, bad, tenant_id, rows or _table_rows(table), dry_run)
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
@@ -453,6 +454,7 @@ def _store(
     bad: pa.Array,
     tenant_id: str | None,
     rows: RowSource,
+    dry_run: bool = False,
 ) -> IngestResult:
     known = known_tenants(store)
     batch = pa.table(values).append_column("_i", pa.array(range(len(bad)), pa.int64()))
@@ -479,6 +481,8 @@ def _store(
     rejected += [Rejection(positions[r.index], r.id, r.reason) for r in slow_rejected]
     rejected.sort(key=lambda r: r.index)
     slow = [(positions[i], record) for i, record in slow_valid]
+    if dry_run:
+        return IngestResult(batch.num_rows + len(slow), rejected)
     stored_at = datetime.now(UTC)
     conversations, messages = _last_of_each_key(batch, slow, stored_at)
     changes = store.upsert_conversations(conversations, messages)
@@ -585,10 +589,10 @@ def _by_column(dicts: list[dict[str, Any]], forced: list[bool]) -> pa.Table:
 
 
 def ingest_conversations(
-    store: Store, items: Sequence[Any], tenant_id: str | None = None
+    store: Store, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
 ) -> IngestResult:
     """Validate and upsert decoded JSON conversations; `tenant_id` restricts the batch to one
-    tenant.
+    tenant; `dry_run` validates only.
 
     Records are checked column by column; those the vectorised checks cannot vouch for are
     judged one by one as `ingest_rows` does, with the same reasons.
@@ -605,7 +609,11 @@ def ingest_conversations(
     if not items:
         return IngestResult()
     table, forced = items_to_table(items)
-    return ingest_table(store, table, tenant_id, lambda ps: [items[p] for p in ps], forced)
+
+    def rows(positions: list[int]) -> list[Any]:
+        return [items[p] for p in positions]
+
+    return ingest_table(store, table, tenant_id, rows, forced, dry_run)
 
 
 def _aware(value: Any) -> Any:

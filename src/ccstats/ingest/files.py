@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ccstats.ingest.columns import arrow_rows, check_columns
-from ccstats.ingest.rows import PayloadError, ndjson_items, parse_payload
+from ccstats.ingest.rows import PayloadError, ndjson_numbered, parse_payload
 
 __all__ = [
     "FILE_FORMATS",
     "IMPORT_CHUNK",
+    "UNITS",
+    "Chunk",
     "arrow_rows",
     "detect_format",
     "parquet_tables",
+    "read_chunks",
     "read_records",
 ]
 
@@ -61,49 +65,79 @@ tenant's keys: at 10M conversations, chunks of 50 000 NDJSON records imported at
 10 000 at 18k/s (bench/NOTES.md, measured when each upsert also scanned its customers)."""
 
 
+UNITS = {"json": "record", "ndjson": "line", "csv": "line", "parquet": "row"}
+"""What a file's places count: the records of a JSON array, the lines of NDJSON and CSV (the
+header is line 1), the rows of Parquet; every number starts at 1."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Items read from a file, each with its place in it as a person counts (`UNITS`)."""
+
+    items: list[Any]
+    places: list[int]
+
+
 def read_records(path: Path, chunk_size: int = 10_000) -> Iterator[list[Any]]:
     """Items of a JSON, NDJSON, CSV or Parquet file, in chunks (positions continue across chunks).
 
     NDJSON, CSV and Parquet are read a chunk at a time, whatever the file's size; a JSON
     array is parsed whole.
     """
+    for chunk in read_chunks(path, chunk_size):
+        yield chunk.items
+
+
+def read_chunks(path: Path, chunk_size: int = 10_000) -> Iterator[Chunk]:
+    """`read_records` with each item's place in the file (`UNITS`). Raises PayloadError naming
+    the file and the place where reading stopped."""
     fmt = detect_format(path)
+    if fmt == "parquet":
+        yield from _read_parquet(path, chunk_size)
+        return
+    place = 0
     try:
-        if fmt == "parquet":
-            yield from _read_parquet(path, chunk_size)
-        elif fmt == "csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                yield from _chunks((_csv_row(r) for r in csv.DictReader(handle)), chunk_size)
-        elif fmt == "ndjson":
-            with path.open("rb") as handle:
-                yield from _chunks(ndjson_items(handle), chunk_size)
-        else:
-            data = path.read_bytes()
-            items = parse_payload(
-                data, "application/x-ndjson" if fmt == "ndjson" else "application/json"
-            )
-            yield from _chunks(iter(items), chunk_size)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise PayloadError(f"{path.name}: cannot read as {fmt}: {error}") from None
-
-
-def _read_parquet(path: Path, chunk_size: int) -> Iterator[list[Any]]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as error:  # pyarrow raises several types for a non-Parquet file
-        raise PayloadError(f"{path.name}: not a Parquet file: {error}") from None
-    for batch in parquet.iter_batches(batch_size=chunk_size):
-        yield arrow_rows(pa.Table.from_batches([batch]))
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
+        for chunk in _chunks(_numbered(path, fmt), chunk_size):
             yield chunk
-            chunk = []
-    if chunk:
+            place = chunk.places[-1]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        where = f" after {UNITS[fmt]} {place}" if place else ""
+        raise PayloadError(f"{path.name}: cannot read as {fmt}{where}: {error}") from None
+
+
+def _numbered(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
+    if fmt == "csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                yield reader.line_num, _csv_row(row)  # the line the record ends on
+    elif fmt == "ndjson":
+        with path.open("rb") as handle:
+            yield from ndjson_numbered(handle)
+    else:
+        try:
+            items = parse_payload(path.read_bytes(), "application/json")
+        except PayloadError as error:
+            raise PayloadError(f"{path.name}: {error}") from None
+        yield from enumerate(items, start=1)
+
+
+def _read_parquet(path: Path, chunk_size: int) -> Iterator[Chunk]:
+    place = 0
+    for table in _parquet_batches(path, chunk_size, None):
+        yield Chunk(arrow_rows(table), list(range(place + 1, place + table.num_rows + 1)))
+        place += table.num_rows
+
+
+def _chunks(items: Iterator[tuple[int, Any]], size: int) -> Iterator[Chunk]:
+    chunk = Chunk([], [])
+    for place, item in items:
+        chunk.items.append(item)
+        chunk.places.append(place)
+        if len(chunk.items) >= size:
+            yield chunk
+            chunk = Chunk([], [])
+    if chunk.items:
         yield chunk
 
 
@@ -123,14 +157,42 @@ def _pandas_index_columns(schema: pa.Schema) -> list[str]:
 
 
 def parquet_tables(path: Path, batch_size: int = 200_000) -> Iterator[pa.Table]:
-    """A Parquet file's conversations in batches of columns, its columns checked first."""
+    """A Parquet file's conversations in batches of columns, its columns checked first (a column
+    that is no field fails the whole file: `check_columns`). Raises PayloadError naming the file
+    and the first row it could not read (a damaged file)."""
+
+    def columns(schema: pa.Schema) -> list[str]:
+        ignored = _pandas_index_columns(schema)
+        check_columns(schema, path.name, ignored)
+        return [n for n in schema.names if n not in ignored]
+
+    yield from _parquet_batches(path, batch_size, columns)
+
+
+def _parquet_batches(
+    path: Path, batch_size: int, columns: Callable[[pa.Schema], list[str]] | None
+) -> Iterator[pa.Table]:
     try:
         parquet = pq.ParquetFile(path)
+        wanted = columns(parquet.schema_arrow) if columns is not None else None
+    except PayloadError:
+        raise
     except Exception as error:  # pyarrow raises several types for a non-Parquet file
         raise PayloadError(f"{path.name}: not a Parquet file: {error}") from None
-    schema = parquet.schema_arrow
-    ignored = _pandas_index_columns(schema)
-    check_columns(schema, path.name, ignored)
-    wanted = [n for n in schema.names if n not in ignored]
-    for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
-        yield pa.Table.from_batches([batch])
+    place = 0
+    # Row group by row group: a batch never spans two, so a damaged one stops the file after
+    # the groups before it, which are whole and good.
+    for group in range(parquet.num_row_groups):
+        batches = parquet.iter_batches(batch_size=batch_size, row_groups=[group], columns=wanted)
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError, ValueError) as error:
+                raise PayloadError(
+                    f"{path.name}: cannot read the Parquet data from row {place + 1} on "
+                    f"(a damaged file?): {' '.join(str(error).split())}"
+                ) from None
+            if batch is None:
+                break
+            place += batch.num_rows
+            yield pa.Table.from_batches([batch])

@@ -27,6 +27,7 @@ __all__ = [
     "ingest_rows",
     "known_tenants",
     "ndjson_items",
+    "ndjson_numbered",
     "parse_payload",
     "validate",
 ]
@@ -148,19 +149,28 @@ def ingest_rows(store: Store, items: Sequence[Any], tenant_id: str | None = None
 
 
 def ingest_intervals(
-    store: Store, items: Sequence[Any], tenant_id: str | None = None
+    store: Store, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
 ) -> IngestResult:
-    """Validate and upsert agent intervals."""
+    """Validate and upsert agent intervals (`dry_run`: validate only, store nothing)."""
     valid, rejected = validate(AgentInterval, items, tenant_id, known_tenants(store))
+    if dry_run:
+        return IngestResult(len(valid), rejected)
     changes = store.upsert_intervals(intervals_to_arrow([r for _, r in valid], datetime.now(UTC)))
     return IngestResult(len(valid), rejected, changes)
 
 
 def ndjson_items(lines: Iterable[bytes]) -> Iterator[Any]:
     """One item per non-blank line; a line that is not JSON is rejected by its number."""
+    for _, item in ndjson_numbered(lines):
+        yield item
+
+
+def ndjson_numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, item) per non-blank line; a line that is not JSON is an
+    `Unparsable` saying "line N is not JSON"."""
     for number, line in enumerate(lines, start=1):
         if line.strip():
             try:
-                yield orjson.loads(line)
+                yield number, orjson.loads(line)
             except orjson.JSONDecodeError as error:
-                yield Unparsable(f"line {number} is not JSON: {error}")
+                yield number, Unparsable(f"line {number} is not JSON: {error}")

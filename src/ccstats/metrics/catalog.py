@@ -207,6 +207,13 @@ _MEASURES: list[Measure] = [
         "Calls the callee picked up (status ANSWERED, or ANSWER, its older spelling).",
         "dial_status IN ('ANSWERED', 'ANSWER')",
     ),
+    _sum(
+        "cost",
+        'The cost of the calls: their prices added exactly (Twin24 `price`, "the cost of the '
+        'dialog"; a call without a price adds nothing).',
+        "price",
+        "currency",
+    ),
 ]
 
 _RATIOS: list[Ratio] = [

@@ -20,8 +20,18 @@ FCR_COLUMNS = frozenset({"tenant_id", "customer_id", "created_at", "ended_at"})
 _OTHER_ROWS = (exp.Select, exp.Subquery, exp.Exists, exp.Window)
 """Expression nodes that read rows other than the measure's own."""
 Unit = Literal[
-    "conversations", "messages", "seconds", "turns", "requests", "ratio", "epoch_ms", "agents"
+    "conversations",
+    "messages",
+    "seconds",
+    "turns",
+    "requests",
+    "ratio",
+    "epoch_ms",
+    "agents",
+    "currency",
 ]
+"""What a metric's value counts or measures; `currency` is an amount in the records' own
+currency (ccstats converts none)."""
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.base import KeyTaken, ResultTooLarge, StorageError, Store
-from ccstats.storage.duckdb import DuckDBStore, StoreLockedError
+from ccstats.storage.duckdb import DuckDBStore, StoreLockedError, restore_file
 from ccstats.storage.registry import Credential, Registry
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 
 __all__ = [
     "AggregateRequest",
     "Changes",
     "Credential",
     "DuckDBStore",
+    "Erased",
     "IntervalTotal",
     "KeyTaken",
     "Registry",
@@ -33,11 +41,27 @@ __all__ = [
     "Table",
     "describe_url",
     "open_store",
+    "restore_store",
 ]
 
 
 CLICKHOUSE_SCHEMES = ("chdb://", "clickhouse://", "clickhouses://")
 """URL prefixes of the ClickHouse engine (docs/clickhouse.md)."""
+
+
+def _refuse_clickhouse(url: str, what: str) -> None:
+    if url.startswith(CLICKHOUSE_SCHEMES):
+        raise StorageError(
+            f"{what} is for DuckDB files; a ClickHouse database is backed up and restored with"
+            " ClickHouse's own tools (docs/clickhouse.md)"
+        )
+
+
+def restore_store(backup: str, url: str) -> None:
+    """Replace the store at `url` (no process may hold it) with a backup made by
+    `Store.backup`. Raises StorageError (StoreLockedError: it is held) having changed nothing."""
+    _refuse_clickhouse(url, "ccstats restore")
+    restore_file(backup, url)
 
 
 def open_store(url: str = ":memory:", read_only: bool = False) -> Store:

@@ -20,7 +20,14 @@ import pyarrow as pa
 
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.storage.registry import Registry
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 from ccstats.storage.shared import SharedChanges
 
 __all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError", "StoreLockedError"]
@@ -49,6 +56,10 @@ class Store:
     ENGINE: ClassVar[str] = ""
     """The engine's name, also the sqlglot dialect name of its SQL ("duckdb", "clickhouse")."""
 
+    SCHEMA_VERSION: ClassVar[int] = 0
+    """The version of the engine's schema this code writes and reads; a store opened for
+    writing is brought to it on open (each change logged), a newer store is refused."""
+
     registry: Registry
     """The engine's registry of tenants, credentials and server state (`storage.registry`)."""
 
@@ -74,6 +85,25 @@ class Store:
     def retime(self, tenant_id: str, timezone: str) -> Changes:
         """The tenant's time zone is now `timezone`: recut whatever the engine keeps by local
         day. Every kept answer of the tenant is then stale (its local buckets moved)."""
+        raise NotImplementedError
+
+    def erase(
+        self,
+        tenant_id: str,
+        *,
+        before: datetime | None = None,
+        customer_id: str | None = None,
+    ) -> Erased:
+        """Delete a tenant's records, atomically, leaving every answer exact (pre-aggregates
+        and the next contacts of the conversations that stay, as after an upsert; deferred
+        work is `flush`'s as usual):
+
+        - `customer_id`: the customer's conversations with their messages (a data-protection
+          erasure); with `before` too, only those created before it;
+        - `before` alone: conversations created before it with their messages, and agent
+          intervals that ended before it: retention (reports of times after it unchanged);
+        - neither: everything of the tenant (its registry entry is the registry's).
+        """
         raise NotImplementedError
 
     # -- reads ------------------------------------------------------------------------------------
@@ -129,6 +159,21 @@ class Store:
 
     def maintain(self) -> None:
         """Upkeep that changes no answer (DuckDB: stale rollups, compaction). Nothing by default."""
+
+    # -- operations -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The schema version of the store as opened: `SCHEMA_VERSION`, or less for an older
+        store opened read-only (nothing migrated)."""
+        raise NotImplementedError
+
+    def backup(self, destination: str) -> None:
+        """Write a consistent copy of the whole store (every tenant's facts, the registry, the
+        engine's own state) to `destination`, a new path the engine's process can write, while
+        it serves: every write committed before the call is in the copy, none that commits
+        after its snapshot, and writers do not wait for it. The copy opens as a store of this
+        engine. Raises StorageError, leaving nothing at `destination`, when it exists or the
+        copy fails."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Release the engine's resources."""

@@ -4,6 +4,7 @@ one-use things stay one-use across requests, processes and restarts."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,16 @@ class Credential:
     secret: str | None = None
     created_at: datetime | None = None
 
+    @property
+    def id(self) -> str:
+        """A short name of this credential among the tenant's (`ccstats credentials list`):
+        derived from what is stored, so every engine names it alike; two credentials of one key
+        (Huawei appSecrets of one appKey) have different ones. Reveals nothing of the secret."""
+        material = "\0".join(
+            (self.tenant_id, self.kind, self.key_id, self.secret_hash or "", self.secret or "")
+        )
+        return self.kind + "-" + hashlib.sha256(material.encode()).hexdigest()[:10]
+
 
 class Registry:
     """The registry interface; one implementation per engine (DuckDB keeps it in its file)."""
@@ -48,12 +59,23 @@ class Registry:
         credential of its kind has the same key id, ignoring case and surrounding spaces."""
         raise NotImplementedError
 
-    def list_credentials(self) -> list[Credential]:
-        """Every credential, oldest first (for copying a store, `ccstats migrate`)."""
+    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
+        """Credentials of a kind with a key id, oldest first (several may share a key id).
+        A credential deleted by any means is never found again (no stale cache)."""
         raise NotImplementedError
 
-    def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
-        """Credentials of a kind with a key id, oldest first (several may share a key id)."""
+    def list_credentials(self, tenant_id: str) -> list[Credential]:
+        """A tenant's credentials, oldest first."""
+        raise NotImplementedError
+
+    def delete_credential(self, credential: Credential) -> bool:
+        """Delete the stored credential equal to `credential` (tenant, kind, key id and secret):
+        from the next lookup on, it lets no one in. Whether there was one."""
+        raise NotImplementedError
+
+    def delete_tenant(self, tenant_id: str) -> bool:
+        """Delete a tenant's settings and every credential of it; whether it existed. (Its
+        records are the `Store`'s: `Store.erase`.)"""
         raise NotImplementedError
 
     def get_meta(self, key: str) -> str | None:

@@ -14,7 +14,7 @@ from ccstats.metrics.definitions import Measure
 from ccstats.metrics.plan import Filters
 from ccstats.schema import CONVERSATION_COLUMNS
 
-__all__ = ["Changes", "IntervalTotal", "SearchPage", "SearchRequest", "Span", "Table"]
+__all__ = ["Changes", "Erased", "IntervalTotal", "SearchPage", "SearchRequest", "Span", "Table"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,25 @@ class Changes:
                 None if b is None or hi is None else max(b, hi),
             )
         return Changes(spans)
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What `Store.erase` deleted: conversations, their messages, agent intervals, and the
+    times that changed (as an upsert's `Changes`)."""
+
+    conversations: int = 0
+    messages: int = 0
+    intervals: int = 0
+    changes: Changes = field(default_factory=Changes)
+
+    def counts(self) -> dict[str, int]:
+        """`{"conversations", "messages", "agent_intervals"}` as the API answers them."""
+        return {
+            "conversations": self.conversations,
+            "messages": self.messages,
+            "agent_intervals": self.intervals,
+        }
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -85,3 +85,59 @@ def test_expired_values_are_deleted_by_prefix(store: Store) -> None:
     assert registry.get_meta("nonce:a") is None
     assert registry.get_meta("nonce:b") is not None
     assert registry.get_meta("nonce_x") is not None and registry.get_meta("token:c") is not None
+
+
+def test_credentials_are_listed_per_tenant_and_deleted_one_by_one(store: Store) -> None:
+    registry = store.registry
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    first = Credential("t1", "huawei", "t1", secret_hash="sha256$one", created_at=old)
+    second = Credential("t1", "huawei", "t1", secret_hash="sha256$two")
+    other = Credential("t2", "api", "k2", secret_hash="sha256$x")
+    for credential in (second, first, other):
+        registry.add_credential(credential)
+    listed = registry.list_credentials("t1")
+    assert [c.secret_hash for c in listed] == ["sha256$one", "sha256$two"]  # oldest first
+    assert first.id != second.id and first.id.startswith("huawei-")
+    assert [c.id for c in listed] == [first.id, second.id]  # the same from what is stored
+    assert len(registry.find_credentials("huawei", "t1")) == 2  # (now kept by the engine)
+    assert registry.delete_credential(first)
+    # Refused from the next lookup on, whatever the engine kept: the other key stays valid.
+    assert [c.secret_hash for c in registry.find_credentials("huawei", "t1")] == ["sha256$two"]
+    assert not registry.delete_credential(first)
+    assert [c.tenant_id for c in registry.find_credentials("api", "k2")] == ["t2"]
+
+
+def test_deleting_a_tenant_deletes_its_credentials_only(store: Store) -> None:
+    registry = store.registry
+    for tenant in ("t1", "t2"):
+        registry.put_tenant(TenantSettings(id=tenant))
+        registry.add_credential(Credential(tenant, "api", f"k-{tenant}", secret_hash="h"))
+    assert registry.find_credentials("api", "k-t1")  # kept by the engine
+    assert registry.delete_tenant("t1")
+    assert registry.get_tenant("t1") is None and [t.id for t in registry.list_tenants()] == ["t2"]
+    assert registry.find_credentials("api", "k-t1") == [] and registry.list_credentials("t1") == []
+    assert len(registry.find_credentials("api", "k-t2")) == 1
+    assert not registry.delete_tenant("t1")
+
+
+def test_a_lookup_racing_a_revocation_never_keeps_the_revoked_credential(store: Store) -> None:
+    registry = store.registry
+    stop = threading.Event()
+
+    def look() -> None:
+        while not stop.is_set():
+            registry.find_credentials("7moor", "app")
+
+    readers = [threading.Thread(target=look) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n in range(30):
+            credential = Credential("t1", "7moor", "app", secret=f"s{n}")
+            registry.add_credential(credential)
+            assert registry.delete_credential(credential)
+            assert registry.find_credentials("7moor", "app") == []
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()

@@ -157,6 +157,7 @@ records = st.fixed_dictionaries(
         "agent_id": st.sampled_from(["x", "y", None]),
         "csat_score": st.none() | st.integers(1, 5),
         "customer_id": st.sampled_from(["p", "q", None]),
+        "price": st.sampled_from([None, "0.10", "0.2", "1.79", "999999999999.999999999"]),
         "ended_after_s": st.none() | st.integers(0, 30 * 3600),
     }
 )
@@ -208,6 +209,8 @@ def _brute_force(latest: dict[tuple[str, str], dict[str, Any]], tenant: str) -> 
             "count_distinct": f"count(DISTINCT {m.expr})",
             "max": f"max({m.expr})",
         }.get(m.kind, f"sum({m.expr})")
+        if m.expr == "price":  # decimal text (data-model: `price`), added as the decimal it is
+            agg = "sum(CAST(price AS DECIMAL(38,9)))"
         sql = (
             f"SELECT {agg}{where} FROM c WHERE tenant_id = ? AND created_at >= ? AND created_at < ?"
         )
@@ -258,6 +261,19 @@ def test_every_measure_equals_a_brute_force_recomputation(
                     row.get(m.name),
                     want.get(m.name),
                 )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cost_adds_prices_exactly(engine: str) -> None:
+    # Ten calls of 0.10 and one of 0.20 cost 1.20: added as floats they make 1.2000000000000002.
+    calls = [_call(f"c{i}", i, price="0.10") for i in range(10)] + [_call("d", 11, price="0.20")]
+    with _store(engine) as store:
+        assert not ingest_conversations(store, [*calls, _call("free", 12)]).rejected
+        store.flush()
+        request = AggregateRequest("t1", T0, T0 + timedelta(days=1), (CATALOG["cost"],))  # type: ignore[arg-type]
+        assert store.aggregate(request).rows[0][0] == 1.2
+        store.maintain()  # the same from the pre-aggregates
+        assert store.aggregate(request).rows[0][0] == 1.2
 
 
 # -- flush, pending, retime, maintain --------------------------------------------------------

@@ -276,6 +276,7 @@ def test_a_store_without_the_column_is_filled_on_open(tmp_path: Path) -> None:
         # As a file written before the column existed.
         store._con.execute("ALTER TABLE conversations DROP COLUMN next_contact_at")
         store._con.execute("DELETE FROM engine_state WHERE key = 'contacts:next_contact_at'")
+        store._con.execute("DELETE FROM meta WHERE key = 'schema:version'")  # version 0
     with DuckDBStore(path) as store:
         found = store._fetch("SELECT id, next_contact_at FROM conversations ORDER BY id")
         assert found == [("c1", datetime(2024, 5, 1, 20)), ("c2", None)]

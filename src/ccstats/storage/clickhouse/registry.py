@@ -64,27 +64,36 @@ class ClickHouseRegistry(Registry):
         self._token = token
         self._tenants: tuple[float, dict[str, TenantSettings]] | None = None
         self._credentials: dict[tuple[str, str], tuple[float, list[Credential]]] = {}
+        self._kept = threading.Lock()
+        self._generation = 0
+        """Bumped by every write of tenants or credentials: a lookup that read before it is
+        not kept (it may hold a credential just deleted)."""
 
     def forget(self) -> None:
-        """Drop the tenants and credentials kept: the next reads go to the database (another
-        process changed a tenant)."""
-        self._tenants = None
-        self._credentials.clear()
+        """Drop the tenants and credentials kept: the next reads go to the database (after a
+        write here, or another process changed a tenant)."""
+        with self._kept:
+            self._generation += 1
+            self._tenants = None
+            self._credentials.clear()
 
     # -- tenants ----------------------------------------------------------------------------------
     def _tenant_map(self) -> dict[str, TenantSettings]:
         kept = self._tenants
         if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
             return kept[1]
+        generation = self._generation
         rows = self._db.query(f"SELECT settings FROM {self._db.table('tenants')} FINAL ORDER BY id")
         tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
-        self._tenants = (time.monotonic(), tenants)
+        with self._kept:
+            if generation == self._generation:
+                self._tenants = (time.monotonic(), tenants)
         return tenants
 
     def put_tenant(self, tenant: TenantSettings) -> TenantSettings | None:
         """Create or replace a tenant's settings; returns the settings it replaced."""
         with self._write_lock:
-            self._tenants = None
+            self.forget()
             before = self._tenant_map().get(tenant.id)
             row = pa.table(
                 {
@@ -94,7 +103,7 @@ class ClickHouseRegistry(Registry):
                 }
             )
             self._db.insert("tenants", row, self._token())
-            self._tenants = None
+            self.forget()
         return before
 
     def get_tenant(self, tenant_id: str) -> TenantSettings | None:
@@ -104,6 +113,21 @@ class ClickHouseRegistry(Registry):
     def list_tenants(self) -> list[TenantSettings]:
         """Every tenant, by id."""
         return list(self._tenant_map().values())
+
+    def delete_tenant(self, tenant_id: str) -> bool:
+        """Delete the tenant's settings and credentials (lightweight deletes: gone from every
+        read at once, from the disk at the next merges)."""
+        with self._write_lock:
+            self.forget()
+            existed = tenant_id in self._tenant_map()
+            params = {"t": tenant_id}
+            table = self._db.table
+            self._db.command(
+                f"DELETE FROM {table('credentials')} WHERE tenant_id = {{t:String}}", params
+            )
+            self._db.command(f"DELETE FROM {table('tenants')} WHERE id = {{t:String}}", params)
+            self.forget()
+        return existed
 
     # -- credentials ------------------------------------------------------------------------------
     def add_credential(self, credential: Credential, unique: bool = False) -> None:
@@ -126,7 +150,7 @@ class ClickHouseRegistry(Registry):
             if unique and self._key_taken(c.kind, c.key_id):
                 raise KeyTaken(f"a {c.kind} credential with key {c.key_id.strip()!r} exists")
             self._db.insert("credentials", row, self._token())
-            self._credentials.clear()
+            self.forget()
 
     def _key_taken(self, kind: str, key_id: str) -> bool:
         rows = self._db.query(
@@ -136,33 +160,54 @@ class ClickHouseRegistry(Registry):
         )
         return bool(rows)
 
-    def list_credentials(self) -> list[Credential]:
-        """Every credential, oldest first."""
+    def _credential_rows(self, where: str, params: dict[str, Any]) -> list[Credential]:
         rows = self._db.query(
             "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM"
-            f" {self._db.table('credentials')} ORDER BY created_at, tenant_id, kind, key_id"
+            f" {self._db.table('credentials')} WHERE {where} ORDER BY created_at, kind, key_id",
+            params,
         )
         return [Credential(r[0], r[1], r[2], r[3], r[4], created_at=_aware(r[5])) for r in rows]
 
+    def list_credentials(self, tenant_id: str) -> list[Credential]:
+        """A tenant's credentials, oldest first."""
+        return self._credential_rows("tenant_id = {t:String}", {"t": tenant_id})
+
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
-        """Credentials of a kind with a key id, oldest first."""
+        """Credentials of a kind with a key id, oldest first (kept `CACHE_SECONDS`; this
+        process's own deletions drop them at once)."""
         kept = self._credentials.get((kind, key_id))
         if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
             return list(kept[1])
-        rows = self._db.query(
-            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM"
-            f" {self._db.table('credentials')} WHERE kind = {{k:String}} AND key_id = {{i:String}}"
-            " ORDER BY created_at",
-            {"k": kind, "i": key_id},
+        generation = self._generation
+        found = self._credential_rows(
+            "kind = {k:String} AND key_id = {i:String}", {"k": kind, "i": key_id}
         )
-        found = [
-            Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
-            for row in rows
-        ]
-        if len(self._credentials) > _CREDENTIALS_KEPT:
-            self._credentials.clear()
-        self._credentials[(kind, key_id)] = (time.monotonic(), found)
+        with self._kept:
+            if generation == self._generation:
+                if len(self._credentials) > _CREDENTIALS_KEPT:
+                    self._credentials.clear()
+                self._credentials[(kind, key_id)] = (time.monotonic(), found)
         return list(found)
+
+    def delete_credential(self, credential: Credential) -> bool:
+        """Delete the stored credential equal to `credential`; the lookups kept are dropped in
+        the same step (a lookup racing it is not kept)."""
+        c = credential
+        params: dict[str, Any] = {"t": c.tenant_id, "k": c.kind, "i": c.key_id}
+        where = "tenant_id = {t:String} AND kind = {k:String} AND key_id = {i:String}"
+        for column, value in (("secret_hash", c.secret_hash), ("secret", c.secret)):
+            if value is None:
+                where += f" AND {column} IS NULL"
+            else:
+                where += f" AND {column} = {{{column}:String}}"
+                params[column] = value
+        table = self._db.table("credentials")
+        with self._write_lock:
+            found = self._db.query(f"SELECT count() FROM {table} WHERE {where}", params)
+            self.forget()
+            self._db.command(f"DELETE FROM {table} WHERE {where}", params)
+            self.forget()
+        return bool(found[0][0])
 
     # -- server state -----------------------------------------------------------------------------
     def _current(self, key: str) -> tuple[str | None, int]:

@@ -106,11 +106,20 @@ def filters_sql(filters: Filters, params: Params) -> str:
 
 
 _FLOAT_COLUMNS = frozenset(n for n, kind in CONVERSATION_COLUMNS.items() if kind == "float")
+_DECIMAL_TEXT = frozenset({"price"})
+"""Text columns of plain decimal numbers with at most 9 decimals (`records.PRICE_PATTERN`):
+added exactly, as integer nanos."""
 
 
 def is_float_sum(measure: Measure) -> bool:
-    """Whether a sum measure adds a float column (then as integer nanoseconds)."""
-    return measure.kind == "sum" and bool(measure.columns & _FLOAT_COLUMNS)
+    """Whether a sum measure adds a float or decimal-text column (then as integer nanos,
+    divided once: a float answer, as DuckDB's `CAST(sum(DECIMAL(38,9)) AS DOUBLE)`)."""
+    return measure.kind == "sum" and bool(measure.columns & (_FLOAT_COLUMNS | _DECIMAL_TEXT))
+
+
+def _decimal_nanos(column: str) -> str:
+    """A decimal-text column as exact integer nanos (`toDecimal128` parses the text exactly)."""
+    return f"toInt128(toDecimal128(ifNull({column}, '0'), 9) * 1000000000)"
 
 
 def is_count(measure: Measure) -> bool:
@@ -163,7 +172,9 @@ def measure_parts(measure: Measure, index: int) -> list[str]:
             f"groupUniqArrayIf({measure.expr}, {where} AND ({measure.expr}) IS NOT NULL) AS {name}"
         ]
     present = f"{where} AND ({measure.expr}) IS NOT NULL"
-    if is_float_sum(measure):
+    if measure.expr in _DECIMAL_TEXT:
+        value = f"toInt128(sign) * {_decimal_nanos(measure.expr)}"
+    elif is_float_sum(measure):
         value = f"toInt128(sign) * {nanos(measure.expr or '0')}"
     else:
         value = f"sign * ifNull({measure.expr}, 0)"

@@ -49,9 +49,16 @@ from ccstats.storage.clickhouse.changes import ClickHouseChangeLog
 from ccstats.storage.clickhouse.client import Connection, Target, parse_url
 from ccstats.storage.clickhouse.contacts import Contact, next_contacts
 from ccstats.storage.clickhouse.registry import ClickHouseRegistry
-from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY, Rollup, held_measures
-from ccstats.storage.lease import LEASE_SECONDS, WriterBusy, WriterLease
-from ccstats.storage.requests import Changes, IntervalTotal, SearchPage, SearchRequest, Table
+from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY, TABLE, Rollup, held_measures
+from ccstats.storage.lease import LEASE_PREFIX, LEASE_SECONDS, WriterBusy, WriterLease
+from ccstats.storage.requests import (
+    Changes,
+    Erased,
+    IntervalTotal,
+    SearchPage,
+    SearchRequest,
+    Table,
+)
 
 __all__ = ["ClickHouseStore"]
 
@@ -88,6 +95,18 @@ class _Clock:
             self._last = max(time.time_ns() // 1000, self._last + 1)
             return self._last
 
+
+_BACKED_UP = (
+    "tenants",
+    "credentials",
+    "meta",
+    "conversations",
+    "messages",
+    "agent_intervals",
+    "pending_contacts",
+)
+"""The tables a backup copies; the others are filled from them (views) or not kept (the
+change log: a copy starts with no process's changes)."""
 
 _CLOCK = _Clock()
 _LOCKS: dict[tuple[Any, ...], threading.RLock] = {}
@@ -168,6 +187,7 @@ class ClickHouseStore(Store):
     """ClickHouse implementation of `Store` (see the module docstring)."""
 
     ENGINE = "clickhouse"
+    SCHEMA_VERSION = ddl.SCHEMA_VERSION
 
     def __init__(
         self, url: str, *, rollups: bool = True, lease_seconds: float = LEASE_SECONDS
@@ -250,6 +270,74 @@ class ClickHouseStore(Store):
         for statement in [*rollup.drop(), table, rollup.backfill(), view]:
             self._db.command(statement, settings=q.NO_JIT)
         self.registry.put_meta(SIGNATURE_KEY, wanted)
+
+    # -- operations -------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The version the database records (brought to `SCHEMA_VERSION` on open)."""
+        found = self._schema_version()
+        return int(found) if found is not None else 0
+
+    def backup(self, destination: str) -> None:
+        """Copy the store into a new database on the same server (or chDB directory), named
+        by `destination`: a database name, or a URL of this store's place with another
+        database. Its tables are created first, the views included; then the registry, the
+        ledger, the messages, the intervals and the pending customers are copied, one
+        `INSERT ... SELECT` each (each reads one snapshot of its table; writers do not wait),
+        and the views fill the copy's lookups and rollup from the copied ledger. Every
+        customer of the copy is noted pending, so its first `flush` recomputes every next
+        contact from the rows it holds. The copy opens as a store with that URL."""
+        target = self._backup_target(destination)
+        db = f"`{target.database}`"
+        if self._db.query(f"EXISTS DATABASE {db}")[0][0]:
+            raise StorageError(f"the database {target.database} exists: a backup needs a new one")
+        try:
+            for statement in ddl.statements(target.database, target.cluster):
+                self._db.command(statement)
+            if self._rollup is not None:
+                for statement in Rollup(db, self._rollup.measures).create():
+                    self._db.command(statement)
+            once = {"insert_deduplicate": 0, **q.NO_JIT}
+            for table in _BACKED_UP:
+                names = ", ".join(f"`{n}`" for n in self._columns_of(table))
+                # Leases are the source's processes': none holds the copy.
+                where = f" WHERE NOT startsWith(key, '{LEASE_PREFIX}')" if table == "meta" else ""
+                self._db.command(
+                    f"INSERT INTO {db}.`{table}` ({names}) SELECT {names}"
+                    f" FROM {self._t(table)}{where}",
+                    settings=once,
+                )
+            self._db.command(
+                f"INSERT INTO {db}.`pending_contacts` SELECT tenant_id, customer_id, 1"
+                f" FROM {db}.`contacts` GROUP BY tenant_id, customer_id",
+                settings=once,
+            )
+        except StorageError:
+            self._db.command(f"DROP DATABASE IF EXISTS {db} SYNC")
+            raise
+
+    def _columns_of(self, table: str) -> list[str]:
+        """The stored columns of one of the store's tables, by name (a column added by an
+        upgrade sits last in an older database, in its place in a new one)."""
+        rows = self._db.query(
+            "SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String}"
+            " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') ORDER BY position",
+            {"d": self.target.database, "t": table},
+        )
+        return [row[0] for row in rows]
+
+    def _backup_target(self, destination: str) -> Target:
+        if "://" not in destination:
+            return replace(self.target, database=destination)
+        target = parse_url(destination)
+        place = (target.path, target.host, target.port, target.cluster)
+        if place != (self.target.path, self.target.host, self.target.port, self.target.cluster):
+            raise StorageError(
+                "a ClickHouse backup goes to another database of the same server or chDB"
+                " directory (a database name, or a URL that differs only in its database)"
+            )
+        if target.database == self.target.database:
+            raise StorageError(f"the database {target.database} exists: it is this store's")
+        return target
 
     def close(self) -> None:
         """Let this store's writer leases go and close its clients."""
@@ -449,6 +537,135 @@ class ClickHouseStore(Store):
             self._db.insert("agent_intervals", batch.append_column("version", version), _token())
         tables = [*olds, batch.select(["tenant_id", "started_at", "ended_at"])]
         return _spans(tables, ["started_at", "ended_at"], "started_at", "ended_at")
+
+    # -- erasure ----------------------------------------------------------------------------------
+    def erase(
+        self,
+        tenant_id: str,
+        *,
+        before: datetime | None = None,
+        customer_id: str | None = None,
+    ) -> Erased:
+        """Conversations: their live rows cancelled in one block (the rollup and the views'
+        tables take the cancels, as after an upsert; their customers noted pending), then every
+        row of them deleted from the ledger, the views' tables and the messages (lightweight
+        deletes: a balanced set, so every sum stays exact). A whole tenant is deleted from
+        every table."""
+        with self._write_lock:
+            self.lease.hold([tenant_id])
+            if before is None and customer_id is None:
+                return self._erase_tenant(tenant_id)
+            erased = self._erase_conversations(tenant_id, before, customer_id)
+            if customer_id is not None:
+                return erased
+            assert before is not None
+            intervals, changes = self._erase_intervals(tenant_id, before)
+        return replace(erased, intervals=intervals, changes=erased.changes.merge(changes))
+
+    def _erase_conversations(
+        self, tenant_id: str, before: datetime | None, customer_id: str | None
+    ) -> Erased:
+        params = q.Params()
+        where = f"tenant_id = {params.text(tenant_id)}"
+        if before is not None:
+            where += f" AND created_at < {params.time(before)}"
+        if customer_id is not None:
+            where += f" AND customer_id = {params.text(customer_id)}"
+        found = self._db.query(
+            f"SELECT id, version, created_at, sum(sign) AS s FROM {self._t('conversations')}"
+            f" WHERE {where} GROUP BY id, version, created_at HAVING s > 0",
+            params.values,
+        )
+        if not found:
+            return Erased()
+        ids = sorted({row[0] for row in found})
+        messages = self._current_messages(tenant_id, ids)
+        old = self._rows(tenant_id, found)
+        self._write(old, LEDGER_SCHEMA.empty_table())
+        self._note_customers([old])
+        self._pending.add(tenant_id)
+        for chunk in _chunks(ids):
+            for table, column in (
+                ("conversations", "id"),
+                ("conversation_keys", "id"),
+                ("contacts", "id"),
+                ("messages", "conversation_id"),
+            ):
+                self._db.command(
+                    f"DELETE FROM {self._t(table)} WHERE tenant_id = {{t:String}}"
+                    f" AND {column} IN {{ids:Array(String)}}",
+                    {"t": tenant_id, "ids": list(chunk)},
+                )
+        return Erased(len(ids), messages, 0, _spans([old], TIME_COLUMNS, "*", "*"))
+
+    def _current_messages(self, tenant_id: str, ids: Sequence[str]) -> int:
+        """How many messages the conversations have at their current versions."""
+        total = 0
+        for chunk in _chunks(ids):
+            rows = self._db.query(
+                "SELECT count() FROM (SELECT conversation_id, version FROM"
+                f" {self._t('messages')} WHERE tenant_id = {{t:String}}"
+                " AND conversation_id IN {ids:Array(String)}) AS m INNER JOIN (SELECT id,"
+                f" argMax(messages_version, version) AS v FROM {self._t('conversation_keys')}"
+                " WHERE tenant_id = {t:String} AND id IN {ids:Array(String)} GROUP BY id"
+                " HAVING sum(sign) > 0) AS k ON m.conversation_id = k.id AND m.version = k.v",
+                {"t": tenant_id, "ids": list(chunk)},
+            )
+            total += int(rows[0][0])
+        return total
+
+    def _erase_intervals(self, tenant_id: str, before: datetime) -> tuple[int, Changes]:
+        """The agent intervals that ended before `before`: every version of their keys."""
+        params = {"t": tenant_id, "b": before.astimezone(UTC).replace(tzinfo=None)}
+        key = "cityHash64(agent_id, kind, ifNull(status_id, '\\0'), started_at)"
+        found = self._db.query(
+            f"SELECT {key}, started_at, ended_at FROM {self._t('agent_intervals')} FINAL"
+            f" WHERE tenant_id = {{t:String}} AND ended_at < {{b:{ddl.TIME}}}",
+            params,
+        )
+        if not found:
+            return 0, Changes()
+        hashes = [row[0] for row in found]
+        for at in range(0, len(hashes), _CHUNK):
+            self._db.command(
+                f"DELETE FROM {self._t('agent_intervals')} WHERE tenant_id = {{t:String}}"
+                f" AND started_at < {{b:{ddl.TIME}}} AND {key} IN {{h:Array(UInt64)}}",
+                {**params, "h": hashes[at : at + _CHUNK]},
+            )
+        low = min(row[1] for row in found)
+        high = max(row[2] for row in found)
+        return len(found), Changes.of_rows([(tenant_id, low, high)])
+
+    def _erase_tenant(self, tenant_id: str) -> Erased:
+        """Every row of the tenant in every table (its registry entry is the registry's)."""
+        one = {"t": tenant_id}
+        counted = self._db.query(
+            f"SELECT (SELECT sum(sign) FROM {self._t('conversations')} WHERE tenant_id = {{t:String}}),"
+            f" (SELECT count() FROM {self._t('agent_intervals')} FINAL WHERE tenant_id = {{t:String}})",
+            one,
+        )
+        conversations, intervals = (int(v or 0) for v in counted[0])
+        live = self._db.query(
+            f"SELECT id FROM {self._t('conversation_keys')} WHERE tenant_id = {{t:String}}"
+            " GROUP BY id HAVING sum(sign) > 0",
+            one,
+        )
+        messages = self._current_messages(tenant_id, [row[0] for row in live])
+        tables = [
+            "conversations",
+            "conversation_keys",
+            "contacts",
+            "tenant_as_of",
+            "messages",
+            "agent_intervals",
+            "pending_contacts",
+        ]
+        if self._rollup is not None:
+            tables.append(TABLE)
+        for table in tables:
+            self._db.command(f"DELETE FROM {self._t(table)} WHERE tenant_id = {{t:String}}", one)
+        self._pending.discard(tenant_id)
+        return Erased(conversations, messages, intervals, Changes.everything(tenant_id))
 
     def retime(self, tenant_id: str, timezone: str) -> Changes:
         """Nothing is kept by local day (no rollups yet): only every kept answer is stale."""

@@ -18,6 +18,6 @@ Its words, used across these modules:
 from __future__ import annotations
 
 from ccstats.storage.duckdb.registry import DuckDBRegistry
-from ccstats.storage.duckdb.store import DuckDBStore, StoreLockedError
+from ccstats.storage.duckdb.store import DuckDBStore, StoreLockedError, restore_file
 
-__all__ = ["DuckDBRegistry", "DuckDBStore", "StoreLockedError"]
+__all__ = ["DuckDBRegistry", "DuckDBStore", "StoreLockedError", "restore_file"]

@@ -43,6 +43,10 @@ class DuckDBRegistry(Registry):
         self._write_lock = write_lock
         self._tenants: dict[str, TenantSettings] | None = None
         self._credentials: dict[tuple[str, str], list[Credential]] = {}
+        self._generation = 0
+        """Counts writes of tenants and credentials: a lookup read before a write is not kept
+        after it (else a reader racing a revocation could keep the revoked credential)."""
+        self._kept = threading.Lock()
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -57,16 +61,39 @@ class DuckDBRegistry(Registry):
             except duckdb.Error as error:
                 raise StorageError(f"nothing was stored: {error}") from error
 
+    def _write_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Statements in one transaction: all or none."""
+        with self._write_lock:
+            cursor = self._cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                for sql, params in statements:
+                    cursor.execute(sql, list(params))
+                cursor.execute("COMMIT")
+            except duckdb.Error as error:
+                cursor.execute("ROLLBACK")
+                raise StorageError(f"nothing was changed: {error}") from error
+
     # -- tenants ----------------------------------------------------------------------------------
     def _tenant_map(self) -> dict[str, TenantSettings]:
         # Every request authenticates against tenants: they are read once and kept until this
         # registry writes them (all writes to a file go through its one process).
         tenants = self._tenants
         if tenants is None:
+            generation = self._generation
             rows = self._fetch("SELECT settings FROM tenants ORDER BY id")
             tenants = {t.id: t for t in (TenantSettings.model_validate_json(r[0]) for r in rows)}
-            self._tenants = tenants
+            with self._kept:
+                if generation == self._generation:
+                    self._tenants = tenants
         return tenants
+
+    def _forget(self) -> None:
+        """After a write of tenants or credentials (committed): drop every lookup kept."""
+        with self._kept:
+            self._generation += 1
+            self._tenants = None
+            self._credentials.clear()
 
     def put_tenant(self, tenant: TenantSettings) -> TenantSettings | None:
         """Create or replace a tenant's settings; returns the settings it replaced."""
@@ -76,7 +103,7 @@ class DuckDBRegistry(Registry):
                 "INSERT OR REPLACE INTO tenants VALUES (?, ?)",
                 [tenant.id, tenant.model_dump_json()],
             )
-            self._tenants = None
+            self._forget()
         return before
 
     def get_tenant(self, tenant_id: str) -> TenantSettings | None:
@@ -103,34 +130,64 @@ class DuckDBRegistry(Registry):
                 "INSERT INTO credentials VALUES (?, ?, ?, ?, ?, ?)",
                 [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret, created],
             )
-        self._credentials.clear()
-
-    def list_credentials(self) -> list[Credential]:
-        """Every credential, oldest first."""
-        rows = self._fetch(
-            "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
-            " ORDER BY created_at, tenant_id, kind, key_id"
-        )
-        return [Credential(r[0], r[1], r[2], r[3], r[4], created_at=_aware(r[5])) for r in rows]
+            self._forget()
 
     def find_credentials(self, kind: str, key_id: str) -> list[Credential]:
-        """Credentials of a kind with a key id, oldest first."""
+        """Credentials of a kind with a key id, oldest first (kept until this registry writes
+        credentials: every write to the file goes through its one process)."""
         cached = self._credentials.get((kind, key_id))
         if cached is not None:
             return list(cached)
+        generation = self._generation
+        found = self._credential_rows("kind = ? AND key_id = ?", [kind, key_id])
+        with self._kept:
+            if generation == self._generation:
+                if len(self._credentials) > _CREDENTIALS_KEPT:
+                    self._credentials.clear()
+                self._credentials[(kind, key_id)] = found
+        return list(found)
+
+    def list_credentials(self, tenant_id: str) -> list[Credential]:
+        """A tenant's credentials, oldest first."""
+        return self._credential_rows("tenant_id = ?", [tenant_id])
+
+    def _credential_rows(self, where: str, params: Sequence[Any]) -> list[Credential]:
         rows = self._fetch(
             "SELECT tenant_id, kind, key_id, secret_hash, secret, created_at FROM credentials"
-            " WHERE kind = ? AND key_id = ? ORDER BY created_at",
-            [kind, key_id],
+            f" WHERE {where} ORDER BY created_at, kind, key_id",
+            params,
         )
-        found = [
+        return [
             Credential(row[0], row[1], row[2], row[3], row[4], created_at=_aware(row[5]))
             for row in rows
         ]
-        if len(self._credentials) > _CREDENTIALS_KEPT:
-            self._credentials.clear()
-        self._credentials[(kind, key_id)] = found
-        return list(found)
+
+    def delete_credential(self, credential: Credential) -> bool:
+        """Delete the matching row; the lookups kept are dropped in the same step."""
+        c = credential
+        where = (
+            "tenant_id = ? AND kind = ? AND key_id = ? AND secret_hash IS NOT DISTINCT FROM ?"
+            " AND secret IS NOT DISTINCT FROM ?"
+        )
+        params = [c.tenant_id, c.kind, c.key_id, c.secret_hash, c.secret]
+        with self._write_lock:
+            found = self._fetch(f"SELECT count(*) FROM credentials WHERE {where}", params)
+            self._write(f"DELETE FROM credentials WHERE {where}", params)
+            self._forget()
+        return bool(found[0][0])
+
+    def delete_tenant(self, tenant_id: str) -> bool:
+        """Delete the tenant's settings and credentials."""
+        with self._write_lock:
+            existed = tenant_id in self._tenant_map()
+            self._write_all(
+                [
+                    ("DELETE FROM credentials WHERE tenant_id = ?", [tenant_id]),
+                    ("DELETE FROM tenants WHERE id = ?", [tenant_id]),
+                ]
+            )
+            self._forget()
+        return existed
 
     # -- server state -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -95,14 +95,18 @@ def added_columns_sql() -> list[str]:
     ]
 
 
-_FLOAT_COLUMNS = frozenset(n for n, kind in CONVERSATION_COLUMNS.items() if kind == "float")
+_FLOAT_COLUMNS = frozenset(n for n, kind in CONVERSATION_COLUMNS.items() if kind == "float") | {
+    "price"
+}
+"""Columns summed as `EXACT_SUM`: floats, and `price`, decimal text (`records.PRICE_PATTERN`:
+at most 9 decimals, so the cast is exact)."""
 EXACT_SUM = "DECIMAL(38,9)"
 """Float sums add values rounded to 9 decimals exactly: the answer does not depend on the order
 DuckDB's threads add rows in, so a sum of per-bucket sums (pre-aggregates) equals the raw sum."""
 
 
 def is_float_sum(measure: Measure) -> bool:
-    """Whether a sum measure adds a float column (then summed as `EXACT_SUM`)."""
+    """Whether a sum measure adds a float or decimal-text column (then summed as `EXACT_SUM`)."""
     return measure.kind == "sum" and bool(measure.columns & _FLOAT_COLUMNS)
 
 

@@ -17,6 +17,12 @@ export function formatCount(value, digits = 0) {
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
 }
 
+/** An amount with exactly two decimals: 1234.5 -> 1,234.50. */
+export function formatAmount(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  return new Intl.NumberFormat(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+}
+
 /** 0.8333 -> 83.3 % */
 export function formatPercent(value, digits = 1) {
   if (value === null || value === undefined) return DASH;
@@ -38,12 +44,14 @@ export function formatDuration(seconds) {
   return h > 0 ? `${sign}${formatCount(h)}:${String(m).padStart(2, "0")}:${s}` : `${sign}${m}:${s}`;
 }
 
-/** A metric value by the catalogue unit: ratios as percentages, seconds as durations. */
+/** A metric value by the catalogue unit: ratios as percentages, seconds as durations, amounts
+ * with two decimals (the records' own currency: none is named or converted). */
 export function formatMetric(unit, answer) {
   const value = rawValue(answer);
   if (unit === "ratio") return formatPercent(value);
   if (unit === "seconds") return formatDuration(value);
   if (unit === "epoch_ms") return value ? formatDateTime(value) : DASH;
+  if (unit === "currency") return formatAmount(value);
   return formatCount(value, unit === "turns" ? 2 : 0);
 }
 

@@ -140,13 +140,15 @@ function renderNav(route) {
 function sharedQuery(params) {
   const out = new URLSearchParams();
   for (const key of ["p", "from", "to", "channel"]) if (params.get(key)) out.set(key, params.get(key));
+  if (params.has("source")) out.set("source", params.get("source")); // "": records without one
   return out;
 }
 
 function go(route, changes) {
   const params = new URLSearchParams(route.params);
   for (const [key, value] of Object.entries(changes)) {
-    if (value === null || value === "") params.delete(key);
+    // `source=` stays: it selects the records that have no source.
+    if (value === null || (value === "" && key !== "source")) params.delete(key);
     else params.set(key, value);
   }
   params.delete("cursor");
@@ -174,6 +176,7 @@ function renderToolbar(route) {
     h("option", { value: "", selected: !route.params.get("channel") }, t("channel_all")),
     ["voice", "chat"].map((c) => h("option", { value: c, selected: route.params.get("channel") === c }, t(`channel.${c}`))),
   );
+  const source = sourceSelect(route, period);
   const refresh = h(
     "select",
     {
@@ -192,6 +195,7 @@ function renderToolbar(route) {
     h("label", {}, h("span", { text: t("from") }), from),
     h("label", {}, h("span", { text: t("to_inclusive") }), to),
     h("label", {}, h("span", { text: t("channel") }), channel),
+    h("label", {}, h("span", { text: t("source") }), source),
     h("label", {}, h("span", { text: t("auto_refresh") }), refresh),
     h("button", { type: "button", id: "refresh", class: "small", text: t("refresh_now"), onclick: () => refreshNow() }),
     h("span", { class: "spacer" }),
@@ -199,6 +203,31 @@ function renderToolbar(route) {
   );
   bar.hidden = false;
   updateAsOf();
+}
+
+const ALL_SOURCES = "*";
+
+/** The source filter: every source of the period's records (one query grouped by source),
+ * filled in when it answers; the URL's own choice is there from the start. */
+function sourceSelect(route, period) {
+  const chosen = route.params.has("source") ? route.params.get("source") : ALL_SOURCES;
+  const option = (value) =>
+    h("option", { value, selected: value === chosen }, value === ALL_SOURCES ? t("source_all") : value === "" ? t("source_none") : value);
+  const select = h(
+    "select",
+    { id: "source", "aria-label": t("source"), onchange: (e) => go(route, { source: e.target.value === ALL_SOURCES ? null : e.target.value }) },
+    [ALL_SOURCES, ...(chosen === ALL_SOURCES ? [] : [chosen])].map(option),
+  );
+  const channel = route.params.get("channel");
+  const filters = channel === "voice" || channel === "chat" ? { channel } : {};
+  post("/v1/query", { metrics: ["conversations"], group_by: ["source"], from: period.from, to: period.to, filters })
+    .then((answer) => {
+      const found = answer.rows.map((r) => (r.source === null ? "" : r.source)).sort((a, b) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
+      const values = [ALL_SOURCES, ...new Set([...found, ...(chosen === ALL_SOURCES ? [] : [chosen])])];
+      replace(select, ...values.map(option));
+    })
+    .catch(() => {}); // the views show the error; the list keeps the URL's choice
+  return select;
 }
 
 function updateAsOf() {

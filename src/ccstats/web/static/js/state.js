@@ -113,17 +113,21 @@ export function autoGranularity(period) {
   return "month";
 }
 
-/** The URL parameters every view shares: the period and the channel. */
+/** The URL parameters every view shares: the period, the channel and the source (the platform
+ * records came from; `source=` with no value selects records without one). */
 export function sharedParams(params) {
   const out = {};
   for (const key of ["p", "from", "to", "channel"]) {
     if (params.get(key)) out[key] = params.get(key);
   }
+  if (params.has("source")) out.source = params.get("source");
   return out;
 }
 
-/** Conversation filters of the shared parameters (the channel). */
+/** Conversation filters of the shared parameters (the channel and the source). */
 export function sharedFilters(params) {
   const channel = params.get("channel");
-  return channel === "voice" || channel === "chat" ? { channel } : {};
+  const out = channel === "voice" || channel === "chat" ? { channel } : {};
+  if (params.has("source")) out.source = params.get("source") || null;
+  return out;
 }

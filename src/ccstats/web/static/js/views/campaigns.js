@@ -1,5 +1,5 @@
 // Campaigns (Twin24 outbound calls): calls by dial status, the answered share, transfers to an
-// operator, per campaign (two POST /v1/query: the metrics, and the calls by status).
+// operator, the cost (the calls' prices added), per campaign (two POST /v1/query: the metrics, and the calls by status).
 
 import { post } from "../api.js";
 import { bars } from "../chart.js";
@@ -11,7 +11,7 @@ import { metricInfo } from "../state.js";
 import { sortableTable } from "../table.js";
 import { drillLink, emptyNote, exportButtons, metricLabel, requestRange } from "./common.js";
 
-const METRICS = ["conversations", "dialed", "dial_answered", "dial_answer_rate", "transferred_to_agent", "agent_sessions", "avg_duration"];
+const METRICS = ["conversations", "dialed", "dial_answered", "dial_answer_rate", "transferred_to_agent", "agent_sessions", "avg_duration", "cost"];
 
 /** The campaigns view's panels. */
 export function campaigns(params) {
@@ -40,8 +40,13 @@ export function campaigns(params) {
         title: metricInfo(m).description,
         numeric: true,
         value: (r) => rawValue(r[m]),
-        cell: (r) =>
-          metricInfo(m).kind === "ratio" ? formatMetric(metricInfo(m).unit, r[m]) : drillLink(formatMetric("conversations", r[m]), params, { campaign_id: r.campaign_id }, m),
+        cell: (r) => {
+          const { kind, unit } = metricInfo(m);
+          if (kind === "ratio") return formatMetric(unit, r[m]);
+          // A sum of prices is no set of conversations: it opens the campaign's calls.
+          if (unit === "currency") return drillLink(formatMetric(unit, r[m]), params, { campaign_id: r.campaign_id }, null);
+          return drillLink(formatMetric("conversations", r[m]), params, { campaign_id: r.campaign_id }, m);
+        },
       })),
       ...statuses.map((s) => ({
         key: `status:${s}`,

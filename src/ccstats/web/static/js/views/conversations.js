@@ -30,6 +30,7 @@ const FIELDS = [
   "end_reason",
   "csat_score",
   "msg_count",
+  "source",
 ];
 const SORTS = { newest: "-created_at", oldest: "created_at", longest: "-duration_s" };
 const PAGE = 50;
@@ -76,6 +77,7 @@ function listColumns(params) {
     { key: "status", label: t("status"), value: (r) => r.dial_status || r.end_reason, cell: (r) => r.dial_status || r.end_reason || "–" },
     { key: "csat_score", label: t("kpi.csat"), numeric: true, cell: (r) => (r.csat_score === null ? "–" : String(r.csat_score)) },
     { key: "msg_count", label: t("messages"), numeric: true, cell: (r) => formatCount(r.msg_count) },
+    { key: "source", label: t("source"), cell: (r) => r.source || "–" },
   ];
 }
 
