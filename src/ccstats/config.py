@@ -129,11 +129,17 @@ def admin_token_path(db: str) -> Path | None:
         >>> admin_token_path("chdb:///var/lib/ccstats/ch")
         PosixPath('/var/lib/ccstats/ch.admin-token')
     """
+    return _beside(db, ".admin-token")
+
+
+def _beside(db: str, suffix: str) -> Path | None:
+    """A file beside a database file or a chDB directory; None in memory and for a ClickHouse
+    server (whose processes may run on other machines)."""
     if db.startswith("chdb://"):
-        return Path(urlsplit(db).path.rstrip("/") + ".admin-token")
+        return Path(urlsplit(db).path.rstrip("/") + suffix)
     if db == ":memory:" or "://" in db:
         return None
-    return Path(db + ".admin-token")
+    return Path(db + suffix)
 
 
 def load_or_create_admin_token(db: str) -> str:
@@ -167,8 +173,9 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def server_url_path(db: str) -> Path | None:
-    """Where a running server notes its URL beside a file database (`<db>.server-url`)."""
-    return None if db == ":memory:" else Path(db + ".server-url")
+    """Where a running server notes its URL beside a file database or a chDB directory
+    (`<db>.server-url`); None in memory and on a ClickHouse server (then `$CCSTATS_URL`)."""
+    return _beside(db, ".server-url")
 
 
 def _local_host(host: str) -> str:

@@ -49,18 +49,15 @@ CLICKHOUSE_SCHEMES = ("chdb://", "clickhouse://", "clickhouses://")
 """URL prefixes of the ClickHouse engine (docs/clickhouse.md)."""
 
 
-def _refuse_clickhouse(url: str, what: str) -> None:
-    if url.startswith(CLICKHOUSE_SCHEMES):
-        raise StorageError(
-            f"{what} is for DuckDB files; a ClickHouse database is backed up and restored with"
-            " ClickHouse's own tools (docs/clickhouse.md)"
-        )
-
-
 def restore_store(backup: str, url: str) -> None:
     """Replace the store at `url` (no process may hold it) with a backup made by
-    `Store.backup`. Raises StorageError (StoreLockedError: it is held) having changed nothing."""
-    _refuse_clickhouse(url, "ccstats restore")
+    `Store.backup`. Raises StorageError (StoreLockedError: it is held) having changed nothing.
+    A ClickHouse backup is a database of its own: it is served where it is, not restored."""
+    if url.startswith(CLICKHOUSE_SCHEMES) or backup.startswith(CLICKHOUSE_SCHEMES):
+        raise StorageError(
+            "restoring replaces a DuckDB file; a ClickHouse backup is a database of its own:"
+            " serve it with --db naming that database (docs/clickhouse.md, Backups)"
+        )
     restore_file(backup, url)
 
 

@@ -21,6 +21,7 @@ one tenant could cancel a row twice and corrupt every sum.)
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -107,6 +108,8 @@ _BACKED_UP = (
 )
 """The tables a backup copies; the others are filled from them (views) or not kept (the
 change log: a copy starts with no process's changes)."""
+
+_DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 _CLOCK = _Clock()
 _LOCKS: dict[tuple[Any, ...], threading.RLock] = {}
@@ -327,6 +330,11 @@ class ClickHouseStore(Store):
 
     def _backup_target(self, destination: str) -> Target:
         if "://" not in destination:
+            if not _DATABASE_NAME.fullmatch(destination):
+                raise StorageError(
+                    f"{destination!r}: a ClickHouse backup goes to a new database, named with"
+                    " letters, digits and _ (or a URL of this place with another database)"
+                )
             return replace(self.target, database=destination)
         target = parse_url(destination)
         place = (target.path, target.host, target.port, target.cluster)
