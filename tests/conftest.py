@@ -1,12 +1,19 @@
-"""Shared fixtures: a real DuckDB store in memory and the real ASGI app over it."""
+"""Shared fixtures: a real store and the real ASGI app over it.
+
+The store is DuckDB in memory, or with `CCSTATS_TEST_ENGINE=chdb` ClickHouse in process (a
+fresh database of one chDB directory per test process): the API, dialect and service tests then
+run on ClickHouse.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.chdb_stores import chdb_store, drop_opened
 from tests.services import SERVICES
 
 from ccstats.app import create_app
@@ -19,9 +26,17 @@ from ccstats.storage import DuckDBStore, Store
 ADMIN_TOKEN = "adm_test_token"
 
 
+ENGINE = os.environ.get("CCSTATS_TEST_ENGINE", "duckdb")
+"""The engine of the `store` fixture: duckdb, or chdb."""
+
+
 @pytest.fixture
 def store() -> Iterator[Store]:
-    """An empty DuckDB store in memory."""
+    """An empty store of `ENGINE`."""
+    if ENGINE == "chdb":
+        yield chdb_store()
+        drop_opened()
+        return
     with DuckDBStore(":memory:") as s:
         yield s
 

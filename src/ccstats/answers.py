@@ -5,7 +5,9 @@ Every upsert and flush returns the times it changed, per tenant (`storage.Change
 records them in its `ChangeLog`. A kept answer carries the generation it was computed at and is
 served while no change since then touched a time in its range: ingest of today's calls leaves last
 month's reports and pages kept, and an answer is never served after the data behind it changed.
-A tenant's settings change counts as a change of everything.
+A tenant's settings change counts as a change of everything. When several processes serve one
+store (ClickHouse), the log also publishes its changes to the store and pulls the others'
+(`storage.shared`), so a write by any process drops the kept answers of its range everywhere.
 
 Each answer also keeps the wire formats built from it (`Entry.formatted`), so that a dialect
 renames and formats a kept answer once, not on every request.
@@ -14,17 +16,22 @@ renames and formats a kept answer once, not on every request.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from ccstats.storage import Changes
+from ccstats.storage import Changes, StorageError
+from ccstats.storage.shared import SharedChanges
 
-__all__ = ["AnswerCache", "ChangeLog", "Entry", "MiB", "sizeof"]
+__all__ = ["PULL_EVERY_S", "AnswerCache", "ChangeLog", "Entry", "MiB", "sizeof"]
+
+log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 _SAMPLE = 64
@@ -69,21 +76,56 @@ _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
+PULL_EVERY_S = 0.5
+"""How often a kept answer's check pulls the other processes' changes (`ChangeLog.sync`): an
+answer another process's write made stale is served at most this long after that write."""
+
+
 class ChangeLog:
     """Per tenant, a generation bumped by every change and the time spans of the last changes.
 
-    In process: right for an engine written by one process (DuckDB holds its file). An engine
-    with several writers needs a shared log read before a kept answer is served.
+    With one process per store (DuckDB holds its file) its own changes are all there is. An
+    engine several processes open has a shared log (`storage.shared`): what this process
+    records is published to it, and `sync` records what the others published.
     """
 
-    def __init__(self) -> None:
-        """An empty log: every tenant at generation 0."""
+    def __init__(
+        self, shared: SharedChanges | None = None, pull_every: float = PULL_EVERY_S
+    ) -> None:
+        """An empty log: every tenant at generation 0; `shared`: the store's shared change log,
+        pulled at most every `pull_every` seconds (0: at every check)."""
         self._generations: dict[str, int] = {}
         self._spans: dict[str, deque[tuple[int, datetime | None, datetime | None]]] = {}
         self._lock = threading.Lock()
+        self._shared = shared
+        self.pull_every = pull_every
+        self._next_pull = 0.0
 
     def record(self, changes: Changes) -> None:
-        """Bump the generation of each changed tenant, keeping the span it changed."""
+        """Bump the generation of each changed tenant, keeping the span it changed, and
+        publish the change to the other processes (if the store has a shared log)."""
+        self._record(changes)
+        if self._shared is None or not changes:
+            return
+        try:
+            self._shared.publish(changes)
+        except StorageError as error:  # the write itself is stored: do not fail it
+            log.error("a change was not published to the other processes: %s", error)
+
+    def sync(self) -> None:
+        """Record what the other processes changed since the last pull (with a shared log, at
+        most every `pull_every` seconds)."""
+        if self._shared is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_pull:
+                return
+            self._next_pull = now + self.pull_every
+        for changes in self._shared.pull():
+            self._record(changes)
+
+    def _record(self, changes: Changes) -> None:
         with self._lock:
             for tenant_id, (lo, hi) in changes.spans.items():
                 generation = self._generations.get(tenant_id, 0) + 1
@@ -154,6 +196,7 @@ class AnswerCache:
         """The kept answer for `key`, computed again when missing or when a change touched
         `span` (tenant, start, end; None: open) since it was computed."""
         tenant_id, start, end = span
+        self.log.sync()
         generation = self.log.generation(tenant_id)
         with self._lock:
             hit = self._entries.get(key)

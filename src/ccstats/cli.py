@@ -25,6 +25,7 @@ from ccstats.config import (
     ENV_PREFIX,
     ConfigError,
     Settings,
+    admin_token_path,
     default_db,
     load_or_create_admin_token,
     load_settings,
@@ -36,6 +37,7 @@ from ccstats.storage import (
     StorageError,
     Store,
     StoreLockedError,
+    describe_url,
     open_store,
     restore_store,
 )
@@ -64,7 +66,12 @@ app.add_typer(docs_app, name="docs")
 
 err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
-    str, typer.Option("--db", help="DuckDB file (default $CCSTATS_DB, then ./ccstats.duckdb).")
+    str,
+    typer.Option(
+        "--db",
+        help="DuckDB file, chdb:///absolute/dir or clickhouse[s]://user:pw@host:port/database"
+        " (default $CCSTATS_DB, then ./ccstats.duckdb).",
+    ),
 ]
 
 
@@ -79,7 +86,7 @@ def _open(db: str) -> Store:
         return open_store(db or default_db())
     except StoreLockedError:
         raise fail(
-            f"{db or default_db()} is in use by a running `ccstats serve`; stop it first"
+            f"{describe_url(db or default_db())} is in use by a running `ccstats serve`; stop it first"
         ) from None
     except StorageError as error:
         raise fail(str(error)) from None
@@ -190,6 +197,11 @@ def serve(
         )
     except ConfigError as error:
         raise fail(str(error)) from None
+    token_file = admin_token_path(settings.db)
+    if token_file is None and settings.db != ":memory:" and settings.admin_token is None:
+        raise fail(
+            "a server on a ClickHouse server needs $CCSTATS_ADMIN_TOKEN (shared by every process)"
+        )
     # Logging first: opening the store may migrate its schema, which is logged.
     logging.config.dictConfig(log_config(settings.log_format, settings.log_level))
     store = _open(settings.db)
@@ -197,11 +209,9 @@ def serve(
         token = load_or_create_admin_token(settings.db)
         settings = settings.model_copy(update={"admin_token": token})
     where = f"http://{settings.host}:{settings.port}{settings.root_path}"
+    kept = f"{token_file} or $CCSTATS_ADMIN_TOKEN" if token_file else "$CCSTATS_ADMIN_TOKEN"
     logging.getLogger("ccstats").info(
-        "ccstats serving %s on %s (admin token in %s.admin-token or $CCSTATS_ADMIN_TOKEN)",
-        settings.db,
-        where,
-        settings.db,
+        "ccstats serving %s on %s (admin token in %s)", describe_url(settings.db), where, kept
     )
     application = create_app(settings, store)
     # The CLI beside the server finds it by the URL it notes beside the database (`admin`).
@@ -232,6 +242,49 @@ def demo(
         summary = _call(admin.demo, conversations, seed, progress)
         admin.finish()  # the server starts with sorted data and fresh pre-aggregates
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def migrate(
+    source: Annotated[str, typer.Option("--from", help="The store to copy (e.g. ccstats.duckdb).")],
+    target: Annotated[
+        str,
+        typer.Option("--to", help="The store to fill (e.g. clickhouse://user:pw@host:8123/db)."),
+    ],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Then compare the answers of both, tenant by tenant.")
+    ] = False,
+) -> None:
+    """Copy tenants, credentials, conversations and agent intervals into another store.
+
+    Resumable: months already copied are skipped. Stop `ccstats serve` on the source first.
+    """
+    from ccstats import migrate as moving
+
+    if "://" not in source and not Path(source).exists():
+        raise fail(f"{source}: no such store to copy")
+    origin, destination = _open(source), _open(target)
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task("conversations", total=None)
+
+            def advance(what: str, n: int) -> None:
+                progress.update(task, description=what, advance=n)
+
+            copied = moving.migrate(origin, destination, advance)
+        print(json.dumps(copied.__dict__))
+        if verify:
+            differences = moving.verify(origin, destination)
+            for line in differences[:50]:
+                err.print(f"[yellow]differs[/yellow] {line}")
+            if differences:
+                raise fail(f"{len(differences)} answers differ between the stores")
+            err.print("verified: every compared answer is the same on both stores")
+    except StorageError as error:
+        raise fail(str(error)) from None
+    finally:
+        origin.close()
+        destination.close()
 
 
 @app.command("import")

@@ -10,6 +10,7 @@ import secrets
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -121,8 +122,24 @@ def default_db() -> str:
 
 
 def admin_token_path(db: str) -> Path | None:
-    """Where the server keeps a generated admin token beside a file database."""
-    return None if db == ":memory:" else Path(db + ".admin-token")
+    """Where the server keeps a generated admin token beside a file database (or a chDB
+    directory); None in memory and on a ClickHouse server (then `$CCSTATS_ADMIN_TOKEN`).
+
+    Example:
+        >>> admin_token_path("chdb:///var/lib/ccstats/ch")
+        PosixPath('/var/lib/ccstats/ch.admin-token')
+    """
+    return _beside(db, ".admin-token")
+
+
+def _beside(db: str, suffix: str) -> Path | None:
+    """A file beside a database file or a chDB directory; None in memory and for a ClickHouse
+    server (whose processes may run on other machines)."""
+    if db.startswith("chdb://"):
+        return Path(urlsplit(db).path.rstrip("/") + suffix)
+    if db == ":memory:" or "://" in db:
+        return None
+    return Path(db + suffix)
 
 
 def load_or_create_admin_token(db: str) -> str:
@@ -156,8 +173,9 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def server_url_path(db: str) -> Path | None:
-    """Where a running server notes its URL beside a file database (`<db>.server-url`)."""
-    return None if db == ":memory:" else Path(db + ".server-url")
+    """Where a running server notes its URL beside a file database or a chDB directory
+    (`<db>.server-url`); None in memory and on a ClickHouse server (then `$CCSTATS_URL`)."""
+    return _beside(db, ".server-url")
 
 
 def _local_host(host: str) -> str:
@@ -215,7 +233,8 @@ class Settings(BaseSettings):
 
     db: str = Field(
         default="ccstats.duckdb",
-        description="The DuckDB database file (`:memory:`: a throwaway store).",
+        description="The DuckDB database file (`:memory:`: a throwaway store), or a ClickHouse "
+        "URL (`chdb:///dir`, `clickhouse://user:pw@host:8123/db`: docs/clickhouse.md).",
     )
     host: str = Field(
         default="127.0.0.1", description="Address to listen on (`0.0.0.0`: every interface)."

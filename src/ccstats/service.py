@@ -107,7 +107,7 @@ class Service:
         """Serve `store`, keeping answers of at most `budgets[kind]` bytes per kind."""
         self.store = store
         self.registry: Registry = store.registry
-        self.changes = ChangeLog()
+        self.changes = ChangeLog(store.shared_changes)
         self.metric_answers = AnswerCache(self.changes, 1024, budgets["metrics"])
         self.pages = AnswerCache(self.changes, 256, budgets["pages"])
         self.intervals = AnswerCache(self.changes, 256, budgets["intervals"])

@@ -197,10 +197,11 @@ def test_the_background_task_settles_what_ingest_deferred(
 ) -> None:
     """c1 (customer x) then c2 (x, the same day): the second POST leaves x pending; the server's
     background task settles it without any read (c1's next contact becomes c2's start)."""
+    if not isinstance(store, DuckDBStore):
+        pytest.skip("reads the DuckDB store's own tables")
     monkeypatch.setattr(app_module, "SETTLE_INTERVAL_S", 0.05)
     add_tenant(store, "t1")
     app = create_app(Settings(db=":memory:", admin_token=ADMIN_TOKEN), store)
-    assert isinstance(store, DuckDBStore)
     with TestClient(app) as client:
         headers = token_headers(store, "t1")
         first = rec("c1", customer_id="x", ended_at="2024-05-01T10:05:00Z")

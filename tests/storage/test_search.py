@@ -119,6 +119,8 @@ def test_end_inclusive_and_tenant_wall(five: DuckDBStore) -> None:
 
 def test_pages_equal_the_plain_top_n(store: DuckDBStore) -> None:
     """Random sorts, offsets and limits: the two-step page is the plain ORDER BY ... LIMIT."""
+    if not isinstance(store, DuckDBStore):
+        pytest.skip("DuckDB's two-step pages, compacted")
     add_tenant(store, "t")
     add_tenant(store, "u")
     rng = random.Random(7)

@@ -21,7 +21,7 @@ from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.exports import cell, table_file, table_format
 from ccstats.api.native import _json_value as json_value  # one JSON shape for metric values
-from ccstats.api.native import data_as_of_iso
+from ccstats.api.native import data_as_of_iso, query_filters
 from ccstats.api.summary import MAX_FILTERS, MAX_METRICS
 from ccstats.api.timeparams import parse_request_time
 from ccstats.metrics import Ratio, UnknownNameError, get_metric
@@ -56,17 +56,16 @@ def _metric_rows(
     body: AgentSummaryBody,
     span: tuple[datetime, datetime],
 ) -> dict[str, dict[str, Any]]:
-    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
-    query = MetricQuery(
-        tenant_id=tenant.id,
-        metrics=tuple(dict.fromkeys([*body.metrics, _HANDLE])),
-        start=span[0],
-        end=span[1],
-        timezone=tenant.timezone,
-        group_by=("agent_id",),
-        filters=filters,
-    )
     try:
+        query = MetricQuery(
+            tenant_id=tenant.id,
+            metrics=tuple(dict.fromkeys([*body.metrics, _HANDLE])),
+            start=span[0],
+            end=span[1],
+            timezone=tenant.timezone,
+            group_by=("agent_id",),
+            filters=query_filters(body.filters),
+        )
         rows = service.run_query(query).rows
     except UnknownNameError as error:
         raise ApiError(

@@ -136,8 +136,10 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """`{"channel": ["voice"], "bot_turns": 3}`: a value or a list of values per field."""
+def query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """`{"channel": ["voice"], "bot_turns": 3}`: a value or a list of values per field, each
+    checked against its column (a 400 `invalid_filter`, or `UnknownNameError` for a field that
+    is none): the native query, summary and agent summary bodies."""
     filters = {}
     for name, value in raw.items():
         if name not in GROUPABLE:
@@ -154,7 +156,7 @@ def _query_filters(raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
 def build_query(tenant: TenantSettings, body: QueryBody) -> MetricQuery:
     """The MetricQuery of a request body, in the tenant's zone."""
     zone = tenant.zone
-    filters = _query_filters(body.filters)
+    filters = query_filters(body.filters)
     return MetricQuery(
         tenant_id=tenant.id,
         metrics=tuple(body.metrics),

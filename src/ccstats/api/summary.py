@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.native import _json_value as json_value  # one JSON shape for metric values
-from ccstats.api.native import data_as_of_iso
+from ccstats.api.native import data_as_of_iso, query_filters
 from ccstats.api.timeparams import local_iso, parse_request_time
 from ccstats.metrics import UnknownNameError
 from ccstats.metrics.query import MetricQuery, QueryError, RatioValue
@@ -100,17 +100,16 @@ def change(current: Any, previous: Any) -> dict[str, float | None]:
 def _values(
     service: Service, tenant: TenantSettings, body: SummaryBody, span: tuple[datetime, datetime]
 ) -> dict[str, Any]:
-    filters = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in body.filters.items()}
-    query = MetricQuery(
-        tenant_id=tenant.id,
-        metrics=tuple(body.metrics),
-        start=span[0],
-        end=span[1],
-        timezone=tenant.timezone,
-        time_field=body.time_basis,
-        filters=filters,
-    )
     try:
+        query = MetricQuery(
+            tenant_id=tenant.id,
+            metrics=tuple(body.metrics),
+            start=span[0],
+            end=span[1],
+            timezone=tenant.timezone,
+            time_field=body.time_basis,
+            filters=query_filters(body.filters),
+        )
         row = service.run_query(query).rows[0]
     except UnknownNameError as error:
         raise ApiError(

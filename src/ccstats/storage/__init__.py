@@ -3,7 +3,9 @@
 - `base.Store`: the facts (conversations, messages, agent intervals), one subclass per engine;
 - `registry.Registry`: tenants, credentials and server state;
 - `requests`: the plain values crossing the boundary;
-- `duckdb/`: the embedded engine.
+- `duckdb/`: the embedded engine;
+- `clickhouse/`: ClickHouse, on a server or in process (chDB); imported only when a URL asks
+  for it (clickhouse-connect is an optional dependency).
 """
 
 from __future__ import annotations
@@ -37,30 +39,56 @@ __all__ = [
     "Store",
     "StoreLockedError",
     "Table",
+    "describe_url",
     "open_store",
     "restore_store",
 ]
 
 
-def _refuse_clickhouse(url: str) -> None:
-    if url.startswith(("clickhouse://", "clickhouses://", "chdb://")):
-        raise StorageError("the ClickHouse engine is not implemented yet; use a DuckDB file path")
+CLICKHOUSE_SCHEMES = ("chdb://", "clickhouse://", "clickhouses://")
+"""URL prefixes of the ClickHouse engine (docs/clickhouse.md)."""
 
 
 def restore_store(backup: str, url: str) -> None:
     """Replace the store at `url` (no process may hold it) with a backup made by
-    `Store.backup`. Raises StorageError (StoreLockedError: it is held) having changed nothing."""
-    _refuse_clickhouse(url)
+    `Store.backup`. Raises StorageError (StoreLockedError: it is held) having changed nothing.
+    A ClickHouse backup is a database of its own: it is served where it is, not restored."""
+    if url.startswith(CLICKHOUSE_SCHEMES) or backup.startswith(CLICKHOUSE_SCHEMES):
+        raise StorageError(
+            "restoring replaces a DuckDB file; a ClickHouse backup is a database of its own:"
+            " serve it with --db naming that database (docs/clickhouse.md, Backups)"
+        )
     restore_file(backup, url)
 
 
 def open_store(url: str = ":memory:", read_only: bool = False) -> Store:
-    """Open a store: a file path or ":memory:" is DuckDB.
+    """Open a store: a file path or ":memory:" is DuckDB; `chdb:///absolute/dir` is ClickHouse
+    in this process; `clickhouse://user:password@host:8123/database` (`clickhouses://` for
+    HTTPS) is a ClickHouse server.
 
     Example:
         >>> store = open_store(":memory:")
         >>> store.registry.list_tenants()
         []
     """
-    _refuse_clickhouse(url)
+    if url.startswith(CLICKHOUSE_SCHEMES):
+        if read_only:
+            raise StorageError("a ClickHouse store opens read-write only")
+        from ccstats.storage.clickhouse import ClickHouseStore
+
+        return ClickHouseStore(url)
     return DuckDBStore(url, read_only=read_only)
+
+
+def describe_url(url: str) -> str:
+    """A store URL fit for messages and logs: without a password.
+
+    Example:
+        >>> describe_url("clickhouse://app:secret@ch1:8123/stats")
+        'clickhouse://app:***@ch1:8123/stats'
+    """
+    if url.startswith(CLICKHOUSE_SCHEMES):
+        from ccstats.storage.clickhouse.client import redact
+
+        return redact(url)
+    return url

@@ -28,12 +28,18 @@ from ccstats.storage.requests import (
     SearchRequest,
     Table,
 )
+from ccstats.storage.shared import SharedChanges
 
-__all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError"]
+__all__ = ["KeyTaken", "ResultTooLarge", "Store", "StorageError", "StoreLockedError"]
 
 
 class StorageError(RuntimeError):
     """The engine failed; the operation stored nothing."""
+
+
+class StoreLockedError(StorageError):
+    """Another process (usually `ccstats serve`) holds the database (a DuckDB file, a chDB
+    directory)."""
 
 
 class ResultTooLarge(ValueError):
@@ -56,6 +62,10 @@ class Store:
 
     registry: Registry
     """The engine's registry of tenants, credentials and server state (`storage.registry`)."""
+
+    shared_changes: SharedChanges | None = None
+    """The change log shared by the processes on this store (`storage.shared`); None for an
+    engine one process holds (then its own writes are every change)."""
 
     # -- ingest -----------------------------------------------------------------------------------
     def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> Changes:
@@ -126,6 +136,11 @@ class Store:
         self, tenant_id: str, conversation_ids: Sequence[str]
     ) -> dict[str, list[dict[str, Any]]]:
         """Transcripts of some conversations, each ordered by seq."""
+        raise NotImplementedError
+
+    def iter_intervals(self, tenant_id: str, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+        """Every agent interval of a tenant (the columns of `schema.INTERVAL_COLUMNS`), in
+        Arrow batches: for copying a store (`ccstats migrate`)."""
         raise NotImplementedError
 
     def data_as_of(self, tenant_id: str) -> datetime | None:

@@ -34,7 +34,7 @@ from ccstats.schema import (
     conversations_to_arrow,
 )
 from ccstats.storage import paging
-from ccstats.storage.base import ResultTooLarge, StorageError, Store
+from ccstats.storage.base import ResultTooLarge, StorageError, Store, StoreLockedError
 from ccstats.storage.duckdb import compaction, contacts, migrations, preagg
 from ccstats.storage.duckdb import sql as q
 from ccstats.storage.duckdb.registry import DuckDBRegistry
@@ -82,10 +82,6 @@ def _is_bulk(conversations: pa.Table) -> bool:
     times = pc.min_max(conversations["created_at"].cast(pa.int64()))
     low, high = times["min"].as_py(), times["max"].as_py()
     return low is not None and high - low > _BULK_SPAN
-
-
-class StoreLockedError(StorageError):
-    """Another process (usually `ccstats serve`) holds the database file."""
 
 
 def _aware(value: Any) -> Any:
@@ -758,6 +754,22 @@ class DuckDBStore(Store):
             read = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
             reader = read(batch_size)
             yield from reader
+        except duckdb.Error as error:
+            raise StorageError(str(error)) from error
+        finally:
+            cursor.close()
+
+    def iter_intervals(self, tenant_id: str, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+        """Every agent interval of a tenant, in Arrow batches."""
+        cols = ", ".join(f'"{c}"' for c in INTERVAL_COLUMNS)
+        cursor = self._new_cursor()
+        try:
+            result = cursor.execute(
+                f"SELECT {cols} FROM agent_intervals WHERE tenant_id = ? ORDER BY started_at",
+                [tenant_id],
+            )
+            read = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+            yield from read(batch_size)
         except duckdb.Error as error:
             raise StorageError(str(error)) from error
         finally:
