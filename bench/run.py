@@ -46,6 +46,7 @@ from bench.generate import (
     demo_bank_table,
     ensure_store,
     import_records,
+    settle,
 )
 from bench.report import write_results
 from bench.server import ServerProcess, reset_peak_rss, rss_mb
@@ -551,6 +552,9 @@ def run_size(
     for stale in (work, Path(str(work) + ".wal")):
         stale.unlink(missing_ok=True)
     shutil.copyfile(build.path, work)
+    settled = DuckDBStore(str(work))  # a store cached before the build settled it: settle now
+    settle(settled)
+    settled.close()
     try:
         log(f"size {size:,}: in process")
         secrets, w = phase_inproc(work, runs, quick, results)
