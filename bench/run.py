@@ -15,7 +15,9 @@ Results go to bench/RESULTS.md and bench/data/results-<size>.json.
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
+import http.client
 import json
 import os
 import platform
@@ -46,6 +48,7 @@ from bench.generate import (
     demo_bank_table,
     ensure_store,
     import_records,
+    settle,
 )
 from bench.report import write_results
 from bench.server import ServerProcess, reset_peak_rss, rss_mb
@@ -329,6 +332,169 @@ def _http_ingest(
     }
 
 
+def _raw_append(tables: list[pa.Table], seconds: float | None = None) -> dict[str, Any]:
+    """The raw engine's append of `tables` to a table of the same columns in a fresh DuckDB file,
+    one transaction each, from one thread (`seconds`: stop after that long): the ratio's
+    denominator for an ingest row."""
+    tmp = DATA_DIR / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "raw-append.duckdb"
+    for stale in (path, Path(str(path) + ".wal")):
+        stale.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.register("first", tables[0])
+    con.execute("CREATE TABLE c AS SELECT * FROM first LIMIT 0")
+    con.unregister("first")
+    rows = 0
+    started = time.perf_counter()
+    for table in tables:
+        con.register("b", table)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO c SELECT * FROM b")
+        con.execute("COMMIT")
+        con.unregister("b")
+        rows += table.num_rows
+        if seconds is not None and time.perf_counter() - started > seconds:
+            break
+    elapsed = time.perf_counter() - started
+    con.close()
+    for stale in (path, Path(str(path) + ".wal")):
+        stale.unlink(missing_ok=True)
+    return {
+        "records": rows,
+        "batch": tables[0].num_rows,
+        "seconds": elapsed,
+        "per_s": rows / elapsed,
+    }
+
+
+def _raw_for(records: int, batch: int, seed: int, days: int, first: int) -> dict[str, Any]:
+    """The raw engine's append of the rows `_http_ingest` sends (stored columns: facts and
+    `stored_at` included), in its batches."""
+    table = demo_bank_table(records, seed, first * 1_000_000_000, days)
+    tables = [table.slice(i, batch) for i in range(0, records, batch)]
+    return _raw_append(tables, seconds=10.0)
+
+
+def _concurrent_ingest(
+    clients: Clients, threads: int, seconds: float, seed: int, per_thread: int
+) -> dict[str, Any]:
+    """1-record `POST /v1/conversations` from `threads` clients for `seconds`, each on its own
+    keep-alive connection (`http.client`: a lighter client than httpx, which shares the 2 cores
+    with the server). Records/s acknowledged, latency median and p95."""
+    table = import_records(threads * per_thread, seed, 25_000_000_000, days=1)
+    bodies = [orjson.dumps([row]) for row in _json_records(table)]
+    host, port = clients.base.split("://", 1)[1].split(":")
+    headers = {
+        "authorization": f"Bearer {clients.creds.api[DEMO_BANK]}",
+        "content-type": "application/json",
+    }
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    accepted = [0] * threads
+    failures = [0] * threads
+    barrier = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def worker(i: int) -> None:
+        mine = bodies[i * per_thread : (i + 1) * per_thread]
+        con = http.client.HTTPConnection(host, int(port), timeout=120)
+        con.connect()
+        barrier.wait()
+        for body in mine:
+            if time.perf_counter() >= deadline[0]:
+                break
+            t0 = time.perf_counter()
+            con.request("POST", "/v1/conversations", body, headers)
+            response = con.getresponse()
+            answer = response.read()
+            latencies[i].append((time.perf_counter() - t0) * 1000)
+            if response.status == 200:
+                accepted[i] += orjson.loads(answer)["accepted"]
+            else:
+                failures[i] += 1
+        con.close()
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    every = sorted(x for part in latencies for x in part)
+    ran_out = any(len(part) == per_thread for part in latencies)
+    return {
+        "threads": threads,
+        "seconds": elapsed,
+        "accepted": sum(accepted),
+        "failures": sum(failures),
+        "per_s": sum(accepted) / elapsed,
+        "latency_median_ms": every[len(every) // 2] if every else None,
+        "latency_p95_ms": every[int(len(every) * 0.95)] if every else None,
+        "ran_out_of_records": ran_out,
+    }
+
+
+def _steady_ingest(clients: Clients, seed: int, stop: threading.Event, out: dict[str, Any]) -> None:
+    """One client POSTing 100-record one-day batches back to back until `stop`."""
+    table = import_records(20_000, seed, 26_000_000_000, days=1)
+    rows = _json_records(table)
+    bodies = [orjson.dumps(rows[i : i + 100]) for i in range(0, len(rows), 100)]
+    client = _clone(clients)
+    accepted, started = 0, time.perf_counter()
+    for body in bodies:
+        if stop.is_set():
+            break
+        response = client.native(
+            "POST",
+            "/v1/conversations",
+            DEMO_BANK,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code == 200:
+            accepted += response.json()["accepted"]
+    out.update(accepted=accepted, seconds=time.perf_counter() - started)
+    out["per_s"] = accepted / out["seconds"] if out["seconds"] else 0.0
+    client.close()
+
+
+READS_UNDER_INGEST = ("huawei_hour", "moor_quality")
+"""Reports timed idle and under steady 100-record ingest of the same tenant (Demo Bank)."""
+
+
+def _reads_under_ingest(
+    clients: Clients, calls: dict[str, Callable[[Clients], Any]], runs: int, seed: int
+) -> dict[str, Any]:
+    """Latencies of `READS_UNDER_INGEST` idle, then while one client ingests 100-record batches
+    of today back to back (the reports read yesterday and last month: a kept answer stays kept
+    unless the ingest's changes reach its range)."""
+    names = [n for n in READS_UNDER_INGEST if n in calls]
+    idle = {n: measure(lambda n=n: calls[n](clients), runs).as_dict() for n in names}  # type: ignore[misc]
+    stop, ingest = threading.Event(), {}
+    writer = threading.Thread(target=_steady_ingest, args=(clients, seed, stop, ingest))
+    writer.start()
+    time.sleep(1.0)  # the ingest under way
+    busy = {n: measure(lambda n=n: calls[n](clients), runs).as_dict() for n in names}  # type: ignore[misc]
+    stop.set()
+    writer.join()
+    return {
+        "cases": {
+            n: {
+                "idle_median_ms": idle[n]["median_ms"],
+                "idle_p95_ms": idle[n]["p95_ms"],
+                "ingest_median_ms": busy[n]["median_ms"],
+                "ingest_p95_ms": busy[n]["p95_ms"],
+                "ratio": busy[n]["median_ms"] / idle[n]["median_ms"],
+            }
+            for n in names
+        },
+        "ingest": ingest,
+    }
+
+
 def _http_cases(
     clients: Clients, w: bench_cases.Window, runs: int
 ) -> tuple[dict[str, Any], dict[str, Callable[[Clients], Any]]]:
@@ -381,6 +547,8 @@ def phase_http(
         clients = Clients(server.url, secrets)
         results["http_uncached"], calls = _http_cases(clients, w, runs)
         results["load_uncached"] = _load(clients, calls, quick)
+        log("  http reads idle and under steady ingest, answer cache off")
+        results["reads_under_ingest_uncached"] = _reads_under_ingest(clients, calls, runs, seed + 5)
         clients.close()
     with ServerProcess(work) as server:
         log("  server as shipped")
@@ -399,13 +567,25 @@ def phase_http(
         # First the usual live traffic, each batch within one day: pre-aggregates refreshed in
         # place. Then batches of 30 days, which mark them stale for the background maintenance
         # (measured second: a stale tenant's later batches skip the refresh too).
+        log("  http reads idle and under steady ingest, as shipped")
+        results["reads_under_ingest"] = _reads_under_ingest(clients, calls, runs, seed + 6)
+        day_records = 20_000 if quick else 100_000
         results["http_ingest_day"] = _http_ingest(
-            clients, 20_000 if quick else 100_000, 5_000, seed + 1, days=1, first=21
+            clients, day_records, 5_000, seed + 1, days=1, first=21
         )
-        results["http_ingest"] = _http_ingest(clients, 20_000 if quick else 100_000, 5_000, seed)
+        results["http_ingest_day"]["raw"] = _raw_for(day_records, 5_000, seed + 1, 1, 21)
+        results["http_ingest"] = _http_ingest(clients, day_records, 5_000, seed)
+        results["http_ingest"]["raw"] = _raw_for(day_records, 5_000, seed, 30, 20)
         # Live traffic in small requests: each pays the per-upsert scans whatever its size.
-        results["http_ingest_small"] = _http_ingest(
-            clients, 500 if quick else 2_000, 100, seed + 2, days=1, first=23
+        small = 500 if quick else 2_000
+        results["http_ingest_small"] = _http_ingest(clients, small, 100, seed + 2, days=1, first=23)
+        results["http_ingest_small"]["raw"] = _raw_for(small, 100, seed + 2, 1, 23)
+        log("  http ingest, 1-record requests from 16 clients")
+        results["http_ingest_concurrent"] = _concurrent_ingest(
+            clients, 16, 3.0 if quick else 10.0, seed + 3, 300 if quick else 1_500
+        )
+        results["http_ingest_concurrent"]["raw"] = _raw_for(
+            16 * (300 if quick else 1_500), 1, seed + 3, 1, 25
         )
         results["server_rss_mb"] = server.rss_mb()[0]
         clients.close()
@@ -429,6 +609,7 @@ def _import_file(store: DuckDBStore, path: Path, records: int) -> dict[str, Any]
     seconds = time.perf_counter() - started
     due = store.unsorted_rows
     started = time.perf_counter()
+    store.flush()  # next contacts settled: every report exact again (`Service.maintain` does it)
     store.maintain()
     maintain = time.perf_counter() - started
     return {
@@ -450,14 +631,17 @@ def phase_import(
     tmp = DATA_DIR / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     parquet_path, ndjson_path = tmp / "import.parquet", tmp / "import.ndjson"
+    csv_path = tmp / "import.csv"
     pq.write_table(import_records(records, seed, 30_000_000_000), parquet_path)
     with ndjson_path.open("wb") as handle:
         for row in _json_records(import_records(records, seed + 1, 40_000_000_000)):
             handle.write(orjson.dumps(row) + b"\n")
+    _write_csv(_json_records(import_records(records, seed + 3, 45_000_000_000)), csv_path)
     store = DuckDBStore(str(work))
-    store.maintain()  # settle the HTTP phases' ingest (compaction) before timing the imports
+    store.flush()  # settle the HTTP phases' ingest before timing the imports
+    store.maintain()
     out: dict[str, Any] = {}
-    for name, path in (("parquet", parquet_path), ("ndjson", ndjson_path)):
+    for name, path in (("parquet", parquet_path), ("ndjson", ndjson_path), ("csv", csv_path)):
         log(f"  import {name}")
         out[name] = _import_file(store, path, records)
     out["raw_engine"] = _raw_engine_import(records, seed, tmp)
@@ -476,6 +660,20 @@ def phase_import(
     store.close()
     results["import"] = out
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Records as a CSV file (`ccstats import` reads every cell as text): times as epoch ms,
+    booleans as true/false, a missing value as an empty cell."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        for row in rows:
+            cells = [row.get(name) for name in names]
+            writer.writerow(
+                ["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in cells]
+            )
 
 
 def _raw_engine_import(records: int, seed: int, tmp: Path) -> dict[str, Any]:
@@ -516,7 +714,10 @@ def _storage(path: Path) -> dict[str, Any]:
     ).fetchone()[0]  # type: ignore[index]
     con.close()
     size = path.stat().st_size
+    raw = _raw_sorted_size(path)
     return {
+        "raw_sorted_bytes_per_conversation": raw / rows,
+        "ratio_to_raw_sorted": size / raw,
         "file_bytes": size,
         "conversations": rows,
         "agent_intervals": intervals,
@@ -525,6 +726,29 @@ def _storage(path: Path) -> dict[str, Any]:
         "used_bytes_per_conversation": used_blocks * block_size / rows,
         "conversation_table_bytes_per_conversation": blocks * block_size / rows,
     }
+
+
+def _raw_sorted_size(path: Path) -> int:
+    """Bytes of a fresh DuckDB file holding only a table of the conversations table's columns,
+    sorted by (tenant_id, created_at), checkpointed: what the engine itself needs for the rows."""
+    tmp = DATA_DIR / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    target = tmp / "raw-sorted.duckdb"
+    for stale in (target, Path(str(target) + ".wal")):
+        stale.unlink(missing_ok=True)
+    con = duckdb.connect(str(target))
+    con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+    con.execute(
+        "CREATE TABLE conversations AS SELECT * FROM src.conversations"
+        " ORDER BY tenant_id, created_at"
+    )
+    con.execute("DETACH src")
+    con.execute("CHECKPOINT")
+    con.close()
+    size = target.stat().st_size
+    for stale in (target, Path(str(target) + ".wal")):
+        stale.unlink(missing_ok=True)
+    return size
 
 
 def run_size(
@@ -551,6 +775,9 @@ def run_size(
     for stale in (work, Path(str(work) + ".wal")):
         stale.unlink(missing_ok=True)
     shutil.copyfile(build.path, work)
+    settled = DuckDBStore(str(work))  # a store cached before the build settled it: settle now
+    settle(settled)
+    settled.close()
     try:
         log(f"size {size:,}: in process")
         secrets, w = phase_inproc(work, runs, quick, results)
