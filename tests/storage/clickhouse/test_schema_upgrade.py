@@ -15,7 +15,7 @@ from ccstats.ingest import ingest_conversations
 from ccstats.metrics import CATALOG
 from ccstats.metrics.plan import AggregateRequest
 from ccstats.records import TenantSettings
-from ccstats.storage import SearchRequest
+from ccstats.storage import Credential, SearchRequest
 from ccstats.storage.clickhouse import ClickHouseStore
 from ccstats.storage.clickhouse.ddl import SCHEMA_VERSION
 from ccstats.storage.clickhouse.rollup import SIGNATURE_KEY
@@ -55,6 +55,7 @@ def _make_schema_1(url: str) -> None:
     store.registry.put_meta(SIGNATURE_KEY, "schema-1")
     store.registry.put_meta(SCHEMA_KEY, "1")
     store.registry.put_meta("twin24.secret", "kept")
+    store.registry.add_credential(Credential("t1", "twin24", "old@example.com", secret_hash="h"))
     store.lease.release()  # schema 1 had no writer leases
     db = f"`{store.target.database}`"
     for statement in (
@@ -62,6 +63,7 @@ def _make_schema_1(url: str) -> None:
         f"DROP TABLE {db}.`conversation_rollup`",
         f"ALTER TABLE {db}.`conversations` DROP COLUMN `source`",
         f"ALTER TABLE {db}.`meta` DROP COLUMN `cas`, DROP COLUMN `writer`",
+        f"ALTER TABLE {db}.`credentials` DROP COLUMN `scope`",
     ):
         store._db.command(statement)
     store.close()
@@ -70,10 +72,13 @@ def _make_schema_1(url: str) -> None:
 def test_a_schema_1_database_gets_source_and_a_rebuilt_rollup(url: str) -> None:
     _make_schema_1(url)
     store = _open(url)
-    assert SCHEMA_VERSION == 2 and store.registry.get_meta(SCHEMA_KEY) == "2"
+    assert SCHEMA_VERSION == 3 and store.registry.get_meta(SCHEMA_KEY) == "3"
     # The server state written before is read and swapped as any (`meta` got `cas`, `writer`).
     assert store.registry.get_meta("twin24.secret") == "kept"
     assert store.registry.compare_and_set("twin24.secret", "kept", "new")
+    # A credential stored before scopes reads its kind's default (schema 3 added the column).
+    (login,) = store.registry.find_credentials("twin24", "old@example.com")
+    assert login.scope is not None and login.scope.as_dict()["sources"] == ["twin24", None]
     ingest_conversations(store, [_call("c", 3, source="huawei", duration_s=5)])
     measures = (CATALOG["conversations"], CATALOG["duration_total"])
     # Whole hours: read from the rebuilt rollup; a quarter past: from the ledger. Both agree.
@@ -87,5 +92,5 @@ def test_a_schema_1_database_gets_source_and_a_rebuilt_rollup(url: str) -> None:
     assert [(r["id"], r["source"]) for r in rows] == [("a", None), ("b", None), ("c", "huawei")]
     # Opening it again changes nothing.
     again = _open(url)
-    assert again.registry.get_meta(SCHEMA_KEY) == "2"
+    assert again.registry.get_meta(SCHEMA_KEY) == "3"
     assert again.aggregate(AggregateRequest("t1", T0, T0 + 24 * HOUR, measures)).rows == [(3, 35)]
