@@ -161,9 +161,13 @@ def _matches(column: pa.Array, pattern: str) -> pa.Array:
 
 def _text(name: str, column: pa.Array) -> _Checked:
     kind = column.type
-    if pa.types.is_integer(kind) and (name in _ID_FIELDS or name == "price"):
-        # `_ids_are_text` (and `price`'s `str(value)`) write an int in decimal, as Arrow does.
+    if pa.types.is_integer(kind) and name in _ID_FIELDS:
+        # `_ids_are_text` writes an int in decimal, as Arrow does.
         return _Checked(pc.cast(column, pa.string()), _none(len(column)))
+    if pa.types.is_integer(kind) and name == "price":
+        # `price`'s `str(value)`, then the same bounds as text (no negative, below 10**12).
+        values = pc.cast(column, pa.string())
+        return _keep(values, _bad(values, _matches(values, PRICE_PATTERN)), pa.string())
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return _rejected(column, pa.string())
     values = pc.cast(column, pa.string())
