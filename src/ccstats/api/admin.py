@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ccstats import __version__
 from ccstats.api.deps import AdminDep, ServiceDep
 from ccstats.api.errors import ApiError
+from ccstats.api.ingest_threads import in_ingest_thread
 from ccstats.api.native import ingest_body
 from ccstats.auth import CredentialError, create_credential
 from ccstats.records import TenantSettings, describe_validation_error
@@ -138,7 +139,9 @@ async def admin_conversations(
     """Like POST /v1/conversations, but records name their own (existing) tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "conversations", None, request, dry_run)
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "conversations", None, request, dry_run
+    )
 
 
 @router.post("/admin/agent-intervals", summary="Ingest agent intervals of any tenant")
@@ -148,7 +151,9 @@ async def admin_intervals(
     """Like POST /v1/agent-intervals, for any tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "intervals", None, request, dry_run)
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "intervals", None, request, dry_run
+    )
 
 
 class DemoBody(BaseModel):
