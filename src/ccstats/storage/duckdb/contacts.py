@@ -58,11 +58,11 @@ def pend_sql() -> str:
     )
 
 
-def pend_batch_sql() -> str:
-    """Note the customers of a batch that replaces nothing (`_batch_c`) in `pending_contacts`:
+def pend_batch_sql(batch: str = "_batch_c") -> str:
+    """Note the customers of a batch that replaces nothing (`batch`) in `pending_contacts`:
     `customers_sql` and `pend_sql` in one statement, without the replaced rows' scan."""
     return (
-        "INSERT INTO pending_contacts SELECT DISTINCT b.tenant_id, b.customer_id FROM _batch_c b"
+        f"INSERT INTO pending_contacts SELECT DISTINCT b.tenant_id, b.customer_id FROM {batch} b"
         " WHERE b.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pending_contacts p"
         " WHERE p.tenant_id = b.tenant_id AND p.customer_id = b.customer_id)"
     )
@@ -150,12 +150,12 @@ def spans_sql(keys: str) -> list[str]:
     ]
 
 
-def batch_spans_sql() -> str:
+def batch_spans_sql(batch: str = "_batch_c") -> str:
     """Per tenant, the time span of a batch that replaces nothing (`tenant_spans_sql` of its
     rows alone)."""
     return (
         f"SELECT tenant_id, min(lo), max(hi) FROM (SELECT b.tenant_id, {span_sql('b')}"
-        " FROM _batch_c b) GROUP BY tenant_id"
+        f" FROM {batch} b) GROUP BY tenant_id"
     )
 
 

@@ -232,8 +232,10 @@ def _added(measure: Measure) -> str:
     )
 
 
-def merge_sql(rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str]) -> str:
-    """Add the parts of the new rows `_batch_c` (none of whose keys is stored) to the rollup:
+def merge_sql(
+    rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str], batch: str = "_batch_c"
+) -> str:
+    """Add the parts of the new rows `batch` (none of whose keys is stored) to the rollup:
     a batch that replaces nothing only adds to its slots, so their cells move by the batch's own
     aggregates, read from the batch alone (recomputing the slots re-read every row of them from
     the raw table: 60% of a small batch's time at 1M, bench/NOTES.md). `zones`: the batch's
@@ -244,7 +246,7 @@ def merge_sql(rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str]
     zone = next(iter(zones.values())) if len(zones) == 1 else None
     slot = rollup.slot_sql("c.created_at", "c.tenant_id", zone)
     select = partial_select(rollup, measures, slot)
-    rows = "(SELECT *, CAST(NULL AS TIMESTAMP) AS next_contact_at FROM _batch_c)"
+    rows = f"(SELECT *, CAST(NULL AS TIMESTAMP) AS next_contact_at FROM {batch})"
     keys = ["tenant_id", "slot", *(q.quote(d) for d in rollup.dims)]
     match = " AND ".join(
         ["r.tenant_id = a.tenant_id", "r.slot = a.slot"]

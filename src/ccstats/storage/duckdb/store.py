@@ -107,6 +107,11 @@ def _page_columns(request: SearchRequest) -> tuple[str, ...]:
 _LAST_OF_EACH_KEY = " QUALIFY row_number() OVER (PARTITION BY tenant_id, id ORDER BY _pos DESC) = 1"
 
 
+_COPIED_ROWS = 2_000
+"""Appended batches of at most this many rows are read from a copy (`DuckDBStore._appended`)."""
+_COPY = "_batch_copy"
+
+
 def _keys_unique(table: pa.Table) -> bool:
     # The de-duplicating QUALIFY costs 3x the insert itself; ingest already sends unique keys.
     keys = table.select(["tenant_id", "id"]).group_by(["tenant_id", "id"]).aggregate([])
@@ -402,17 +407,35 @@ class DuckDBStore(Store):
         Nothing reads the raw table, so a bulk batch leaves nothing stale either."""
         conv_cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
         measures = tuple(self._held.values())
-        statements: list[tuple[str, list[Any]]] = [(contacts.pend_batch_sql(), [])]
-        statements += [(preagg.merge_sql(r, measures, zones), []) for r in self._rollups]
+        statements: list[tuple[str, list[Any]]] = []
+        batch = "_batch_c"
+        if conversations.num_rows <= _COPIED_ROWS:
+            # Each statement that scans the Arrow batch pays for its 87 columns whatever the
+            # rows: a small batch is copied once into a table of the cursor's own (it keeps the
+            # last batch until the next), read by the five statements (a one-row batch: 116 ->
+            # 76 ms at 1M, bench/NOTES.md).
+            if not getattr(self._local, "copy", False):
+                self._cursor().execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {_COPY} AS"
+                    f" SELECT {conv_cols} FROM conversations LIMIT 0"
+                )
+                self._local.copy = True
+            batch = _COPY
+            statements += [
+                (f"DELETE FROM {_COPY}", []),
+                (f"INSERT INTO {_COPY} BY NAME SELECT * FROM _batch_c", []),
+            ]
+        statements.append((contacts.pend_batch_sql(batch), []))
+        statements += [(preagg.merge_sql(r, measures, zones, batch), []) for r in self._rollups]
         statements.append(
-            (f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c", [])
+            (f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM {batch}", [])
         )
         if messages.num_rows:
             msg_cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
             statements.append(
                 (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", [])
             )
-        return statements, contacts.batch_spans_sql(), conversations
+        return statements, contacts.batch_spans_sql(batch), conversations
 
     def _replaced(
         self, conversations: pa.Table, zones: dict[str, str], unique: bool
