@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -169,15 +170,15 @@ def instrumented(service: Service) -> Iterator[Timings]:
     patch(schema, "derive_facts", timings.timed("derivation: derive_facts", schema.derive_facts))
     patch(store, "_write", types.MethodType(_timed_write(timings), store))
     patch(store, "upsert_conversations", timings.timed("(upsert)", store.upsert_conversations))
+    patch(store, "_any_stored", timings.timed("sql: probe: any key stored?", store._any_stored))
+    commits = service.commits
+    patch(commits, "_upsert", store.upsert_conversations)  # the timed one
     patch(service.changes, "record", timings.timed("answer invalidation", service.changes.record))
     try:
         yield timings
     finally:
         for owner, name, value in reversed(saved):
-            if isinstance(owner, DuckDBStore | type(service.changes)):
-                delattr(owner, name)  # instance attributes: the class's method again
-            else:
-                setattr(owner, name, value)
+            setattr(owner, name, value)
 
 
 def _summary(timings: Timings, wall: float, batches: int) -> dict[str, float]:
@@ -372,6 +373,101 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def compare(
+    source: Path, work: Path, bodies: dict[str, list[bytes]], records: int, seed: int
+) -> dict[str, Any]:
+    """Before and after in one run: two copies of the store, one upserting as before (every
+    batch replaces: `DuckDBStore(appends=False)`) and one as now, the same batches sent to each
+    in turn (each with its own ids), then the same Parquet import into fresh copies of each."""
+    copies = {"before": work.with_name("before.duckdb"), "after": work.with_name("after.duckdb")}
+    out: dict[str, Any] = {"batches": {}, "import": {}}
+    services = {}
+    for name, path in copies.items():
+        _fresh_copy(source, path)
+        services[name] = Service(DuckDBStore(str(path), appends=name == "after"))
+    for kind, sent in bodies.items():
+        walls: dict[str, list[float]] = {"before": [], "after": []}
+        for body in sent:
+            for name, service in services.items():
+                mine = body.replace(b'"id":"', f'"id":"{name[0]}'.encode())
+                started = time.perf_counter()
+                service.ingest_conversations(parse_payload(mine, "application/json"), DEMO_BANK)
+                walls[name].append((time.perf_counter() - started) * 1000)
+        out["batches"][kind] = {n: _median(w) for n, w in walls.items()}
+    for service in services.values():
+        service.store.close()
+    parquet = work.with_name("import.parquet")
+    pq.write_table(import_records(records, seed, 30_000_000_000), parquet)
+    for name, path in copies.items():
+        _fresh_copy(source, path)
+        service = Service(DuckDBStore(str(path), appends=name == "after"))
+        service.flush()
+        found = profile_import(service, parquet, records)
+        out["import"][name] = {
+            "ingest": found["ingest total"],
+            "end_to_end": found["end to end"],
+            "upkeep": found["end to end"] - found["ingest total"],
+        }
+        service.store.close()
+        for stale in (path, Path(str(path) + ".wal")):
+            stale.unlink(missing_ok=True)
+    parquet.unlink(missing_ok=True)
+    out["import"]["raw_engine"] = raw_import(records, seed, 60_000_000_000, work)
+    return out
+
+
+def http_compare(
+    source: Path, work: Path, before_src: str, seconds: float, seed: int, runs: int = 15
+) -> dict[str, Any]:
+    """Over HTTP, the code in `before_src` (another checkout's `src`) against this one, each
+    serving a fresh copy of the store in turn: 1-record requests from 16 clients, 100- and
+    5 000-record batches from one client, and two reports idle and under steady ingest."""
+    from bench import cases as bench_cases
+    from bench.run import (
+        _concurrent_ingest,
+        _credentials,
+        _http_ingest,
+        _reads_under_ingest,
+    )
+
+    here = str(Path(__file__).parent.parent / "src")
+    out: dict[str, Any] = {}
+    for name, src in (("before", before_src), ("after", here)):
+        path = work.with_name(f"http-{name}.duckdb")
+        _fresh_copy(source, path)
+        store = DuckDBStore(str(path))
+        secrets = _credentials(store)
+        store.close()
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = f"{src}{os.pathsep}{Path(__file__).parent.parent}"
+        try:
+            with ServerProcess(path) as server:
+                clients = Clients(server.url, secrets)
+                window = bench_cases.window()
+                calls = {
+                    c.name: c.http
+                    for c in bench_cases.cases(window)
+                    if c.name in ("huawei_hour", "moor_quality") and c.http is not None
+                }
+                found: dict[str, Any] = {}
+                found["reads"] = _reads_under_ingest(clients, calls, runs, seed + 6)  # type: ignore[arg-type]
+                found["one"] = _concurrent_ingest(clients, 16, seconds, seed + 3, 2_000)
+                found["hundred"] = _http_ingest(clients, 2_000, 100, seed + 2, days=1, first=23)
+                found["five_thousand"] = _http_ingest(
+                    clients, 20_000, 5_000, seed + 1, days=1, first=21
+                )
+                clients.close()
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+        for stale in (path, Path(str(path) + ".wal")):
+            stale.unlink(missing_ok=True)
+        out[name] = found
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, profile, print and save."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -380,6 +476,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layout", default="compact")
     parser.add_argument("--import-records", type=int, default=100_000)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--compare", action="store_true", help="before (appends off) and after, in one run"
+    )
+    parser.add_argument(
+        "--http-compare",
+        default="",
+        metavar="SRC",
+        help="over HTTP, the code in SRC (another checkout's src/) before this one",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     source = ensure_store(args.size, args.seed, args.layout).path
     work = DATA_DIR / f"ingest-profile-{args.size}.duckdb"
@@ -395,6 +501,27 @@ def main(argv: list[str] | None = None) -> None:
         table = import_records(records, args.seed + 10 + n, (70 + n) * 1_000_000_000, days=1)
         sent = _json_bodies(table, batch)
         bodies[name] = [_with_transcripts(b) for b in sent] if transcripts else sent
+    if args.http_compare:
+        found = http_compare(source, work, args.http_compare, args.seconds, args.seed)
+        (DATA_DIR / f"ingest-http-compare-{args.size}.json").write_text(
+            json.dumps(found, indent=2, default=str)
+        )
+        print_http_compare(found)
+        return
+    if args.compare:
+        found = compare(source, work, bodies, args.import_records, args.seed)
+        (DATA_DIR / f"ingest-compare-{args.size}.json").write_text(json.dumps(found, indent=2))
+        print(f"\n== before / after, {args.size:,}-conversation store (ms per batch, median)")
+        for kind, walls in found["batches"].items():
+            print(f"   {kind:>22}: {walls['before']:8.1f} -> {walls['after']:8.1f}")
+        for name in ("before", "after"):
+            imp = found["import"][name]
+            print(
+                f"   import {args.import_records:,} ({name}): ingest {imp['ingest']:.2f} s,"
+                f" end to end {imp['end_to_end']:.2f} s"
+            )
+        print(f"   raw engine: {found['import']['raw_engine']:.2f} s")
+        return
     _fresh_copy(source, work)
     service = Service(DuckDBStore(str(work)))
     service.flush()
@@ -435,6 +562,24 @@ def main(argv: list[str] | None = None) -> None:
         stale.unlink(missing_ok=True)
     (DATA_DIR / f"ingest-profile-{args.size}.json").write_text(json.dumps(report, indent=2))
     print_report(report)
+
+
+def print_http_compare(found: dict[str, Any]) -> None:
+    """The before/after HTTP figures as plain text."""
+    for name in ("before", "after"):
+        f = found[name]
+        one = f["one"]
+        print(
+            f"== {name}: 1-record x16 clients {one['per_s']:,.0f}/s (p50 {one['latency_median_ms']:.0f},"
+            f" p95 {one['latency_p95_ms']:.0f} ms, {one['failures']} failures);"
+            f" 100-record {f['hundred']['per_s']:,.0f}/s; 5000-record {f['five_thousand']['per_s']:,.0f}/s"
+        )
+        for case, r in f["reads"]["cases"].items():
+            print(
+                f"   {case}: idle {r['idle_median_ms']:.1f} ms, under ingest"
+                f" {r['ingest_median_ms']:.1f} ms ({r['ratio']:.2f}x);"
+                f" ingest meanwhile {f['reads']['ingest'].get('per_s', 0):,.0f}/s"
+            )
 
 
 def print_report(report: dict[str, Any]) -> None:

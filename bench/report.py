@@ -307,7 +307,7 @@ def write_results(
 ) -> None:
     """Write RESULTS.md for the sizes measured so far."""
     lines = [
-        "# ccstats benchmarks (issue 8)",
+        "# ccstats benchmarks (issues 8 and 21)",
         "",
         f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM;"
         f" Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']} ({info['os']}).",

@@ -127,3 +127,37 @@ def test_no_scope_is_the_service_itself(store: Store) -> None:
     view = service.within(Scope(sources=("x",)))
     assert view.within(Scope(sources=("x",))) is view
     assert view.store is service.store and view.changes is service.changes
+
+
+def test_only_reads_of_fcr_measures_settle_next_contacts(store: Store) -> None:
+    """c1 (10:00-10:10) and c2 (12:00) of the same customer: c2 is c1's next contact, 1 h 50 min
+    after c1 ended, so c1 is not resolved within 24 h; c2 is (no later contact). A count and a
+    page leave that pending; an FCR rate settles it first and answers 1 of 2."""
+    add_tenant(store, "t")
+    service = Service(store)
+    base = {"tenant_id": "t", "channel": "chat", "customer_id": "x"}
+    service.ingest_conversations(
+        [
+            {
+                **base,
+                "id": "c1",
+                "created_at": "2024-05-01T10:00:00Z",
+                "ended_at": "2024-05-01T10:10:00Z",
+            },
+            {
+                **base,
+                "id": "c2",
+                "created_at": "2024-05-01T12:00:00Z",
+                "ended_at": "2024-05-01T12:05:00Z",
+            },
+        ]
+    )
+    assert store.pending("t")
+    assert service.run_query(MetricQuery("t", ("conversations",), START, END)).rows == [
+        {"conversations": 2}
+    ]
+    service.search(SearchRequest("t", START, END))
+    assert store.pending("t")  # neither needs the next contacts
+    fcr = service.run_query(MetricQuery("t", ("resolved_within_24h",), START, END))
+    assert not store.pending("t")
+    assert fcr.rows == [{"resolved_within_24h": 1}]

@@ -3,7 +3,9 @@ agent interval totals, each answer kept until a change touches its range (`answe
 
 The service owns the change log and the caches (one `Service` per app, on `app.state.service`).
 It records the `Changes` of every upsert and flush, and flushes a tenant's deferred work
-(`Store.flush`) before it serves that tenant an answer: reads never write behind its back.
+(`Store.flush`) before it serves that tenant an answer that depends on it (FCR measures, whole
+kept reports): reads never write behind its back, and other reads never wait for it.
+Conversations of concurrent ingest requests are stored in shared transactions (`commits`).
 
 A vendor credential sees only its scope (`ccstats.scope`, issue 20): a dialect authenticates,
 then asks everything of `service.within(credential.scope)`, a view of the same service whose
@@ -29,11 +31,13 @@ from ccstats import ingest
 from ccstats.answers import AnswerCache, ChangeLog, Entry, MiB
 from ccstats.auth import describe_credential
 from ccstats.ingest import IngestResult
+from ccstats.ingest.commits import GroupCommit
 from ccstats.masking import Masker, mask_batch, mask_rows, maskers
 from ccstats.metrics.query import (
     MetricQuery,
     MetricResult,
     compile_query,
+    reads_next_contacts,
     result_of,
     too_many_rows,
 )
@@ -114,6 +118,8 @@ class Service:
         self.reports = AnswerCache(self.changes, 256, budgets["reports"])
         self.scope: Scope | None = None
         """What every answer of this service is restricted to (None: the whole tenant)."""
+        self.commits = GroupCommit(store.upsert_conversations, self.changes.record)
+        """Concurrent ingest requests stored in shared transactions, each change recorded once."""
 
     def within(self, scope: Scope | None) -> Service:
         """A view of this service (same store, change log and kept answers) whose every answer
@@ -166,16 +172,19 @@ class Service:
     def ingest_conversations(
         self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
     ) -> IngestResult:
-        """Validate and store conversations (`ingest.ingest_conversations`); `dry_run`:
-        validate only."""
-        found = ingest.ingest_conversations(self.store, items, tenant_id, dry_run=dry_run)
-        return self._recorded(found)
+        """Validate and store conversations (`ingest.ingest_conversations`), in a transaction
+        shared with the batches other threads store meanwhile (`commits`), recorded once it has
+        committed; `dry_run`: validate only."""
+        upsert = self.commits.upsert
+        return ingest.ingest_conversations(self.store, items, tenant_id, dry_run, upsert)
 
     def ingest_table(
         self, table: pa.Table, tenant_id: str | None = None, dry_run: bool = False
     ) -> IngestResult:
-        """Validate and store conversations given as Arrow columns (`ingest.ingest_table`)."""
-        return self._recorded(ingest.ingest_table(self.store, table, tenant_id, dry_run=dry_run))
+        """Validate and store conversations given as Arrow columns (`ingest.ingest_table`),
+        as `ingest_conversations` does."""
+        upsert = self.commits.upsert
+        return ingest.ingest_table(self.store, table, tenant_id, dry_run=dry_run, upsert=upsert)
 
     def ingest_intervals(
         self, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
@@ -189,6 +198,10 @@ class Service:
         self.changes.record(self.store.flush(tenant_ids))
 
     def _fresh(self, tenant_id: str) -> None:
+        """Settle the tenant's deferred work before a read that depends on it: FCR measures
+        (`reads_next_contacts`) and whole kept reports. Other reads never wait for it (nor for
+        the write lock an ingest holds meanwhile): deferred work changes no other answer
+        (`Store.flush`)."""
         if self.store.pending(tenant_id):
             self.flush([tenant_id])
 
@@ -330,7 +343,8 @@ class Service:
             [{'conversations': 0}]
         """
         query = self._narrowed_query(query)
-        self._fresh(query.tenant_id)
+        if reads_next_contacts(query):
+            self._fresh(query.tenant_id)
         request, metrics = compile_query(query)
         try:
             table = self.store.aggregate(request)
@@ -376,7 +390,8 @@ class Service:
 
     def _metric_entry(self, query: MetricQuery) -> Entry:
         query = self._narrowed_query(query)
-        self._fresh(query.tenant_id)
+        if reads_next_contacts(query):
+            self._fresh(query.tenant_id)
         span = (query.tenant_id, query.start, query.end)
         return self.metric_answers.entry(query.key(), span, lambda: self.compute_query(query))
 
@@ -400,7 +415,7 @@ class Service:
     # -- searches ---------------------------------------------------------------------------------
     def _page_entry(self, request: SearchRequest, count: bool) -> Entry:
         request = self._narrowed_search(request)
-        self._fresh(request.tenant_id)
+        # No settling: a page holds no next contact (nor filters on one).
         span = (request.tenant_id, request.start, request.end)
         return self.pages.entry(
             (request, count),
@@ -432,9 +447,9 @@ class Service:
         self, request: SearchRequest, batch_size: int = 5000
     ) -> Iterator[pa.RecordBatch]:
         """Every row of a search, in Arrow batches (`Store.iter_search`), never kept; the
-        tenant's masked columns masked (`masking`)."""
+        tenant's masked columns masked (`masking`); no next contact in them: nothing to
+        settle first."""
         request = self._narrowed_search(request)
-        self._fresh(request.tenant_id)
         masks = self._masks(request.tenant_id)
         batches = self.store.iter_search(request, batch_size)
         if not masks:

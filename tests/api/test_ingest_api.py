@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -280,3 +281,30 @@ def test_the_rejection_example_of_docs_native_md(app_client: TestClient, store: 
             }
         ],
     }
+
+
+def test_concurrent_one_record_requests_are_each_stored_once(
+    app_client: TestClient, store: Store
+) -> None:
+    """16 clients each POST 10 one-record requests at once (stored in shared transactions,
+    `ingest.commits`); every request is answered 200 with its record accepted, and the store
+    holds the 160 records once each. A client that resends its first record counts it once."""
+    add_tenant(store, "t1")
+    headers = token_headers(store, "t1")
+    answers: list[int] = []
+
+    def client(n: int) -> None:
+        for i in range(10):
+            answer = app_client.post("/v1/conversations", json=[rec(f"c{n}-{i}")], headers=headers)
+            answers.append(answer.json()["accepted"] if answer.status_code == 200 else -1)
+        app_client.post("/v1/conversations", json=[rec(f"c{n}-0")], headers=headers)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [1] * 160
+    query = {"metrics": ["conversations"], "from": "2024-05-01", "to": "2024-05-02"}
+    rows = app_client.post("/v1/query", json=query, headers=headers).json()["rows"]
+    assert rows[0]["conversations"] == 160

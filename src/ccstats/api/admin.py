@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ccstats import __version__
 from ccstats.api.deps import AdminDep, ServiceDep
 from ccstats.api.errors import ApiError
+from ccstats.api.ingest_threads import in_ingest_thread
 from ccstats.api.native import ingest_body
 from ccstats.api.schemas import CredentialScope
 from ccstats.auth import CredentialError, create_credential, scope_for
@@ -144,7 +145,9 @@ async def admin_conversations(
     """Like POST /v1/conversations, but records name their own (existing) tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "conversations", None, request, dry_run)
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "conversations", None, request, dry_run
+    )
 
 
 @router.post("/admin/agent-intervals", summary="Ingest agent intervals of any tenant")
@@ -154,7 +157,9 @@ async def admin_intervals(
     """Like POST /v1/agent-intervals, for any tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "intervals", None, request, dry_run)
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "intervals", None, request, dry_run
+    )
 
 
 class DemoBody(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from ccstats.api.deps import ServiceDep, TenantDep
 from ccstats.api.errors import ApiError
 from ccstats.api.filters import filter_value
+from ccstats.api.ingest_threads import in_ingest_thread
 from ccstats.api.timeparams import local_iso, parse_request_time
 from ccstats.ingest import IngestResult, PayloadError, parse_payload
 from ccstats.limits import MAX_FILTERS, MAX_GROUP_BY, MAX_LIST, MAX_TEXT, TooLarge, check_list
@@ -64,8 +65,10 @@ async def post_conversations(
 ) -> dict[str, Any]:
     """Upsert conversations of the token's tenant; answers accepted and rejected records."""
     body = await request.body()
-    return ingest_body(
-        service, body, request.headers.get("content-type", ""), "conversations", tenant.id, request
+    content_type = request.headers.get("content-type", "")
+    # In an ingest worker thread: reads are served meanwhile (`ingest_threads`).
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "conversations", tenant.id, request
     )
 
 
@@ -76,7 +79,9 @@ async def post_intervals(
     """Upsert agent login/status intervals of the token's tenant."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    return ingest_body(service, body, content_type, "intervals", tenant.id, request)
+    return await in_ingest_thread(
+        request, ingest_body, service, body, content_type, "intervals", tenant.id, request
+    )
 
 
 def describe_metric(metric: Metric) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from ccstats.schema import (
     conversations_to_arrow,
     empty_messages,
 )
-from ccstats.storage import Store
+from ccstats.storage import Changes, Store
 
 __all__ = [
     "arrow_rows",
@@ -366,6 +366,9 @@ def _messages_need_rows(column: pa.Array) -> pa.Array:
 RowSource = Callable[[list[int]], list[Any]]
 """The original items at these positions of the batch, as the row path reads them."""
 
+Upsert = Callable[[pa.Table, pa.Table], Changes]
+"""Stores valid conversations and their messages, returning the change (`Store.upsert_conversations`)."""
+
 
 def check_columns(schema: pa.Schema, source: str, ignore: Sequence[str] = ()) -> None:
     """Fail a whole file whose columns are not the model's (every record would be rejected)."""
@@ -393,13 +396,15 @@ def ingest_table(
     rows: RowSource | None = None,
     forced: pa.Array | None = None,
     dry_run: bool = False,
+    upsert: Upsert | None = None,
 ) -> IngestResult:
     """Validate and upsert a batch of conversations given as columns (see the module docstring).
 
     `rows` gives the original items of records sent to the row path (default: the table's own
     rows as Python values, as `ingest.read_records` reads a Parquet file); `forced` marks records
     that must take the row path whatever their columns say. `dry_run`: validate only, store
-    nothing (`accepted` counts what would be stored).
+    nothing (`accepted` counts what would be stored). `upsert` stores the valid records
+    (default `store.upsert_conversations`; the service's `commits.GroupCommit`).
     """
     count = table.num_rows
     if count == 0:
@@ -419,7 +424,7 @@ def ingest_table(
     values = _fill_defaults(values, count, tenant_id)
     for name in _REQUIRED:
         bad = pc.or_(bad, pc.is_null(values[name]))
-    return _store(store, values, bad, tenant_id, rows or _table_rows(table), dry_run)
+    return _store(store, values, bad, tenant_id, rows or _table_rows(table), dry_run, upsert)
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
@@ -459,6 +464,7 @@ def _store(
     tenant_id: str | None,
     rows: RowSource,
     dry_run: bool = False,
+    upsert: Upsert | None = None,
 ) -> IngestResult:
     known = known_tenants(store)
     batch = pa.table(values).append_column("_i", pa.array(range(len(bad)), pa.int64()))
@@ -489,7 +495,7 @@ def _store(
         return IngestResult(batch.num_rows + len(slow), rejected)
     stored_at = datetime.now(UTC)
     conversations, messages = _last_of_each_key(batch, slow, stored_at)
-    changes = store.upsert_conversations(conversations, messages)
+    changes = (upsert or store.upsert_conversations)(conversations, messages)
     return IngestResult(batch.num_rows + len(slow), rejected, changes)
 
 
@@ -593,10 +599,14 @@ def _by_column(dicts: list[dict[str, Any]], forced: list[bool]) -> pa.Table:
 
 
 def ingest_conversations(
-    store: Store, items: Sequence[Any], tenant_id: str | None = None, dry_run: bool = False
+    store: Store,
+    items: Sequence[Any],
+    tenant_id: str | None = None,
+    dry_run: bool = False,
+    upsert: Upsert | None = None,
 ) -> IngestResult:
     """Validate and upsert decoded JSON conversations; `tenant_id` restricts the batch to one
-    tenant; `dry_run` validates only.
+    tenant; `dry_run` validates only; `upsert` as for `ingest_table`.
 
     Records are checked column by column; those the vectorised checks cannot vouch for are
     judged one by one as `ingest_rows` does, with the same reasons.
@@ -617,7 +627,7 @@ def ingest_conversations(
     def rows(positions: list[int]) -> list[Any]:
         return [items[p] for p in positions]
 
-    return ingest_table(store, table, tenant_id, rows, forced, dry_run)
+    return ingest_table(store, table, tenant_id, rows, forced, dry_run, upsert)
 
 
 def _aware(value: Any) -> Any:

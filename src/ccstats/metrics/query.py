@@ -4,6 +4,7 @@ group-by, filters and metrics -> rows of measures and ratios (ratios with their 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ __all__ = [
     "QueryError",
     "RatioValue",
     "compile_query",
+    "reads_next_contacts",
     "result_of",
     "too_many_rows",
     "GROUPABLE",
@@ -118,6 +120,17 @@ def _needed_measures(metrics: list[Metric]) -> tuple[Measure, ...]:
             resolved = resolve_parametric(part) or [get_metric(part)]
             needed[part] = next(m for m in resolved if m.name == part)  # type: ignore[assignment]
     return tuple(needed.values())
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads_next_contacts(names: tuple[str, ...]) -> bool:
+    return any(m.kind == "no_repeat_within" for m in _needed_measures(_metrics(names)))
+
+
+def reads_next_contacts(query: MetricQuery) -> bool:
+    """Whether the query's answer depends on the customers' other conversations (a
+    `no_repeat_within` measure: the FCR rates), which a store may settle late (`Store.flush`)."""
+    return _reads_next_contacts(tuple(query.metrics))
 
 
 def _check_fields(query: MetricQuery) -> None:

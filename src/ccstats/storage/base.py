@@ -154,7 +154,11 @@ class Store:
 
     def flush(self, tenant_ids: Sequence[str] | None = None) -> Changes:
         """Finish deferred work that changes answers (DuckDB: pending next contacts) for
-        `tenant_ids` (None: every tenant); the times it changed. Nothing by default."""
+        `tenant_ids` (None: every tenant); the times it changed. Nothing by default.
+
+        Deferred work may change only the stored next contacts, hence only the answers of
+        `no_repeat_within` measures (the FCR rates): the service flushes before those, and
+        serves every other read without waiting for it."""
         return Changes()
 
     def maintain(self) -> None:

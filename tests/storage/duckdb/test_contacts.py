@@ -204,12 +204,14 @@ def test_upserts_defer_next_contacts_to_flush() -> None:
 
 
 def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None:
-    """c1 (hour 0, ends at 2:00) has no repeat. A bulk batch (hours 20 to 72) opens c2 for the
-    same customer 18 h after c1 ended: the stale span is the batch's own, and `maintain`
-    moves c1's count in its 00:00 slot by the difference instead of rebuilding back to it."""
+    """c1 (hour 0, ends at 2:00) has no repeat. A bulk batch (hours 20 to 72, replacing c3:
+    a batch of new keys only adds to the rollups) opens c2 for the same customer 18 h after c1
+    ended: the stale span is the batch's own, and `maintain` moves c1's count in its 00:00 slot
+    by the difference instead of rebuilding back to it."""
     store = DuckDBStore()
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
+    load(store, [_record("a", "c3", "y", 72, 1)])
     resolved = "SELECT m_resolved_within_24h FROM conversation_rollup WHERE slot = ?"
     slot = T0.replace(tzinfo=None)
     assert store._fetch(resolved, [slot]) == [(1,)]
@@ -234,10 +236,12 @@ def test_a_bulk_batch_moves_earlier_fcr_counts_without_rebuilding_them() -> None
 def test_a_row_moved_twice_before_maintenance_keeps_the_count_its_rollup_holds() -> None:
     """c1's next contact moves to c2 (20:00) in one bulk batch, then back to none when the next
     bulk batch gives c2 to another customer: `contact_moves` keeps the first old value (none),
-    so `maintain` moves c1's count by nothing, not back and forth twice."""
+    so `maintain` moves c1's count by nothing, not back and forth twice. (Each bulk batch
+    replaces a row: a batch of new keys only adds to the rollups, leaving nothing stale.)"""
     store = DuckDBStore()
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
+    load(store, [_record("a", "c3", "y", 72, 1)])
     for batch in (
         [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)],
         [_record("a", "c2", "y", 20, 1), _record("a", "c4", "z", 72, 1)],
@@ -257,6 +261,7 @@ def test_a_new_zone_recounts_local_days_and_forgets_their_moves() -> None:
     store = DuckDBStore()
     add_tenant(store, "a")
     load(store, [_record("a", "c1", "x", 0, 2)])
+    load(store, [_record("a", "c3", "y", 72, 1)])  # replaced by the bulk batch: it goes stale
     load(store, [_record("a", "c2", "x", 20, 1), _record("a", "c3", "y", 72, 1)])
     store.flush()
     add_tenant(store, "a", timezone="Asia/Kolkata")

@@ -5,9 +5,10 @@ Its words, used across these modules:
   which a report reads instead of the raw table whenever they answer it exactly (`covers`);
 - **held** measures: the catalogue measures a rollup keeps;
 - **touched** slots: the rollup slots an upsert's old and new rows fall in, recomputed in its
-  transaction;
-- **stale**: a tenant's rollup left for `maintain` to rebuild after a bulk batch (a span of
-  `created_at`); reads take the raw table meanwhile;
+  transaction; an upsert that replaces nothing (an **append**) adds its own aggregates to its
+  slots instead (`preagg.merge_sql`);
+- **stale**: a tenant's rollup left for `maintain` to rebuild after a bulk batch that replaces
+  rows (a span of `created_at`); reads take the raw table meanwhile;
 - **pending** / **settle** (`contacts`): an upsert notes its customers; `flush` recomputes their
   conversations' stored next contact (FCR) and moves the rollups' FCR counts by the difference;
 - **moves**: next-contact changes of stale tenants, waiting in `contact_moves` for `maintain`;

@@ -25,9 +25,11 @@ from ccstats.storage.duckdb.sql import literal
 
 __all__ = [
     "all_customers_sql",
+    "batch_spans_sql",
     "changed_sql",
     "cleanup_sql",
     "customers_sql",
+    "pend_batch_sql",
     "pend_sql",
     "pending_sql",
     "spans_sql",
@@ -53,6 +55,16 @@ def pend_sql() -> str:
         "INSERT INTO pending_contacts SELECT k.tenant_id, k.customer_id FROM _customers k"
         " WHERE NOT EXISTS (SELECT 1 FROM pending_contacts p"
         " WHERE p.tenant_id = k.tenant_id AND p.customer_id = k.customer_id)"
+    )
+
+
+def pend_batch_sql(batch: str = "_batch_c") -> str:
+    """Note the customers of a batch that replaces nothing (`batch`) in `pending_contacts`:
+    `customers_sql` and `pend_sql` in one statement, without the replaced rows' scan."""
+    return (
+        f"INSERT INTO pending_contacts SELECT DISTINCT b.tenant_id, b.customer_id FROM {batch} b"
+        " WHERE b.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pending_contacts p"
+        " WHERE p.tenant_id = b.tenant_id AND p.customer_id = b.customer_id)"
     )
 
 
@@ -136,6 +148,15 @@ def spans_sql(keys: str) -> list[str]:
         f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id",
         f"INSERT INTO _span SELECT b.tenant_id, {span_sql('b')}, b.created_at FROM _batch_c b",
     ]
+
+
+def batch_spans_sql(batch: str = "_batch_c") -> str:
+    """Per tenant, the time span of a batch that replaces nothing (`tenant_spans_sql` of its
+    rows alone)."""
+    return (
+        f"SELECT tenant_id, min(lo), max(hi) FROM (SELECT b.tenant_id, {span_sql('b')}"
+        f" FROM {batch} b) GROUP BY tenant_id"
+    )
 
 
 def tenant_spans_sql(table: str = "_span") -> str:

@@ -4,8 +4,10 @@ Every zone offset is a whole number of quarter hours, so every hour, day, week, 
 bucket of any zone, and every local-midnight range, is a union of 15-minute UTC slots. The rollup
 holds, per (tenant, slot, channel, access_code, direction, source), every catalogue measure that reads only
 its own row (counts, sums, maxima: not the FCR measures, which look at other conversations, nor
-`count_distinct`). An upsert recomputes, in its own transaction, the slots its old and new rows fall
-in from the raw table, so the rollup always equals a fresh aggregation (maxima included).
+`count_distinct`). An upsert that replaces stored rows recomputes, in its own transaction, the slots
+its old and new rows fall in from the raw table; one whose keys are all new adds its own aggregates
+to its slots (`merge_sql`). Either way the rollup always equals a fresh aggregation (maxima
+included).
 `aggregate` answers from it when the request's measures, filters, group-by and range are covered.
 """
 
@@ -24,7 +26,15 @@ from ccstats.schema import CONVERSATION_COLUMNS, STORE_COLUMNS
 from ccstats.storage.duckdb import sql as q
 from ccstats.timebuckets import local_midnight
 
-__all__ = ["AGENT_ROLLUP", "ROLLUP", "ROLLUPS", "Rollup", "fill_sql", "rollup_measures"]
+__all__ = [
+    "AGENT_ROLLUP",
+    "ROLLUP",
+    "ROLLUPS",
+    "Rollup",
+    "fill_sql",
+    "merge_sql",
+    "rollup_measures",
+]
 
 _SLOT_MINUTES = 15
 
@@ -203,6 +213,53 @@ def touched_sql(rollup: Rollup, keys: str, zones: dict[str, str]) -> str:
         f" FROM conversations t SEMI JOIN {keys} k ON t.tenant_id = k.tenant_id AND t.id = k.id"
         f" UNION ALL SELECT b.tenant_id, {rollup.slot_sql('b.created_at', 'b.tenant_id', zone)}"
         " FROM _batch_c b) WHERE slot IS NOT NULL"
+    )
+
+
+def _added(measure: Measure) -> str:
+    """A rollup cell plus the same measure's part of new rows (`r` the cell, `a` the part), equal
+    to the part of the slot's old and new rows together: counts add; sums add, NULL (no value)
+    being the identity, as a sum of no values is NULL; maxima take the greater (DuckDB's
+    `greatest` skips NULL)."""
+    column = _column(measure)
+    old, new = f"r.{column}", f"a.{column}"
+    if measure.kind in ("count", "no_repeat_within"):
+        return f"{old} + {new}"
+    if measure.kind == "max":
+        return f"greatest({old}, {new})"
+    return (
+        f"CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} ELSE {old} + {new} END"
+    )
+
+
+def merge_sql(
+    rollup: Rollup, measures: Sequence[Measure], zones: dict[str, str], batch: str = "_batch_c"
+) -> str:
+    """Add the parts of the new rows `batch` (none of whose keys is stored) to the rollup:
+    a batch that replaces nothing only adds to its slots, so their cells move by the batch's own
+    aggregates, read from the batch alone (recomputing the slots re-read every row of them from
+    the raw table: 60% of a small batch's time at 1M, bench/NOTES.md). `zones`: the batch's
+    tenants (one tenant's zone cuts local days as a constant, `slot_sql`).
+
+    Exact as the recomputation is: the new rows carry no next contact yet (NULL, as stored until
+    `flush`), and a slot's cells stay one row per key, which the MERGE matches or inserts."""
+    zone = next(iter(zones.values())) if len(zones) == 1 else None
+    slot = rollup.slot_sql("c.created_at", "c.tenant_id", zone)
+    select = partial_select(rollup, measures, slot)
+    rows = f"(SELECT *, CAST(NULL AS TIMESTAMP) AS next_contact_at FROM {batch})"
+    keys = ["tenant_id", "slot", *(q.quote(d) for d in rollup.dims)]
+    match = " AND ".join(
+        ["r.tenant_id = a.tenant_id", "r.slot = a.slot"]
+        + [f"r.{d} IS NOT DISTINCT FROM a.{d}" for d in keys[2:]]
+    )
+    sets = ", ".join(f"{_column(m)} = {_added(m)}" for m in measures)
+    columns = [*keys, *(_column(m) for m in measures)]
+    values = ", ".join(f"a.{c}" for c in columns)
+    return (
+        f"MERGE INTO {rollup.table} r USING (SELECT {select} FROM {rows} c"
+        " WHERE c.created_at IS NOT NULL GROUP BY ALL) a"
+        f" ON {match} WHEN MATCHED THEN UPDATE SET {sets}"
+        f" WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({values})"
     )
 
 

@@ -103,6 +103,11 @@ def _page_columns(request: SearchRequest) -> tuple[str, ...]:
 _LAST_OF_EACH_KEY = " QUALIFY row_number() OVER (PARTITION BY tenant_id, id ORDER BY _pos DESC) = 1"
 
 
+_COPIED_ROWS = 2_000
+"""Appended batches of at most this many rows are read from a copy (`DuckDBStore._appended`)."""
+_COPY = "_batch_copy"
+
+
 def _keys_unique(table: pa.Table) -> bool:
     # The de-duplicating QUALIFY costs 3x the insert itself; ingest already sends unique keys.
     keys = table.select(["tenant_id", "id"]).group_by(["tenant_id", "id"]).aggregate([])
@@ -122,11 +127,14 @@ class DuckDBStore(Store):
         *,
         rollups: bool = True,
         bucket_arithmetic: bool = True,
+        appends: bool = True,
     ) -> None:
-        """Open (creating) a store; `rollups`/`bucket_arithmetic` off force the raw aggregate path
-        (tests compare the two)."""
+        """Open (creating) a store; `rollups`/`bucket_arithmetic` off force the raw aggregate path,
+        `appends` off the replacing upsert for every batch, new keys or not (tests and the
+        bench compare the two)."""
         self.path = path
         self.bucket_arithmetic = bucket_arithmetic
+        self.appends = appends
         try:
             self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as error:
@@ -331,18 +339,114 @@ class DuckDBStore(Store):
 
     # -- ingest ---------------------------------------------------------------------------------
     def upsert_conversations(self, conversations: pa.Table, messages: pa.Table) -> Changes:
-        """Replace on (tenant_id, id): delete the batch's keys, then insert, in one transaction."""
+        """Replace on (tenant_id, id), in one transaction: a batch none of whose keys is stored
+        is appended, its rows added to the rollups by difference (`_appended`); any other
+        deletes the batch's keys, then inserts, its touched rollup slots recomputed
+        (`_replaced`)."""
         if conversations.num_rows == 0:
             return Changes()
+        unique = _keys_unique(conversations)
+        zones = self._zones_of(pc.unique(conversations["tenant_id"]).to_pylist())
+        counts = compaction.month_counts(conversations["created_at"])
+        with self._write_lock:  # no writer between the probe, the month counts and the commit
+            months = {
+                month: self._unsorted_months.get(month, 0) + count
+                for month, count in counts.items()
+            }
+            unsorted: list[tuple[str, list[Any]]] = []
+            if months:
+                values = ", ".join("(?, ?)" for _ in months)
+                unsorted.append(
+                    (
+                        f"INSERT OR REPLACE INTO engine_state VALUES {values}",
+                        [v for m, n in months.items() for v in (compaction.month_key(m), str(n))],
+                    )
+                )
+            if self.appends and unique and not self._any_stored(conversations, list(zones)):
+                statements, result, batch = self._appended(conversations, zones, messages)
+            else:
+                statements, result, batch = self._replaced(conversations, zones, unique)
+            spans = self._write(
+                [*statements, *unsorted], result=result, _batch_c=batch, _batch_m=messages
+            )
+            self._unsorted_months.update(months)
+            self._pending |= zones.keys()
+        self._as_of.clear()
+        return Changes.of_rows(spans)
+
+    def _any_stored(self, conversations: pa.Table, tenant_ids: list[str]) -> bool:
+        """Whether any key of the batch is stored (call under the write lock: no upsert can
+        store one before the batch's transaction begins)."""
+        cursor = self._cursor()
+        cursor.register("_probe", conversations.select(["tenant_id", "id"]))
+        # The tenants as literals: the scan skips other tenants' row groups (`contacts._only`).
+        only = ", ".join(q.literal(t) for t in sorted(tenant_ids))
+        try:
+            found = cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM conversations t SEMI JOIN _probe k"
+                " ON t.tenant_id = k.tenant_id AND t.id = k.id"
+                f" WHERE t.tenant_id IN ({only}))"
+            ).fetchone()
+        except duckdb.Error as error:
+            raise StorageError(f"nothing was stored: {error}") from error
+        finally:
+            cursor.unregister("_probe")
+        return bool(found and found[0])
+
+    def _appended(
+        self, conversations: pa.Table, zones: dict[str, str], messages: pa.Table
+    ) -> tuple[list[tuple[str, list[Any]]], str, pa.Table]:
+        """The statements of a batch that replaces nothing (unique keys, none stored): its
+        customers noted pending, its parts added to every rollup (`preagg.merge_sql`, stale
+        tenants included: a rebuild of their stale span recomputes its slots anyway, and the
+        others stay exact), its rows and messages inserted; the spans it changed are its own.
+        Nothing reads the raw table, so a bulk batch leaves nothing stale either."""
+        conv_cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
+        measures = tuple(self._held.values())
+        statements: list[tuple[str, list[Any]]] = []
+        batch = "_batch_c"
+        if conversations.num_rows <= _COPIED_ROWS:
+            # Each statement that scans the Arrow batch pays for its 87 columns whatever the
+            # rows: a small batch is copied once into a table of the cursor's own (it keeps the
+            # last batch until the next), read by the five statements (a one-row batch: 116 ->
+            # 76 ms at 1M, bench/NOTES.md).
+            if not getattr(self._local, "copy", False):
+                self._cursor().execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {_COPY} AS"
+                    f" SELECT {conv_cols} FROM conversations LIMIT 0"
+                )
+                self._local.copy = True
+            batch = _COPY
+            statements += [
+                (f"DELETE FROM {_COPY}", []),
+                (f"INSERT INTO {_COPY} BY NAME SELECT * FROM _batch_c", []),
+            ]
+        statements.append((contacts.pend_batch_sql(batch), []))
+        statements += [(preagg.merge_sql(r, measures, zones, batch), []) for r in self._rollups]
+        statements.append(
+            (f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM {batch}", [])
+        )
+        if messages.num_rows:
+            msg_cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
+            statements.append(
+                (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", [])
+            )
+        return statements, contacts.batch_spans_sql(batch), conversations
+
+    def _replaced(
+        self, conversations: pa.Table, zones: dict[str, str], unique: bool
+    ) -> tuple[list[tuple[str, list[Any]]], str, pa.Table]:
+        """The statements of a batch that may replace stored rows: the replaced rows' and the
+        batch's customers noted pending and spans collected, the touched rollup slots
+        recomputed (or, for a bulk batch, the tenants marked stale), the batch's keys deleted,
+        its rows inserted (the last of each key when keys repeat)."""
         conv_cols = ", ".join(f'"{c}"' for c in CONVERSATION_COLUMNS)
         msg_cols = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
         keys = "(SELECT DISTINCT tenant_id, id FROM _batch_c)"
-        unique = _keys_unique(conversations)
         positions = pa.array(range(conversations.num_rows), pa.int64())
         batch = conversations if unique else conversations.append_column("_pos", positions)
         # The customers touched wait in `pending_contacts` for `flush`. `_span` collects the
         # times the upsert changes, per tenant: kept answers of other times stay valid.
-        zones = self._zones_of(pc.unique(conversations["tenant_id"]).to_pylist())
         before: list[tuple[str, list[Any]]] = [
             (contacts.customers_sql(keys), []),
             (contacts.pend_sql(), []),
@@ -351,49 +455,27 @@ class DuckDBStore(Store):
         rollups_before, after = self._rollup_statements(keys, zones, _is_bulk(conversations))
         before += rollups_before
         after += [(sql, []) for sql in contacts.cleanup_sql()]
-        counts = compaction.month_counts(conversations["created_at"])
-        with self._write_lock:  # the month counts read and written in one step
-            months = {
-                month: self._unsorted_months.get(month, 0) + count
-                for month, count in counts.items()
-            }
-            unsorted = [
-                (
-                    "INSERT OR REPLACE INTO engine_state VALUES (?, ?)",
-                    [compaction.month_key(m), str(n)],
-                )
-                for m, n in months.items()
-            ]
-            spans = self._write(
-                [
-                    *before,
-                    (
-                        f"DELETE FROM conversations t USING {keys} k"
-                        " WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
-                        [],
-                    ),
-                    (
-                        f"DELETE FROM messages t USING {keys} k"
-                        " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
-                        [],
-                    ),
-                    (
-                        f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c"
-                        + ("" if unique else _LAST_OF_EACH_KEY),
-                        [],
-                    ),
-                    (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
-                    *after,
-                    *unsorted,
-                ],
-                result=contacts.tenant_spans_sql(),
-                _batch_c=batch,
-                _batch_m=messages,
-            )
-            self._unsorted_months.update(months)
-            self._pending |= zones.keys()
-        self._as_of.clear()
-        return Changes.of_rows(spans)
+        statements = [
+            *before,
+            (
+                f"DELETE FROM conversations t USING {keys} k"
+                " WHERE t.tenant_id = k.tenant_id AND t.id = k.id",
+                [],
+            ),
+            (
+                f"DELETE FROM messages t USING {keys} k"
+                " WHERE t.tenant_id = k.tenant_id AND t.conversation_id = k.id",
+                [],
+            ),
+            (
+                f"INSERT INTO conversations ({conv_cols}) SELECT {conv_cols} FROM _batch_c"
+                + ("" if unique else _LAST_OF_EACH_KEY),
+                [],
+            ),
+            (f"INSERT INTO messages ({msg_cols}) SELECT {msg_cols} FROM _batch_m", []),
+            *after,
+        ]
+        return statements, contacts.tenant_spans_sql(), batch
 
     # -- erasure --------------------------------------------------------------------------------
     def erase(
