@@ -127,7 +127,9 @@ class Service:
         self.commits = GroupCommit(store.upsert_conversations, self.changes.record)
         """Concurrent ingest requests stored in shared transactions, each change recorded once."""
         self.journal = (
-            Journal(journal, store.upsert_conversations, self.changes.record) if journal else None
+            Journal(journal, store.upsert_conversations, self.changes.record, settle=self.flush)
+            if journal
+            else None
         )
         """With a directory: conversations batches acknowledged once durable in it, stored by a
         background thread (`ingest.journal`); None: once stored."""
@@ -226,8 +228,12 @@ class Service:
         """Settle the tenant's deferred work before a read that depends on it: FCR measures
         (`reads_next_contacts`) and whole kept reports. Other reads never wait for it (nor for
         the write lock an ingest holds meanwhile): deferred work changes no other answer
-        (`Store.flush`)."""
-        if self.store.pending(tenant_id):
+        (`Store.flush`).
+
+        With a journal, reads never settle: answers already lag the acknowledged batches, and
+        the journal's thread settles after each round it stores; an FCR read would otherwise
+        wait behind that thread's transactions for as long as ingest goes on."""
+        if self.journal is None and self.store.pending(tenant_id):
             self.flush([tenant_id])
 
     def maintain(self) -> None:
