@@ -63,6 +63,7 @@ from ccstats.ingest import (
     read_records,
 )
 from ccstats.schema import empty_messages
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 
 __all__ = ["main", "run_size"]
@@ -807,8 +808,9 @@ def _storage(path: Path) -> dict[str, Any]:
     ).fetchone()[0]  # type: ignore[index]
     con.close()
     size = path.stat().st_size
-    raw = _raw_sorted_size(path)
+    raw, raw_seconds = _raw_sorted_copy(path)
     return {
+        "raw_sorted_seconds": raw_seconds,
         "raw_sorted_bytes_per_conversation": raw / rows,
         "ratio_to_raw_sorted": size / raw,
         "file_bytes": size,
@@ -821,9 +823,11 @@ def _storage(path: Path) -> dict[str, Any]:
     }
 
 
-def _raw_sorted_size(path: Path) -> int:
+def _raw_sorted_copy(path: Path) -> tuple[int, float]:
     """Bytes of a fresh DuckDB file holding only a table of the conversations table's columns,
-    sorted by (tenant_id, created_at), checkpointed: what the engine itself needs for the rows."""
+    sorted by (tenant_id, created_at), checkpointed: what the engine itself needs for the rows;
+    and the seconds it took to write it (the engine's own sort and write of every row, the
+    floor of a compaction)."""
     tmp = DATA_DIR / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     target = tmp / "raw-sorted.duckdb"
@@ -831,17 +835,68 @@ def _raw_sorted_size(path: Path) -> int:
         stale.unlink(missing_ok=True)
     con = duckdb.connect(str(target))
     con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+    started = time.perf_counter()
     con.execute(
         "CREATE TABLE conversations AS SELECT * FROM src.conversations"
         " ORDER BY tenant_id, created_at"
     )
-    con.execute("DETACH src")
     con.execute("CHECKPOINT")
+    seconds = time.perf_counter() - started
+    con.execute("DETACH src")
     con.close()
     size = target.stat().st_size
     for stale in (target, Path(str(target) + ".wal")):
         stale.unlink(missing_ok=True)
-    return size
+    return size, seconds
+
+
+def _ingest_waits(
+    service: Service, rows: list[dict[str, Any]], stop: threading.Event, waits: list[float]
+) -> None:
+    """A client sending one record every 0.1 s until `stop`; how long each request took."""
+    for row in rows:
+        if stop.is_set():
+            return
+        started = time.perf_counter()
+        service.ingest_conversations([row])
+        waits.append(time.perf_counter() - started)
+        time.sleep(0.1)
+
+
+def phase_compaction(work: Path, seed: int, results: dict[str, Any]) -> None:
+    """The whole store compacted (every month rewritten, `DuckDBStore.compact`) while two
+    clients in process each send one record every 0.1 s: one answered once stored, one once in
+    a journal (`serve --journal`); the longest wait of each."""
+    journal = DATA_DIR / "tmp" / "compaction-journal"
+    shutil.rmtree(journal, ignore_errors=True)
+    store = DuckDBStore(str(work))
+    stored, journaled = Service(store), Service(store, journal=journal)
+    rows = _json_records(import_records(4_000, seed, 40_000_000_000, days=1))
+    waits: dict[str, list[float]] = {"stored": [], "journal": []}
+    stop = threading.Event()
+    clients = [
+        threading.Thread(target=_ingest_waits, args=(stored, rows[:2_000], stop, waits["stored"])),
+        threading.Thread(
+            target=_ingest_waits, args=(journaled, rows[2_000:], stop, waits["journal"])
+        ),
+    ]
+    for client in clients:
+        client.start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    store.compact()
+    seconds = time.perf_counter() - started
+    stop.set()
+    for client in clients:
+        client.join()
+    journaled.close()
+    store.close()
+    shutil.rmtree(journal, ignore_errors=True)
+    results["compaction"] = {
+        "seconds": seconds,
+        **{f"{name}_max_s": max(found, default=0.0) for name, found in waits.items()},
+        **{f"{name}_requests": len(found) for name, found in waits.items()},
+    }
 
 
 def run_size(
@@ -882,6 +937,13 @@ def run_size(
         # figures comparable with earlier runs.
         large = None if quick or size < 1_000_000 else 1_000_000
         phase_import(work, 10_000 if quick else 100_000, seed, results, large)
+    finally:
+        for stale in (work, Path(str(work) + ".wal")):
+            stale.unlink(missing_ok=True)
+    log(f"size {size:,}: compaction under ingest")
+    shutil.copyfile(build.path, work)  # the store as built, without the phases' imports
+    try:
+        phase_compaction(work, seed, results)
     finally:
         for stale in (work, Path(str(work) + ".wal")):
             stale.unlink(missing_ok=True)
