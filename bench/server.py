@@ -1,7 +1,9 @@
-"""The server under test, in a process of its own (`python -m bench.server --db PATH --port N`).
+"""The server under test, in a process of its own (`python -m bench.server --db DB --port N`).
 
 A separate process so that the load generator's Python threads do not share the server's GIL; it
-runs the real app (`create_app`) on uvicorn like `ccstats serve`, without the access log.
+runs the real app (`create_app`) on uvicorn like `ccstats serve`, without the access log. `DB` is
+what `ccstats serve --db` takes: a DuckDB file, or `chdb:///absolute/dir` for ClickHouse in the
+server's process (`open_store`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`bench.server` on a database file; a context manager that starts and stops it."""
+    """`bench.server` on a store (a DuckDB file or a `chdb://` URL); a context manager that
+    starts and stops it."""
 
-    def __init__(self, db: Path, wrap: list[str] | None = None, no_cache: bool = False) -> None:
+    def __init__(
+        self, db: Path | str, wrap: list[str] | None = None, no_cache: bool = False
+    ) -> None:
         self.db, self.port, self.no_cache = db, free_port(), no_cache
         self.url = f"http://127.0.0.1:{self.port}"
         self._wrap = wrap or []
@@ -117,12 +122,12 @@ def _disable_answer_cache(service: Any) -> None:
 
 
 def main() -> None:
-    """Serve the app over a database file until terminated."""
+    """Serve the app over a store until terminated."""
     import uvicorn
 
     from ccstats.app import create_app
     from ccstats.config import Settings
-    from ccstats.storage import DuckDBStore
+    from ccstats.storage import open_store
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
@@ -133,7 +138,7 @@ def main() -> None:
         help="turn off every kept answer (reports, pages, interval totals)",
     )
     args = parser.parse_args()
-    store = DuckDBStore(args.db)
+    store = open_store(args.db)
     app = create_app(Settings(db=args.db, admin_token=ADMIN_TOKEN), store)
     if args.no_cache:
         _disable_answer_cache(app.state.service)
