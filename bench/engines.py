@@ -7,7 +7,8 @@ turns within every figure (DuckDB, ClickHouse, DuckDB, ClickHouse, ...), so that
 machine's load reaches both:
 
 - every case of `bench.cases` in process: computed (`Case.inproc`: `Service.compute_query`,
-  `Store.search`) and kept (`Case.cached`: the service as shipped, the request repeated);
+  `Store.search`) and kept (`Case.cached`: the service as shipped, the request repeated); the
+  two engines' answers compared (a note where they differ);
 - a CSV export of the Twin24 range (`bench.run.export`, every column);
 - HTTP ingest over the real server (`bench.server`, one per engine, both up): batches of 100
   and of 5,000 records, each batch sent to one engine, then to the other;
@@ -64,6 +65,7 @@ from bench.run import (
 )
 from bench.server import ServerProcess
 from bench.timing import Timing, alternate
+from ccstats.metrics.query import MetricResult
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 from ccstats.storage.clickhouse import ClickHouseStore
 
@@ -156,8 +158,18 @@ def _size_figures(builds: list[BuildInfo], house: ClickHouseStore, size: int) ->
 # --- in process -----------------------------------------------------------------------------------
 
 
+def _answer(found: Any) -> Any:
+    """What a case answered, comparable across engines (a report's SQL is the engine's own)."""
+    if isinstance(found, MetricResult):
+        return found.columns, found.rows
+    if isinstance(found, list):
+        return [_answer(part) for part in found]
+    return found
+
+
 def _case_figures(case: bench_cases.Case, stores: list[Store], runs: int) -> list[Figure]:
-    """The case computed, then kept, on every engine in turn (median of the warm runs, ms)."""
+    """The case computed, then kept, on every engine in turn (median of the warm runs, ms);
+    a note where the engines' computed answers differ (the same data: they should not)."""
     ways: list[tuple[str, Callable[[Store], Any]]] = [("computed", case.inproc)]
     if case.cached is not None:
         ways.append(("kept (a repeat)", case.cached))
@@ -165,11 +177,13 @@ def _case_figures(case: bench_cases.Case, stores: list[Store], runs: int) -> lis
     for how, run in ways:
         title = f"{case.title}: {how}"
         try:
+            answers = [_answer(run(s)) for s in stores]
             timings = alternate([partial(run, s) for s in stores], runs)
         except Exception as error:  # one engine failing a case: say so, measure the rest
             out.append(_figure(title, "ms", [None, None], f"{type(error).__name__}: {error}"[:200]))
             continue
-        out.append(_figure(title, "ms", _medians(timings)))
+        differ = "the engines' answers differ" if answers[0] != answers[1] else ""
+        out.append(_figure(title, "ms", _medians(timings), differ))
     return out
 
 
@@ -400,7 +414,9 @@ def render(info: dict[str, Any], results: list[dict[str, Any]], runs: int) -> st
         " batches. Within each figure the engines take turns (DuckDB, ClickHouse, DuckDB, ...)."
         " Reports and pages are in process through the service: *computed* answers every call"
         " (the compute path: `Service.compute_query`, `Store.search`), *kept* is the service as"
-        " shipped asked the same again (its kept answers); the median of the warm runs, in ms."
+        " shipped asked the same again (its kept answers); the median of the warm runs, in ms;"
+        " both engines' answers are compared, and are the same unless a note under the table"
+        " says otherwise."
         " HTTP ingest runs both servers (`bench.server`, the real app on uvicorn, each in its own"
         " process) at once, each batch sent to one and then to the other. The last column is"
         " ClickHouse's figure over DuckDB's: for times above 1 means ClickHouse is slower, for"
