@@ -137,9 +137,23 @@ def _parts_bytes(store: ClickHouseStore) -> int:
     return int(found[0][0] or 0)
 
 
+def _build_figures(builds: list[BuildInfo], size: int) -> list[Figure]:
+    """How fast the stores were loaded, when this run built both (a cached store says nothing)."""
+    if any(b.cached or not b.upsert_seconds for b in builds):
+        return []
+    return [
+        _figure(
+            "store build: `upsert_conversations` of the generated Arrow batches (up to 1M rows"
+            " each), conversations/s",
+            "/s",
+            [size / b.upsert_seconds for b in builds],
+        )
+    ]
+
+
 def _size_figures(builds: list[BuildInfo], house: ClickHouseStore, size: int) -> list[Figure]:
     duck, chdb = builds
-    return [
+    return _build_figures(builds, size) + [
         _figure(
             "bytes on disk per conversation: the DuckDB file; the chDB directory (every table, the"
             " rollups, chDB's own system tables and logs)",
