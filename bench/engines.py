@@ -351,7 +351,12 @@ def run_pair(size: int, seed: int, runs: int, quick: bool) -> dict[str, Any]:
         "seed": seed,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "builds": [
-            {"cached": b.cached, "seconds": b.seconds, "upsert_seconds": b.upsert_seconds}
+            {
+                "cached": b.cached,
+                "seconds": b.seconds,
+                "upsert_seconds": b.upsert_seconds,
+                "compact_seconds": b.compact_seconds,
+            }
             for b in (duck, house)
         ],
         "loadavg": {},
@@ -408,7 +413,12 @@ def _ratio(values: list[float | None]) -> str:
 
 
 def _built(build: dict[str, Any]) -> str:
-    return "cached" if build["cached"] else f"built in {build['seconds']:.0f} s"
+    if build["cached"]:
+        return "cached"
+    compacted = build.get("compact_seconds")
+    return f"built in {build['seconds']:.0f} s" + (
+        f" (then compacted in {compacted:.0f} s)" if compacted else ""
+    )
 
 
 def render(info: dict[str, Any], results: list[dict[str, Any]], runs: int) -> str:

@@ -23,7 +23,10 @@ def _result(figures: list[dict[str, object]]) -> dict[str, object]:
         "size": 1_000_000,
         "seed": 42,
         "measured_at": "2026-12-04 18:00 UTC",
-        "builds": [{"cached": True, "seconds": 0.0}, {"cached": False, "seconds": 95.4}],
+        "builds": [
+            {"cached": False, "seconds": 24.2, "compact_seconds": 40.6},
+            {"cached": False, "seconds": 95.4, "compact_seconds": None},
+        ],
         "loadavg": {"in process": [1.3, 1.5, 2.0]},
         "figures": figures,
     }
@@ -67,7 +70,7 @@ def test_a_row_per_figure_with_the_ratio_of_clickhouse_to_duckdb() -> None:
     assert "| bytes | 250 B | 375 B | 1.50x |" in text
     assert "| broken | failed | failed | – |" in text
     assert "- broken: ValueError: no" in text
-    assert "DuckDB cached, ClickHouse (chDB) built in 95 s" in text
+    assert "DuckDB built in 24 s (then compacted in 41 s), ClickHouse (chDB) built in 95 s." in text
     assert "in process 1.3 / 1.5 / 2.0" in text
     assert "Test CPU, 2 cores" in text and "chDB 4.0.0" in text
 
