@@ -398,12 +398,12 @@ def _raw_for(records: int, batch: int, seed: int, days: int, first: int) -> dict
 
 
 def _concurrent_ingest(
-    clients: Clients, threads: int, seconds: float, seed: int, per_thread: int
+    clients: Clients, threads: int, seconds: float, seed: int, per_thread: int, first: int = 25
 ) -> dict[str, Any]:
     """1-record `POST /v1/conversations` from `threads` clients for `seconds`, each on its own
     keep-alive connection (`http.client`: a lighter client than httpx, which shares the 2 cores
     with the server). Records/s acknowledged, latency median and p95."""
-    table = import_records(threads * per_thread, seed, 25_000_000_000, days=1)
+    table = import_records(threads * per_thread, seed, first * 1_000_000_000, days=1)
     bodies = [orjson.dumps([row]) for row in _json_records(table)]
     host, port = clients.base.split("://", 1)[1].split(":")
     headers = {
@@ -458,9 +458,11 @@ def _concurrent_ingest(
     }
 
 
-def _steady_ingest(clients: Clients, seed: int, stop: threading.Event, out: dict[str, Any]) -> None:
+def _steady_ingest(
+    clients: Clients, seed: int, stop: threading.Event, out: dict[str, Any], first: int = 26
+) -> None:
     """One client POSTing 100-record one-day batches back to back until `stop`."""
-    bodies = ingest_bodies(20_000, 100, seed, days=1, first=26)
+    bodies = ingest_bodies(20_000, 100, seed, days=1, first=first)
     client = _clone(clients)
     accepted, started = 0, time.perf_counter()
     for body in bodies:
@@ -477,7 +479,11 @@ READS_UNDER_INGEST = ("huawei_hour", "moor_quality")
 
 
 def _reads_under_ingest(
-    clients: Clients, calls: dict[str, Callable[[Clients], Any]], runs: int, seed: int
+    clients: Clients,
+    calls: dict[str, Callable[[Clients], Any]],
+    runs: int,
+    seed: int,
+    first: int = 26,
 ) -> dict[str, Any]:
     """Latencies of `READS_UNDER_INGEST` idle, then while one client ingests 100-record batches
     of today back to back (the reports read yesterday and last month: a kept answer stays kept
@@ -485,7 +491,7 @@ def _reads_under_ingest(
     names = [n for n in READS_UNDER_INGEST if n in calls]
     idle = {n: measure(lambda n=n: calls[n](clients), runs).as_dict() for n in names}  # type: ignore[misc]
     stop, ingest = threading.Event(), {}
-    writer = threading.Thread(target=_steady_ingest, args=(clients, seed, stop, ingest))
+    writer = threading.Thread(target=_steady_ingest, args=(clients, seed, stop, ingest, first))
     writer.start()
     time.sleep(1.0)  # the ingest under way
     busy = {n: measure(lambda n=n: calls[n](clients), runs).as_dict() for n in names}  # type: ignore[misc]
@@ -600,6 +606,93 @@ def phase_http(
         )
         results["server_rss_mb"] = server.rss_mb()[0]
         clients.close()
+    journal = DATA_DIR / "tmp" / "journal"
+    shutil.rmtree(journal, ignore_errors=True)
+    with ServerProcess(work, journal=journal) as server:
+        log("  server with --journal: ingest acknowledged once synced to the journal")
+        clients = Clients(server.url, secrets)
+        results["journal"] = _journal_phase(clients, calls, runs, quick, seed)
+        clients.close()
+    shutil.rmtree(journal, ignore_errors=True)
+
+
+def _journal_waiting(clients: Clients) -> int:
+    """Batches the server's journal has acknowledged and not stored yet (`GET /metrics`)."""
+    text = clients.http.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith('ccstats_journal_waiting{unit="batches"}'):
+            return int(float(line.split()[-1]))
+    raise RuntimeError("the server has no journal")
+
+
+def _until_stored(clients: Clients) -> float:
+    """Seconds until the server's journal has stored every acknowledged batch."""
+    started = time.perf_counter()
+    while _journal_waiting(clients):
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
+def _floor(clients: Clients, threads: int, seconds: float) -> dict[str, Any]:
+    """The server's cheapest request (`GET /healthz`) from `threads` keep-alive clients: what
+    the HTTP stack alone serves on this machine, the ceiling of any 1-record ingest."""
+    host, port = clients.base.split("://", 1)[1].split(":")
+    done = [0] * threads
+    barrier = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def worker(i: int) -> None:
+        con = http.client.HTTPConnection(host, int(port), timeout=60)
+        con.connect()
+        barrier.wait()
+        while time.perf_counter() < deadline[0]:
+            con.request("GET", "/healthz")
+            con.getresponse().read()
+            done[i] += 1
+        con.close()
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return {"threads": threads, "per_s": sum(done) / (time.perf_counter() - started)}
+
+
+def _journal_phase(
+    clients: Clients,
+    calls: dict[str, Callable[[Clients], Any]],
+    runs: int,
+    quick: bool,
+    seed: int,
+) -> dict[str, Any]:
+    """Issue 21's ingest rows again on a server with `--journal`: the acknowledged rate, and
+    the rate until every batch is stored (the wait for the journal to empty added)."""
+    out: dict[str, Any] = {}
+    small = 500 if quick else 2_000
+    day_records = 20_000 if quick else 100_000
+    for key, records, batch, seed_, first in (
+        ("http_ingest_small", small, 100, seed + 12, 33),
+        ("http_ingest_day", day_records, 5_000, seed + 11, 31),
+    ):
+        ingest = _http_ingest(clients, records, batch, seed_, days=1, first=first)
+        ingest["stored_s"] = _until_stored(clients)
+        ingest["raw"] = _raw_for(records, batch, seed_, 1, first)
+        out[key] = ingest
+    log("  http ingest, 1-record requests from 16 clients, --journal")
+    per_thread = 300 if quick else 1_500
+    one = _concurrent_ingest(clients, 16, 3.0 if quick else 10.0, seed + 13, per_thread, first=35)
+    one["stored_s"] = _until_stored(clients)
+    one["raw"] = _raw_for(16 * per_thread, 1, seed + 13, 1, 35)
+    out["http_ingest_concurrent"] = one
+    log("  http reads idle and under steady ingest, --journal")
+    out["reads_under_ingest"] = _reads_under_ingest(clients, calls, runs, seed + 14, first=37)
+    log("  http floor: GET /healthz from 16 clients")
+    out["floor"] = _floor(clients, 16, 3.0 if quick else 5.0)
+    return out
 
 
 # --- phase C: bulk import -----------------------------------------------------------------------

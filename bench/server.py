@@ -36,9 +36,13 @@ class ServerProcess:
     starts and stops it."""
 
     def __init__(
-        self, db: Path | str, wrap: list[str] | None = None, no_cache: bool = False
+        self,
+        db: Path | str,
+        wrap: list[str] | None = None,
+        no_cache: bool = False,
+        journal: Path | None = None,
     ) -> None:
-        self.db, self.port, self.no_cache = db, free_port(), no_cache
+        self.db, self.port, self.no_cache, self.journal = db, free_port(), no_cache, journal
         self.url = f"http://127.0.0.1:{self.port}"
         self._wrap = wrap or []
         self._proc: subprocess.Popen[bytes] | None = None
@@ -61,6 +65,8 @@ class ServerProcess:
         ]
         if self.no_cache:
             command.append("--no-cache")
+        if self.journal is not None:
+            command += ["--journal", str(self.journal)]
         self._proc = subprocess.Popen([*self._wrap, *command], cwd=Path(__file__).parent.parent)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -137,9 +143,11 @@ def main() -> None:
         action="store_true",
         help="turn off every kept answer (reports, pages, interval totals)",
     )
+    parser.add_argument("--journal", help="the ingest journal's directory (`serve --journal`)")
     args = parser.parse_args()
     store = open_store(args.db)
-    app = create_app(Settings(db=args.db, admin_token=ADMIN_TOKEN), store)
+    settings = Settings(db=args.db, admin_token=ADMIN_TOKEN, journal=args.journal)
+    app = create_app(settings, store)
     if args.no_cache:
         _disable_answer_cache(app.state.service)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

@@ -71,6 +71,7 @@ def test_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCSTATS_ROOT_PATH", "/ccstats/")
     monkeypatch.setenv("CCSTATS_CORS_ORIGINS", "https://a.example, https://b.example:8443")
     monkeypatch.setenv("CCSTATS_FORWARDED_ALLOW_IPS", "10.0.0.5")
+    monkeypatch.setenv("CCSTATS_JOURNAL", "/data/journal")
     settings = load_settings()
     assert settings.model_dump() == {
         "db": "/data/c.duckdb",
@@ -84,6 +85,7 @@ def test_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         "forwarded_allow_ips": "10.0.0.5",
         "max_body_bytes": 64 * 1024 * 1024,
         "max_query_body_bytes": 1024 * 1024,
+        "journal": "/data/journal",
         "auth_limits": {"per_key": 10, "per_address": 100, "window_s": 300.0},
     }
     monkeypatch.setenv("CCSTATS_CORS_ORIGINS", '["https://c.example"]')  # JSON works too

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from tests.serving import free_port
 
 from ccstats.auth import create_credential
@@ -53,12 +54,13 @@ def _batch(number: int) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`ccstats serve` on `db` in its own process; yields the process and its base URL."""
+def serving(db: Path, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`ccstats serve` on `db` (with `options`) in its own process; yields the process and
+    its base URL."""
     port = free_port()
     env = {**os.environ, "CCSTATS_ADMIN_TOKEN": "adm_crash"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ccstats", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "ccstats", "serve", "--db", str(db), "--port", str(port), *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -137,14 +139,18 @@ def _expected(batches: set[int]) -> dict[tuple[str, str], tuple[int, int]]:
     return {key: (counts[key], durations[key]) for key in counts}
 
 
-def test_kill_9_while_ingesting_loses_no_acknowledged_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", [False, True], ids=["stored", "journal"])
+def test_kill_9_while_ingesting_loses_no_acknowledged_record(tmp_path: Path, journal: bool) -> None:
+    """Answered once stored, or (`--journal`) once synced to the journal, whose batches the
+    restarted server stores before it serves."""
     db = tmp_path / "crash.duckdb"
+    options = ("--journal", str(tmp_path / "journal")) if journal else ()
     with DuckDBStore(str(db)) as store:
         store.registry.put_tenant(TenantSettings(id="crash-tenant", timezone="UTC"))
         create_credential(store.registry, "crash-tenant", "api", TOKEN_KEY, TOKEN_SECRET)
     acked: list[int] = []
     sent: list[int] = []
-    with serving(db) as (process, base):
+    with serving(db, *options) as (process, base):
         stop = threading.Event()
         numbers = itertools.count()
         clients = [
@@ -162,7 +168,7 @@ def test_kill_9_while_ingesting_loses_no_acknowledged_record(tmp_path: Path) -> 
         for client in clients:
             client.join(timeout=30)
     assert len(acked) >= ACKED_BEFORE_KILL
-    with serving(db) as (_, base):
+    with serving(db, *options) as (_, base):
         ids = _stored_ids(base)
         report = _report(base)
     counted = Counter(ids)

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -156,6 +157,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
+        service.close()  # the journal's batches stored before the process ends
         # Here, not after `uvicorn.run`: uvicorn ends the process by the signal it caught.
         forget_server_url(settings.db, noted)
 
@@ -179,7 +181,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.db)
-    app.state.service = Service(app.state.store)
+    journal = Path(settings.journal) if settings.journal else None
+    app.state.service = Service(app.state.store, journal=journal)
     operations.install(app, settings)
     _install_error_handlers(app)
     app.add_middleware(TrailingSlashes)  # a vendor path with a trailing slash: never a bare 307

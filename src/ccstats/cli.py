@@ -166,6 +166,7 @@ def serve(
     max_query_body_bytes: Annotated[
         str | None, _option("max_query_body_bytes", "--max-query-body-bytes")
     ] = None,
+    journal: Annotated[str | None, _option("journal", "--journal")] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -194,6 +195,7 @@ def serve(
             forwarded_allow_ips=forwarded_allow_ips,
             max_body_bytes=max_body_bytes,
             max_query_body_bytes=max_query_body_bytes,
+            journal=journal,
         )
     except ConfigError as error:
         raise fail(str(error)) from None

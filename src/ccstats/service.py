@@ -32,6 +32,7 @@ from ccstats.answers import AnswerCache, ChangeLog, Entry, MiB
 from ccstats.auth import describe_credential
 from ccstats.ingest import IngestResult
 from ccstats.ingest.commits import GroupCommit
+from ccstats.ingest.journal import Journal
 from ccstats.masking import Masker, mask_batch, mask_rows, maskers
 from ccstats.metrics.query import (
     MetricQuery,
@@ -107,7 +108,12 @@ a native page of 1000 rows of all 86 columns weighs about 8 MiB, its JSON rows a
 class Service:
     """The store behind its answer caches: what the API and the dialects call."""
 
-    def __init__(self, store: Store, budgets: Mapping[str, int] = BUDGETS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        budgets: Mapping[str, int] = BUDGETS,
+        journal: Path | None = None,
+    ) -> None:
         """Serve `store`, keeping answers of at most `budgets[kind]` bytes per kind."""
         self.store = store
         self.registry: Registry = store.registry
@@ -120,6 +126,13 @@ class Service:
         """What every answer of this service is restricted to (None: the whole tenant)."""
         self.commits = GroupCommit(store.upsert_conversations, self.changes.record)
         """Concurrent ingest requests stored in shared transactions, each change recorded once."""
+        self.journal = (
+            Journal(journal, store.upsert_conversations, self.changes.record, settle=self.flush)
+            if journal
+            else None
+        )
+        """With a directory: conversations batches acknowledged once durable in it, stored by a
+        background thread (`ingest.journal`); None: once stored."""
 
     def within(self, scope: Scope | None) -> Service:
         """A view of this service (same store, change log and kept answers) whose every answer
@@ -174,15 +187,18 @@ class Service:
     ) -> IngestResult:
         """Validate and store conversations (`ingest.ingest_conversations`), in a transaction
         shared with the batches other threads store meanwhile (`commits`), recorded once it has
-        committed; `dry_run`: validate only."""
-        upsert = self.commits.upsert
+        committed; with a journal, returns once they are durable in it and stored soon after
+        (`ingest.journal`). `dry_run`: validate only."""
+        upsert = self.journal.append if self.journal is not None else self.commits.upsert
         return ingest.ingest_conversations(self.store, items, tenant_id, dry_run, upsert)
 
     def ingest_table(
         self, table: pa.Table, tenant_id: str | None = None, dry_run: bool = False
     ) -> IngestResult:
         """Validate and store conversations given as Arrow columns (`ingest.ingest_table`),
-        as `ingest_conversations` does."""
+        as `ingest_conversations` does, but never through the journal (a bulk batch gains
+        nothing from it): the journal's batches are stored first, so the order holds."""
+        self.drain()
         upsert = self.commits.upsert
         return ingest.ingest_table(self.store, table, tenant_id, dry_run=dry_run, upsert=upsert)
 
@@ -193,6 +209,17 @@ class Service:
         found = ingest.ingest_intervals(self.store, items, tenant_id, dry_run=dry_run)
         return self._recorded(found)
 
+    def drain(self) -> None:
+        """Return once every conversations batch acknowledged so far is stored (no journal:
+        at once). Raises StorageError when the journal's store keeps failing."""
+        if self.journal is not None:
+            self.journal.drain()
+
+    def close(self) -> None:
+        """Store what the journal holds and stop its thread (the app's shutdown)."""
+        if self.journal is not None:
+            self.journal.close()
+
     def flush(self, tenant_ids: Sequence[str] | None = None) -> None:
         """Finish the store's deferred work (None: of every tenant), recording what it changed."""
         self.changes.record(self.store.flush(tenant_ids))
@@ -201,8 +228,12 @@ class Service:
         """Settle the tenant's deferred work before a read that depends on it: FCR measures
         (`reads_next_contacts`) and whole kept reports. Other reads never wait for it (nor for
         the write lock an ingest holds meanwhile): deferred work changes no other answer
-        (`Store.flush`)."""
-        if self.store.pending(tenant_id):
+        (`Store.flush`).
+
+        With a journal, reads never settle: answers already lag the acknowledged batches, and
+        the journal's thread settles after each round it stores; an FCR read would otherwise
+        wait behind that thread's transactions for as long as ingest goes on."""
+        if self.journal is None and self.store.pending(tenant_id):
             self.flush([tenant_id])
 
     def maintain(self) -> None:
@@ -246,6 +277,7 @@ class Service:
         them), then records a request let in meanwhile. Counts what went. Raises NotFound."""
         self._known(tenant_id)
         credentials = len(self.registry.list_credentials(tenant_id))
+        self.drain()  # an acknowledged batch stored after the erasure would bring it back
         erased = self.store.erase(tenant_id)
         self.registry.delete_tenant(tenant_id)
         late = self.store.erase(tenant_id)
@@ -258,6 +290,7 @@ class Service:
         was derived from it (pre-aggregates, next contacts): a data-protection erasure. Counts
         what went (0 for an unknown customer). Raises NotFound for an unknown tenant."""
         self._known(tenant_id)
+        self.drain()
         erased = self.store.erase(tenant_id, customer_id=customer_id)
         self.changes.record(erased.changes)
         return {"tenant_id": tenant_id, "customer_id": customer_id, **erased.counts()}
@@ -321,6 +354,7 @@ class Service:
         """A consistent copy of the store at `destination` while it serves (`Store.backup`):
         where, how many bytes (for a file), how long it took, its schema version."""
         started = time.perf_counter()
+        self.drain()  # a backup holds every acknowledged batch
         self.store.backup(destination)
         target = Path(destination)
         return {

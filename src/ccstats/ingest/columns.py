@@ -499,6 +499,15 @@ def _store(
     return IngestResult(batch.num_rows + len(slow), rejected, changes)
 
 
+_FEW_KEYS = 256
+"""Batches up to this size check their keys' uniqueness in Python."""
+
+
+def _distinct(keys: pa.Table) -> bool:
+    pairs = zip(keys.column("tenant_id").to_pylist(), keys.column("id").to_pylist(), strict=True)
+    return len(set(pairs)) == int(keys.num_rows)
+
+
 def _last_of_each_key(
     batch: pa.Table, slow: list[tuple[int, Conversation]], stored_at: datetime
 ) -> tuple[pa.Table, pa.Table]:
@@ -511,7 +520,10 @@ def _last_of_each_key(
         }
     )
     keys = pa.concat_tables([batch.select(["tenant_id", "id", "_i"]), slow_keys])
-    winners = keys.group_by(["tenant_id", "id"], use_threads=False).aggregate([("_i", "max")])
+    if keys.num_rows <= _FEW_KEYS and _distinct(keys):
+        winners = keys  # a small batch, every key once: Arrow's group-by costs more (0.3 ms)
+    else:
+        winners = keys.group_by(["tenant_id", "id"], use_threads=False).aggregate([("_i", "max")])
     if winners.num_rows < keys.num_rows:
         last = winners.column("_i_max")
         batch = batch.filter(pc.is_in(batch.column("_i"), value_set=last))

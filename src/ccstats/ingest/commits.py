@@ -20,17 +20,53 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import pyarrow as pa
 
 from ccstats.storage import Changes
 
-__all__ = ["GROUP_ROWS", "GroupCommit"]
+__all__ = ["GROUP_ROWS", "Batch", "GroupCommit", "Upsert", "take_group"]
 
 GROUP_ROWS = 20_000
 """Rows a group takes at most (its first batch, whatever its size, always goes)."""
 
 Upsert = Callable[[pa.Table, pa.Table], Changes]
+
+
+class Batch(Protocol):
+    """A batch waiting in a queue: its conversations and their keys."""
+
+    conversations: pa.Table
+
+    def keys(self) -> set[tuple[str, str]]:
+        """The batch's (tenant_id, id) keys."""
+        ...
+
+
+B = TypeVar("B", bound=Batch)
+
+
+def take_group(queue: deque[B], max_rows: int) -> list[B]:
+    """The next group off the head of `queue`: batches in order while their rows fit in
+    `max_rows` (the first always goes) and no key repeats, so that one upsert of the group
+    stores what the batches stored one by one would."""
+    group = [queue.popleft()]
+    rows = group[0].conversations.num_rows
+    keys: set[tuple[str, str]] | None = None
+    while queue:
+        following = queue[0]
+        if rows + following.conversations.num_rows > max_rows:
+            break
+        if keys is None:
+            keys = group[0].keys()
+        theirs = following.keys()
+        if not keys.isdisjoint(theirs):
+            break
+        keys |= theirs
+        group.append(queue.popleft())
+        rows += following.conversations.num_rows
+    return group
 
 
 @dataclass(eq=False)
@@ -92,7 +128,7 @@ class GroupCommit:
         try:
             while not mine.done:
                 with self._lock:
-                    group = self._take()
+                    group = take_group(self._queue, self._max_rows)
                 self._store(group)
                 with self._turn:
                     self._turn.notify_all()
@@ -102,25 +138,6 @@ class GroupCommit:
                     self._queue.remove(mine)
                 self._leading = False
                 self._turn.notify_all()
-
-    def _take(self) -> list[_Queued]:
-        """The next group: queued batches in order while their rows fit and no key repeats."""
-        group = [self._queue.popleft()]
-        rows = group[0].conversations.num_rows
-        keys: set[tuple[str, str]] | None = None
-        while self._queue:
-            following = self._queue[0]
-            if rows + following.conversations.num_rows > self._max_rows:
-                break
-            if keys is None:
-                keys = group[0].keys()
-            theirs = following.keys()
-            if not keys.isdisjoint(theirs):
-                break
-            keys |= theirs
-            group.append(self._queue.popleft())
-            rows += following.conversations.num_rows
-        return group
 
     def _store(self, group: list[_Queued]) -> None:
         """One upsert for the group (each batch alone if that fails), recorded, then done."""

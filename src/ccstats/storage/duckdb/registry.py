@@ -48,7 +48,7 @@ class DuckDBRegistry(Registry):
         cursor: Callable[[], duckdb.DuckDBPyConnection],
         write_lock: threading.RLock,
     ) -> None:
-        """Use the store's per-thread cursors and its write lock."""
+        """Use the store's per-thread cursors, and `write_lock` for the registry's writes."""
         self._cursor = cursor
         self._write_lock = write_lock
         self._tenants: dict[str, TenantSettings] | None = None

@@ -152,7 +152,12 @@ class DuckDBStore(Store):
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._as_of: dict[str, datetime | None] = {}
-        self.registry = DuckDBRegistry(self._cursor, self._write_lock)
+        # The registry's writes (a 7moor or Alibaba nonce on every signed request, a Twin24
+        # refresh token) take a lock of their own: behind the conversations' write lock they
+        # waited for every ingest transaction (a signed report took 100-650 ms under steady
+        # ingest, bench/NOTES.md). Its tables are no store write's, and DuckDB commits
+        # transactions on different tables side by side.
+        self.registry = DuckDBRegistry(self._cursor, threading.RLock())
         self._unsorted_months: dict[str, int] = {}
         """Per UTC month ('YYYY-MM'), conversations written since it was last rewritten sorted
         (`compaction`); kept in `engine_state` with every upsert, so compaction resumes after a restart."""
