@@ -30,8 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP)  ## DuckDB alone at 100k, 1M, 10M; then both engines side by side at 1M and 10M
 	$(BIN)/python -m bench.run --sizes 100000,1000000,10000000 --layout compact
+	$(BIN)/python -m bench.engines --sizes 1000000,10000000
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --sizes 20000,100000 --quick

@@ -6,7 +6,8 @@ Zipf-skewed sizes, a year of history ending on the demo's "today" (2026-11-21), 
 in each tenant's zone. Every column of `storage.schema.CONVERSATION_COLUMNS` is filled the way ingest
 would fill it, the transcript facts included (set consistently with each other, transcripts omitted).
 Rows are generated in arrival order (time slices, each sorted by `created_at`) and loaded through
-`Store.upsert_conversations` in batches of up to a million rows.
+`Store.upsert_conversations` in batches of up to a million rows: into a DuckDB file
+(`ensure_store`) or, the same rows, into a chDB directory (`ensure_chdb_store`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ccstats.schema import (
     conversation_schema,
     empty_messages,
 )
-from ccstats.storage import DuckDBStore
+from ccstats.storage import DuckDBStore, Store
 
 __all__ = [
     "DATA_DIR",
@@ -43,7 +44,12 @@ __all__ = [
     "conversation_batches",
     "interval_table",
     "ensure_store",
+    "ensure_chdb_store",
     "store_path",
+    "chdb_store_path",
+    "chdb_url",
+    "copy_store",
+    "remove_store",
     "DEMO_BANK",
     "DEMO_RETAIL",
     "ACME",
@@ -548,6 +554,19 @@ def ensure_store(
         return _compacted(partial, path, size)
     started = time.perf_counter()
     store = DuckDBStore(str(partial))
+    upsert, batches = _fill(store, size, seed, log)
+    store.close()
+    seconds = time.perf_counter() - started
+    if layout == "compact":
+        built = _compacted(partial, path, size)
+        return BuildInfo(path, size, seconds, upsert, False, batches, built.compact_seconds)
+    shutil.move(str(partial), str(path))
+    return BuildInfo(path, size, seconds, upsert, False, batches)
+
+
+def _fill(store: Store, size: int, seed: int, log: Callable[[str], Any]) -> tuple[float, int]:
+    """Tenants, `size` generated conversations (`upsert_conversations` of Arrow batches of up
+    to a million rows), agent intervals, then `settle`. Returns (upsert seconds, batches)."""
     specs = tenant_specs(size)
     for spec in specs:
         store.registry.put_tenant(tenant_settings(spec))
@@ -565,21 +584,67 @@ def ensure_store(
     t0 = time.perf_counter()
     settle(store)
     log(f"  built {size}: next contacts and rollups settled in {time.perf_counter() - t0:.1f}s")
+    return upsert, batches
+
+
+def chdb_store_path(size: int, seed: int) -> Path:
+    """Where the cached chDB store (a directory) of a size, seed and table schema lives: the
+    conversations of `store_path`'s DuckDB store, loaded the same way (no compaction: the
+    engine merges its parts by itself)."""
+    duckdb_file = store_path(size, seed, "arrival")
+    return duckdb_file.with_name(duckdb_file.stem.replace("-arrival-", "-chdb-"))
+
+
+def ensure_chdb_store(size: int, seed: int, log: Callable[[str], Any] = print) -> BuildInfo:
+    """The cached chDB store of `size` conversations, built on first use (`_fill`, as the
+    DuckDB store), then closed: chDB holds one directory per process at a time, so callers
+    work on a copy (`copy_store`)."""
+    from ccstats.storage.clickhouse import ClickHouseStore
+
+    path = chdb_store_path(size, seed)
+    if path.exists():
+        return BuildInfo(path, size, 0.0, 0.0, True)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".building")
+    shutil.rmtree(partial, ignore_errors=True)
+    started = time.perf_counter()
+    store = ClickHouseStore(chdb_url(partial))
+    upsert, batches = _fill(store, size, seed, log)
     store.close()
-    seconds = time.perf_counter() - started
-    if layout == "compact":
-        built = _compacted(partial, path, size)
-        return BuildInfo(path, size, seconds, upsert, False, batches, built.compact_seconds)
-    shutil.move(str(partial), str(path))
-    return BuildInfo(path, size, seconds, upsert, False, batches)
+    partial.rename(path)
+    return BuildInfo(path, size, time.perf_counter() - started, upsert, False, batches)
 
 
-def settle(store: DuckDBStore) -> None:
+def chdb_url(path: Path) -> str:
+    """The `--db` URL of a chDB directory."""
+    return f"chdb://{path.resolve()}"
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """Copy a cached store (a DuckDB file or a chDB directory) over `target`."""
+    remove_store(target)
+    if source.is_dir():  # chDB's tables are relative links into its store/ folder: kept as links
+        shutil.copytree(source, target, symlinks=True)
+    else:
+        shutil.copyfile(source, target)
+
+
+def remove_store(path: Path) -> None:
+    """Remove a store copy: a DuckDB file and its WAL, or a chDB directory."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    for stale in (path, Path(str(path) + ".wal")):
+        stale.unlink(missing_ok=True)
+
+
+def settle(store: Store) -> None:
     """Finish what bulk upserts deferred, as `ccstats import` does before it exits: next contacts
-    settled and stale rollups rebuilt, so that reads take the rollups and live ingest refreshes
-    them in place (a store left stale measures the raw table and the stale-tenant ingest path)."""
+    settled and (DuckDB) stale rollups rebuilt, so that reads take the rollups and live ingest
+    refreshes them in place (a store left stale measures the raw table and the stale-tenant
+    ingest path). ClickHouse's rollup is filled by the inserts themselves."""
     store.flush()
-    store.refresh_stale_rollups()
+    if isinstance(store, DuckDBStore):
+        store.refresh_stale_rollups()
 
 
 def _compacted(partial: Path, path: Path, size: int) -> BuildInfo:

@@ -337,10 +337,10 @@ def raw_import(records: int, seed: int, first: int, work: Path) -> float:
 
 def http_latencies(work: Path, bodies: dict[str, list[bytes]]) -> dict[str, list[float]]:
     """Milliseconds of each POST of each kind of batch, sent one after another."""
-    from bench.run import _credentials
+    from bench.run import credentials
 
     store = DuckDBStore(str(work))
-    secrets = _credentials(store)
+    secrets = credentials(store)
     store.close()
     out: dict[str, list[float]] = {}
     with ServerProcess(work) as server:
@@ -425,9 +425,9 @@ def http_compare(
     from bench import cases as bench_cases
     from bench.run import (
         _concurrent_ingest,
-        _credentials,
         _http_ingest,
         _reads_under_ingest,
+        credentials,
     )
 
     here = str(Path(__file__).parent.parent / "src")
@@ -436,7 +436,7 @@ def http_compare(
         path = work.with_name(f"http-{name}.duckdb")
         _fresh_copy(source, path)
         store = DuckDBStore(str(path))
-        secrets = _credentials(store)
+        secrets = credentials(store)
         store.close()
         saved = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = f"{src}{os.pathsep}{Path(__file__).parent.parent}"

@@ -22,7 +22,7 @@ import duckdb
 from bench import cases as bench_cases
 from bench.clients import Clients
 from bench.generate import DATA_DIR, ensure_store
-from bench.run import _credentials, _export_start, _http_export
+from bench.run import _http_export, credentials, export_start
 from bench.server import ServerProcess
 from ccstats.storage import DuckDBStore
 
@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             store.compact()
             print(f"compacted in {time.perf_counter() - started:.1f} s")
-        secrets = _credentials(store)
+        secrets = credentials(store)
         con = duckdb.connect(str(work))
         w = bench_cases.window()
-        w = bench_cases.window(_export_start(con, w.export_end))
+        w = bench_cases.window(export_start(con, w.export_end))
         con.close()
         cases = {c.name: c for c in bench_cases.cases(w)}
         for name in ("twin24_page", "aliyun_page", "native_page"):

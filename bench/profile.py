@@ -30,7 +30,7 @@ import duckdb
 from bench import cases as bench_cases
 from bench.clients import Clients
 from bench.generate import DATA_DIR, demo_bank_table, ensure_store
-from bench.run import _credentials, _export_start, _run_sql
+from bench.run import _run_sql, credentials, export_start
 from bench.server import ServerProcess
 from bench.timing import measure
 from ccstats.derive import derive_facts
@@ -113,7 +113,7 @@ def profile_cases(path: Path, names: set[str] | None, runs: int) -> None:
     con = duckdb.connect(str(work))
     con.execute("SET TimeZone = 'UTC'")
     w = bench_cases.window()
-    w = bench_cases.window(_export_start(con, w.export_end))
+    w = bench_cases.window(export_start(con, w.export_end))
     for case in bench_cases.cases(w):
         if names and case.name not in names:
             continue
@@ -230,10 +230,10 @@ def profile_http(
     work = DATA_DIR / "profile.duckdb"
     shutil.copyfile(path, work)
     store = DuckDBStore(str(work))
-    secrets = _credentials(store)
+    secrets = credentials(store)
     con = duckdb.connect(str(work))
     w = bench_cases.window()
-    w = bench_cases.window(_export_start(con, w.export_end))
+    w = bench_cases.window(export_start(con, w.export_end))
     con.close()
     store.close()
     by_name = {c.name: c for c in bench_cases.cases(w)}

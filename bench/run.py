@@ -45,9 +45,11 @@ from bench.generate import (
     DEMO_BANK,
     DEMO_RETAIL,
     BuildInfo,
+    copy_store,
     demo_bank_table,
     ensure_store,
     import_records,
+    remove_store,
     settle,
 )
 from bench.report import write_results
@@ -66,7 +68,19 @@ from ccstats.schema import empty_messages
 from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 
-__all__ = ["main", "run_size"]
+__all__ = [
+    "credentials",
+    "export",
+    "export_request",
+    "export_start",
+    "import_file",
+    "ingest_bodies",
+    "log",
+    "machine",
+    "main",
+    "post_batch",
+    "run_size",
+]
 
 EXPORT_ROWS = 50_000
 
@@ -79,7 +93,7 @@ def log(message: str) -> None:
 # --- phase A: in process ------------------------------------------------------------------------
 
 
-def _credentials(store: Store) -> Secrets:
+def credentials(store: Store) -> Secrets:
     secrets = Secrets()
     for tenant in (DEMO_BANK, DEMO_RETAIL, ACME):
         secrets.api[tenant] = create_credential(store.registry, tenant, "api")["token"]
@@ -100,7 +114,7 @@ def _credentials(store: Store) -> Secrets:
     return secrets
 
 
-def _export_start(con: duckdb.DuckDBPyConnection, end: datetime) -> datetime | None:
+def export_start(con: duckdb.DuckDBPyConnection, end: datetime) -> datetime | None:
     """The start of a window holding at most 50 000 of twin24-demo's newest calls before `end`."""
     row = con.execute(
         "SELECT created_at FROM conversations WHERE tenant_id = ? AND channel = 'voice'"
@@ -116,7 +130,7 @@ def _run_sql(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[An
     return [con.execute(sql, params).fetchall() for sql, params in statements]
 
 
-def _export_request(w: bench_cases.Window) -> SearchRequest:
+def export_request(w: bench_cases.Window) -> SearchRequest:
     return SearchRequest(
         DEMO_RETAIL,
         w.export_start,
@@ -126,7 +140,7 @@ def _export_request(w: bench_cases.Window) -> SearchRequest:
     )
 
 
-def _export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict[str, Any]:
+def export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict[str, Any]:
     """Every column of `request`'s rows as the native API writes a file (`file_chunks`)."""
     rows = min(EXPORT_ROWS, store.search(replace(request, limit=0), count=True).total or 0)
     gc.collect()
@@ -175,9 +189,9 @@ def phase_inproc(
     store = DuckDBStore(str(work))
     con = duckdb.connect(str(work))  # the same database instance: shares the buffer cache
     con.execute("SET TimeZone = 'UTC'")
-    secrets = _credentials(store)
+    secrets = credentials(store)
     w = bench_cases.window()
-    w = bench_cases.window(_export_start(con, w.export_end))
+    w = bench_cases.window(export_start(con, w.export_end))
     out: dict[str, Any] = {}
     for case in bench_cases.cases(w):
         log(f"  in-process {case.name}")
@@ -189,13 +203,13 @@ def phase_inproc(
                 "error": f"{type(error).__name__}: {error}"[:300],
             }
     results["cases"] = out
-    request = _export_request(w)
+    request = export_request(w)
     exports: dict[str, Any] = {}
     for kind in ("csv",) if quick else ("csv", "xlsx"):
         log(f"  in-process export {kind}")
-        exports[kind] = _export(store, request, kind, trace=False)
+        exports[kind] = export(store, request, kind, trace=False)
         if kind == "csv":
-            traced = _export(store, request, kind, trace=True)
+            traced = export(store, request, kind, trace=True)
             exports[kind]["tracemalloc_peak_mb"] = traced["tracemalloc_peak_mb"]
     results["exports_inproc"] = exports
     con.close()
@@ -303,25 +317,32 @@ def _json_records(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
+def ingest_bodies(records: int, batch: int, seed: int, days: int, first: int) -> list[bytes]:
+    """`records` new Demo Bank conversations of the last `days` days as JSON request bodies of
+    `batch` records (numbered from `first` billion)."""
+    rows = _json_records(import_records(records, seed, first * 1_000_000_000, days))
+    return [orjson.dumps(rows[i : i + batch]) for i in range(0, len(rows), batch)]
+
+
+def post_batch(clients: Clients, body: bytes) -> int:
+    """`POST /v1/conversations` of one body as Demo Bank; the records acknowledged."""
+    response = clients.native(
+        "POST",
+        "/v1/conversations",
+        DEMO_BANK,
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    return int(response.json()["accepted"]) if response.status_code == 200 else 0
+
+
 def _http_ingest(
     clients: Clients, records: int, batch: int, seed: int, days: int = 30, first: int = 20
 ) -> dict[str, Any]:
     """POST `records` new Demo Bank conversations of the last `days` days in batches."""
-    table = import_records(records, seed, first * 1_000_000_000, days)
-    rows = _json_records(table)
-    bodies = [orjson.dumps(rows[i : i + batch]) for i in range(0, len(rows), batch)]
-    accepted = 0
+    bodies = ingest_bodies(records, batch, seed, days, first)
     started = time.perf_counter()
-    for body in bodies:
-        response = clients.native(
-            "POST",
-            "/v1/conversations",
-            DEMO_BANK,
-            content=body,
-            headers={"content-type": "application/json"},
-        )
-        if response.status_code == 200:
-            accepted += response.json()["accepted"]
+    accepted = sum(post_batch(clients, body) for body in bodies)
     seconds = time.perf_counter() - started
     return {
         "records": records,
@@ -442,23 +463,13 @@ def _steady_ingest(
     clients: Clients, seed: int, stop: threading.Event, out: dict[str, Any], first: int = 26
 ) -> None:
     """One client POSTing 100-record one-day batches back to back until `stop`."""
-    table = import_records(20_000, seed, first * 1_000_000_000, days=1)
-    rows = _json_records(table)
-    bodies = [orjson.dumps(rows[i : i + 100]) for i in range(0, len(rows), 100)]
+    bodies = ingest_bodies(20_000, 100, seed, days=1, first=first)
     client = _clone(clients)
     accepted, started = 0, time.perf_counter()
     for body in bodies:
         if stop.is_set():
             break
-        response = client.native(
-            "POST",
-            "/v1/conversations",
-            DEMO_BANK,
-            content=body,
-            headers={"content-type": "application/json"},
-        )
-        if response.status_code == 200:
-            accepted += response.json()["accepted"]
+        accepted += post_batch(client, body)
     out.update(accepted=accepted, seconds=time.perf_counter() - started)
     out["per_s"] = accepted / out["seconds"] if out["seconds"] else 0.0
     client.close()
@@ -688,10 +699,11 @@ def _journal_phase(
 # --- phase C: bulk import -----------------------------------------------------------------------
 
 
-def _import_file(store: DuckDBStore, path: Path, records: int) -> dict[str, Any]:
+def import_file(store: Store, path: Path, records: int) -> dict[str, Any]:
     """What `ccstats import` does with one file (Parquet as Arrow batches, other formats as
-    records in chunks), then its closing `maintain()`, timed apart: it rebuilds the rollups
-    bulk batches left stale, and compacts when due; it is per import, not per record."""
+    records in chunks), then its closing `maintain()`, timed apart: on DuckDB it rebuilds the
+    rollups bulk batches left stale, and compacts when due (on ClickHouse it does nothing);
+    it is per import, not per record."""
     started = time.perf_counter()
     accepted = 0
     if path.suffix == ".parquet":
@@ -701,7 +713,7 @@ def _import_file(store: DuckDBStore, path: Path, records: int) -> dict[str, Any]
         for chunk in read_records(path, IMPORT_CHUNK):
             accepted += ingest_conversations(store, chunk).accepted
     seconds = time.perf_counter() - started
-    due = store.unsorted_rows
+    due = _unsorted_rows(store)
     started = time.perf_counter()
     store.flush()  # next contacts settled: every report exact again (`Service.maintain` does it)
     store.maintain()
@@ -712,9 +724,14 @@ def _import_file(store: DuckDBStore, path: Path, records: int) -> dict[str, Any]
         "seconds": seconds,
         "per_s": accepted / seconds,
         "maintain_seconds": maintain,
-        "compacted": store.unsorted_rows < due,
+        "compacted": _unsorted_rows(store) < due,
         "end_to_end_per_s": accepted / (seconds + maintain),
     }
+
+
+def _unsorted_rows(store: Store) -> int:
+    """Rows a DuckDB store's compaction has still to sort (0 on another engine)."""
+    return store.unsorted_rows if isinstance(store, DuckDBStore) else 0
 
 
 def phase_import(
@@ -737,13 +754,13 @@ def phase_import(
     out: dict[str, Any] = {}
     for name, path in (("parquet", parquet_path), ("ndjson", ndjson_path), ("csv", csv_path)):
         log(f"  import {name}")
-        out[name] = _import_file(store, path, records)
+        out[name] = import_file(store, path, records)
     out["raw_engine"] = _raw_engine_import(records, seed, tmp)
     if large:
         log(f"  import parquet, {large:,} records")
         large_path = tmp / "import-large.parquet"
         pq.write_table(import_records(large, seed + 2, 35_000_000_000), large_path)
-        out["parquet_large"] = _import_file(store, large_path, large)
+        out["parquet_large"] = import_file(store, large_path, large)
         large_path.unlink()
         out["raw_engine_large"] = _raw_engine_import(large, seed + 2, tmp)
     table = demo_bank_table(records, seed, 50_000_000_000)
@@ -920,9 +937,7 @@ def run_size(
         "storage": _storage(build.path),
     }
     work = DATA_DIR / f"work-{size}.duckdb"
-    for stale in (work, Path(str(work) + ".wal")):
-        stale.unlink(missing_ok=True)
-    shutil.copyfile(build.path, work)
+    copy_store(build.path, work)
     settled = DuckDBStore(str(work))  # a store cached before the build settled it: settle now
     settle(settled)
     settled.close()
@@ -938,15 +953,13 @@ def run_size(
         large = None if quick or size < 1_000_000 else 1_000_000
         phase_import(work, 10_000 if quick else 100_000, seed, results, large)
     finally:
-        for stale in (work, Path(str(work) + ".wal")):
-            stale.unlink(missing_ok=True)
+        remove_store(work)
     log(f"size {size:,}: compaction under ingest")
     shutil.copyfile(build.path, work)  # the store as built, without the phases' imports
     try:
         phase_compaction(work, seed, results)
     finally:
-        for stale in (work, Path(str(work) + ".wal")):
-            stale.unlink(missing_ok=True)
+        remove_store(work)
     (DATA_DIR / f"results-{size}.json").write_text(json.dumps(results, indent=2, default=str))
     return results
 

@@ -1,7 +1,9 @@
-"""The server under test, in a process of its own (`python -m bench.server --db PATH --port N`).
+"""The server under test, in a process of its own (`python -m bench.server --db DB --port N`).
 
 A separate process so that the load generator's Python threads do not share the server's GIL; it
-runs the real app (`create_app`) on uvicorn like `ccstats serve`, without the access log.
+runs the real app (`create_app`) on uvicorn like `ccstats serve`, without the access log. `DB` is
+what `ccstats serve --db` takes: a DuckDB file, or `chdb:///absolute/dir` for ClickHouse in the
+server's process (`open_store`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`bench.server` on a database file; a context manager that starts and stops it."""
+    """`bench.server` on a store (a DuckDB file or a `chdb://` URL); a context manager that
+    starts and stops it."""
 
     def __init__(
         self,
-        db: Path,
+        db: Path | str,
         wrap: list[str] | None = None,
         no_cache: bool = False,
         journal: Path | None = None,
@@ -125,12 +128,12 @@ def _disable_answer_cache(service: Any) -> None:
 
 
 def main() -> None:
-    """Serve the app over a database file until terminated."""
+    """Serve the app over a store until terminated."""
     import uvicorn
 
     from ccstats.app import create_app
     from ccstats.config import Settings
-    from ccstats.storage import DuckDBStore
+    from ccstats.storage import open_store
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
@@ -142,7 +145,7 @@ def main() -> None:
     )
     parser.add_argument("--journal", help="the ingest journal's directory (`serve --journal`)")
     args = parser.parse_args()
-    store = DuckDBStore(args.db)
+    store = open_store(args.db)
     settings = Settings(db=args.db, admin_token=ADMIN_TOKEN, journal=args.journal)
     app = create_app(settings, store)
     if args.no_cache:

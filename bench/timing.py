@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Timing", "measure", "once"]
+__all__ = ["Timing", "alternate", "measure", "once", "timing_of"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,22 @@ def measure(fn: Callable[[], Any], runs: int, cold: float | None = None) -> Timi
     """Time `fn`: its first call (unless `cold` is already known), then `runs` warm calls."""
     if cold is None:
         cold, _ = once(fn)
-    samples = sorted(once(fn)[0] for _ in range(max(1, runs)))
+    return timing_of(cold, [once(fn)[0] for _ in range(max(1, runs))])
+
+
+def timing_of(cold: float, samples: list[float]) -> Timing:
+    """The Timing of a first run and the warm runs' milliseconds."""
+    samples = sorted(samples)
     p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
     return Timing(cold, statistics.median(samples), p95, samples[0], len(samples))
+
+
+def alternate(fns: list[Callable[[], Any]], runs: int) -> list[Timing]:
+    """Time several functions taking turns (A, B, A, B, ...): each one's first run, then `runs`
+    warm runs of each, interleaved, so that a change of the machine's load hits them alike."""
+    colds = [once(fn)[0] for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(max(1, runs)):
+        for fn, mine in zip(fns, samples, strict=True):
+            mine.append(once(fn)[0])
+    return [timing_of(cold, mine) for cold, mine in zip(colds, samples, strict=True)]
