@@ -236,6 +236,13 @@ class Service:
         if self.journal is None and self.store.pending(tenant_id):
             self.flush([tenant_id])
 
+    def _fresh_for_search(self, request: SearchRequest) -> None:
+        """Settle before a search only when it depends on next contacts: the rows of an FCR
+        measure (`counted_by` a `no_repeat_within`). A page's columns hold none."""
+        measure = request.counted_by
+        if measure is not None and measure.kind == "no_repeat_within":
+            self._fresh(request.tenant_id)
+
     def maintain(self) -> None:
         """Background upkeep: flush every tenant's deferred work, delete what tenants keep no
         longer (`apply_retention`), then the store's upkeep."""
@@ -449,7 +456,7 @@ class Service:
     # -- searches ---------------------------------------------------------------------------------
     def _page_entry(self, request: SearchRequest, count: bool) -> Entry:
         request = self._narrowed_search(request)
-        # No settling: a page holds no next contact (nor filters on one).
+        self._fresh_for_search(request)
         span = (request.tenant_id, request.start, request.end)
         return self.pages.entry(
             (request, count),
@@ -481,9 +488,9 @@ class Service:
         self, request: SearchRequest, batch_size: int = 5000
     ) -> Iterator[pa.RecordBatch]:
         """Every row of a search, in Arrow batches (`Store.iter_search`), never kept; the
-        tenant's masked columns masked (`masking`); no next contact in them: nothing to
-        settle first."""
+        tenant's masked columns masked (`masking`)."""
         request = self._narrowed_search(request)
+        self._fresh_for_search(request)
         masks = self._masks(request.tenant_id)
         batches = self.store.iter_search(request, batch_size)
         if not masks:
