@@ -448,3 +448,39 @@ def test_a_stale_mark_without_a_span_rebuilds_the_whole_tenant(tmp_path: Path) -
         store.maintain()
         assert "conversation_rollup" in store.explain(request)
         assert store.aggregate(request).rows == raw
+
+
+def test_a_scoped_agent_report_reads_the_agent_rollup() -> None:
+    """A 7moor credential's scope (its source, and records with none) narrows the agent reports
+    by `source`, a dimension of the agent-day rollup: they stay on it. Agent a: two 7moor
+    conversations, one with no source, one from Huawei (out of the scope): 3."""
+    from ccstats.metrics.query import MetricQuery
+    from ccstats.scope import Scope
+
+    store = DuckDBStore()
+    service = Service(store)
+    service.put_tenant(TenantSettings(id="t1", timezone="UTC"))
+    sources = ["7moor", "7moor", None, "huawei"]
+    service.ingest_conversations(
+        [
+            {
+                "id": f"c{i}",
+                "tenant_id": "t1",
+                "channel": "chat",
+                "agent_id": "a",
+                "source": source,
+                "created_at": f"2024-05-01T1{i}:00:00Z",
+            }
+            for i, source in enumerate(sources)
+        ]
+    )
+    view = service.within(Scope(sources=("7moor", None)))
+    query = MetricQuery(
+        "t1",
+        ("conversations",),
+        datetime(2024, 5, 1, tzinfo=UTC),
+        datetime(2024, 5, 2, tzinfo=UTC),
+        group_by=("agent_id",),
+    )
+    assert "agent_day_rollup" in view.explain(query)
+    assert [r["conversations"] for r in view.compute_query(query).rows] == [3]
