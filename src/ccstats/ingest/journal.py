@@ -246,7 +246,13 @@ class Journal:
                 self._changed.wait_for(lambda: bool(self._waiting) or self._closing)
                 if not self._waiting:
                     return
-            entries, old = self._switch()
+            try:
+                entries, old = self._switch()
+            except OSError:  # no new segment (a full disk): nothing taken, try again later
+                log.exception("the journal could not start a new segment; retrying")
+                with self._changed:
+                    self._changed.wait_for(lambda: self._closing, RETRY_S)
+                continue
             if not self._store_all(entries):
                 return  # closing while the store refuses: the segment stays for a replay
             old.unlink(missing_ok=True)
@@ -265,14 +271,19 @@ class Journal:
             log.exception("settling after the journal's round failed")
 
     def _switch(self) -> tuple[list[_Entry], Path]:
-        """Take what waits and give the writers a new segment; the old one synced and closed."""
+        """Take what waits and give the writers a new segment (opened first: if that fails,
+        nothing is taken); the old one synced and closed."""
         with self._sync_lock:
+            path, fd = self._new_segment()
             with self._lock:
                 entries, self._waiting = self._waiting, []
                 old_path, old_fd = self._path, self._fd
-                self._path, self._fd = self._new_segment()
+                self._path, self._fd = path, fd
                 self._offset = 0
-            os.fsync(old_fd)
+            try:
+                os.fsync(old_fd)
+            except OSError:  # its batches are stored next: the store's commit makes them durable
+                log.exception("the journal could not sync segment %s", old_path.name)
             os.close(old_fd)
             with self._lock:
                 self._synced = max(self._synced, entries[-1].number)
