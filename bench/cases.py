@@ -106,7 +106,8 @@ def _ms(instant: datetime) -> int:
 
 def _metric_sql(query: MetricQuery) -> SQL:
     request, _ = compile_query(query)
-    return q.aggregate_sql(request)
+    sql: SQL = q.aggregate_sql(request)
+    return sql
 
 
 def _search_sql(request: SearchRequest, count: bool) -> list[SQL]:
@@ -546,13 +547,13 @@ def cases(w: Window) -> list[Case]:
             _search_sql(retail_page, True),
             _page_sql(
                 "AND channel = 'voice'",
-                [DEMO_RETAIL, _naive(retail_page.start), _naive(retail_page.end)],
+                [DEMO_RETAIL, _naive(retail_page.start), _naive(retail_page.end)],  # type: ignore[arg-type]
                 1000,
                 True,
-            ),  # type: ignore[arg-type]
+            ),
             lambda c: c.twin24(
                 {
-                    "from": _iso(retail_page.start, 3),
+                    "from": _iso(retail_page.start, 3),  # type: ignore[arg-type]
                     "to": _iso(retail_page.end, 3),  # type: ignore[arg-type]
                     "limit": 1000,
                     "sort": "-createdAt",

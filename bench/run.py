@@ -123,7 +123,8 @@ def export_start(con: duckdb.DuckDBPyConnection, end: datetime) -> datetime | No
     ).fetchone()
     if row is None:
         return None
-    return row[0].replace(microsecond=0, tzinfo=UTC) + timedelta(seconds=1)
+    last: datetime = row[0]
+    return last.replace(microsecond=0, tzinfo=UTC) + timedelta(seconds=1)
 
 
 def _run_sql(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[Any]]]) -> Any:
@@ -143,6 +144,7 @@ def export_request(w: bench_cases.Window) -> SearchRequest:
 def export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict[str, Any]:
     """Every column of `request`'s rows as the native API writes a file (`file_chunks`)."""
     rows = min(EXPORT_ROWS, store.search(replace(request, limit=0), count=True).total or 0)
+    service = Service(store)
     gc.collect()
     reset_peak_rss()
     rss_before, _ = rss_mb()
@@ -150,7 +152,7 @@ def export(store: Store, request: SearchRequest, kind: str, trace: bool) -> dict
         tracemalloc.start()
     started = time.perf_counter()
     size = 0
-    for chunk in file_chunks(store, request, kind):
+    for chunk in file_chunks(service, request, kind):
         size += len(chunk)
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {"rows": rows, "bytes": size, "seconds": seconds}
@@ -227,6 +229,30 @@ def _clone(clients: Clients) -> Clients:
     return twin
 
 
+def _together(
+    threads: int, seconds: float, worker: Callable[[int, Callable[[], float]], None]
+) -> float:
+    """Run `worker(i, ready)` in `threads` threads; each calls `ready()` once set up (its
+    connection open), which waits for all of them and returns the deadline, `seconds` after
+    they are all ready. The seconds from then to the last thread's end."""
+    barrier = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def ready() -> float:
+        barrier.wait()
+        return deadline[0]
+
+    pool = [threading.Thread(target=worker, args=(i, ready)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def _throughput(
     clients: Clients, call: Callable[[Clients], Any], threads: int, seconds: float
 ) -> dict[str, Any]:
@@ -234,14 +260,12 @@ def _throughput(
     counts = [0] * threads
     failures = [0] * threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
-    barrier = threading.Barrier(threads + 1)
-    deadline = [0.0]
 
-    def worker(i: int) -> None:
+    def worker(i: int, ready: Callable[[], float]) -> None:
         client = _clone(clients)
         call(client)  # open the connection before the clock starts
-        barrier.wait()
-        while time.perf_counter() < deadline[0]:
+        deadline = ready()
+        while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             response = call(client)
             latencies[i].append((time.perf_counter() - t0) * 1000)
@@ -251,15 +275,7 @@ def _throughput(
                 failures[i] += 1
         client.close()
 
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    deadline[0] = time.perf_counter() + seconds
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = _together(threads, seconds, worker)
     every = sorted(x for part in latencies for x in part)
     return {
         "threads": threads,
@@ -414,16 +430,14 @@ def _concurrent_ingest(
     latencies: list[list[float]] = [[] for _ in range(threads)]
     accepted = [0] * threads
     failures = [0] * threads
-    barrier = threading.Barrier(threads + 1)
-    deadline = [0.0]
 
-    def worker(i: int) -> None:
+    def worker(i: int, ready: Callable[[], float]) -> None:
         mine = bodies[i * per_thread : (i + 1) * per_thread]
         con = http.client.HTTPConnection(host, int(port), timeout=120)
         con.connect()
-        barrier.wait()
+        deadline = ready()
         for body in mine:
-            if time.perf_counter() >= deadline[0]:
+            if time.perf_counter() >= deadline:
                 break
             t0 = time.perf_counter()
             con.request("POST", "/v1/conversations", body, headers)
@@ -436,15 +450,7 @@ def _concurrent_ingest(
                 failures[i] += 1
         con.close()
 
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    deadline[0] = time.perf_counter() + seconds
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = _together(threads, seconds, worker)
     every = sorted(x for part in latencies for x in part)
     ran_out = any(len(part) == per_thread for part in latencies)
     return {
@@ -491,7 +497,7 @@ def _reads_under_ingest(
     unless the ingest's changes reach its range)."""
     names = [n for n in READS_UNDER_INGEST if n in calls]
     idle = {n: measure(lambda n=n: calls[n](clients), runs).as_dict() for n in names}  # type: ignore[misc]
-    stop, ingest = threading.Event(), {}
+    stop, ingest = threading.Event(), dict[str, Any]()
     writer = threading.Thread(target=_steady_ingest, args=(clients, seed, stop, ingest, first))
     writer.start()
     time.sleep(1.0)  # the ingest under way
@@ -535,7 +541,7 @@ def _http_cases(
             continue
         timing = measure(lambda c=case: c.http(clients), runs, cold=cold_ms)  # type: ignore[misc]
         http[case.name] = {"available": True, **timing.as_dict(), "bytes": len(response.content)}
-        calls[case.name] = case.http  # type: ignore[assignment]
+        calls[case.name] = case.http
     return http, calls
 
 
@@ -639,28 +645,18 @@ def _floor(clients: Clients, threads: int, seconds: float) -> dict[str, Any]:
     the HTTP stack alone serves on this machine, the ceiling of any 1-record ingest."""
     host, port = clients.base.split("://", 1)[1].split(":")
     done = [0] * threads
-    barrier = threading.Barrier(threads + 1)
-    deadline = [0.0]
 
-    def worker(i: int) -> None:
+    def worker(i: int, ready: Callable[[], float]) -> None:
         con = http.client.HTTPConnection(host, int(port), timeout=60)
         con.connect()
-        barrier.wait()
-        while time.perf_counter() < deadline[0]:
+        deadline = ready()
+        while time.perf_counter() < deadline:
             con.request("GET", "/healthz")
             con.getresponse().read()
             done[i] += 1
         con.close()
 
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    deadline[0] = time.perf_counter() + seconds
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    return {"threads": threads, "per_s": sum(done) / (time.perf_counter() - started)}
+    return {"threads": threads, "per_s": sum(done) / _together(threads, seconds, worker)}
 
 
 def _journal_phase(

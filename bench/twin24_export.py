@@ -28,6 +28,7 @@ from ccstats.dialects import twin24
 from ccstats.export import csv_chunks
 from ccstats.ingest import ingest_conversations
 from ccstats.records import TenantSettings
+from ccstats.service import Service
 from ccstats.storage import DuckDBStore
 
 __all__ = ["main"]
@@ -138,7 +139,7 @@ def python_heap_peak(db: Path, params: dict[str, str]) -> dict[str, Any]:
         search = twin24.parse_search(QueryParams(params), "bench", tenant.zone)
         tracemalloc.start()
         started, size = time.perf_counter(), 0
-        for chunk in csv_chunks(search.fields, twin24._file_rows(store, search)):
+        for chunk in csv_chunks(search.fields, twin24._file_rows(Service(store), search)):
             size += len(chunk)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
