@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import orjson
 import pyarrow.parquet as pq
 
 from bench import cases as bench_cases
@@ -53,15 +54,20 @@ from bench.generate import (
 )
 from bench.report import SIDE_BY_SIDE, splice_section
 from bench.run import (
+    READS_UNDER_INGEST,
+    concurrent_ingest,
     credentials,
     export,
     export_request,
     export_start,
     import_file,
     ingest_bodies,
+    json_records,
     log,
     machine,
     post_batch,
+    reads_under_ingest,
+    write_csv,
 )
 from bench.server import ServerProcess
 from bench.timing import Timing, alternate
@@ -222,7 +228,7 @@ def _export_figure(stores: list[Store], w: bench_cases.Window, rounds: int) -> F
 
 def phase_reports(
     stores: list[Store], runs: int, rounds: int
-) -> tuple[list[Figure], list[Secrets]]:
+) -> tuple[list[Figure], list[Secrets], bench_cases.Window]:
     """Every case computed and kept, then the export; the engines' credentials for HTTP."""
     secrets = [credentials(store) for store in stores]
     duck = stores[0]
@@ -237,7 +243,7 @@ def phase_reports(
         figures += _case_figures(case, stores, runs)
     log("  in process CSV export")
     figures.append(_export_figure(stores, w, rounds))
-    return figures, secrets
+    return figures, secrets, w
 
 
 # --- HTTP ingest and import -----------------------------------------------------------------------
@@ -255,8 +261,12 @@ def _rate(done: list[tuple[int, float]]) -> float:
     return sum(a for a, _ in done) / sum(s for _, s in done)
 
 
-def phase_http(works: list[str], secrets: list[Secrets], seed: int, quick: bool) -> list[Figure]:
-    """Both servers up; each batch sent to DuckDB's, then to ClickHouse's (one client each)."""
+def phase_http(
+    works: list[str], secrets: list[Secrets], w: bench_cases.Window, seed: int, quick: bool
+) -> list[Figure]:
+    """Both servers up; each batch sent to DuckDB's, then to ClickHouse's (one client each);
+    then, one engine after the other, 1-record requests from 16 clients, and the reports read
+    idle and under steady ingest."""
     figures = []
     small, large = (500, 10_000) if quick else (2_000, 100_000)
     with ServerProcess(works[0]) as duck, ServerProcess(works[1]) as house:
@@ -280,8 +290,52 @@ def phase_http(works: list[str], secrets: list[Secrets], seed: int, quick: bool)
                     detail=done,
                 )
             )
+        figures += _concurrent_figures(clients, w, seed, quick)
         for c in clients:
             c.close()
+    return figures
+
+
+def _concurrent_figures(
+    clients: list[Clients], w: bench_cases.Window, seed: int, quick: bool
+) -> list[Figure]:
+    """Issue 21's 1-record row and reads under ingest, on each engine's server in turn (both
+    at once would measure each against the other's load)."""
+    log("  http ingest, 1-record requests from 16 clients")
+    per_thread, seconds = (300, 3.0) if quick else (1_500, 10.0)
+    ones = [
+        concurrent_ingest(c, 16, seconds, seed + 3 + i, per_thread, 25 + i)
+        for i, c in enumerate(clients)
+    ]
+    figures = [
+        _figure(
+            "HTTP ingest, 1-record requests from 16 concurrent clients, records/s",
+            "/s",
+            [one["per_s"] for one in ones],
+            detail=ones,
+        ),
+        _figure(
+            "the same: p95 latency, ms",
+            "ms",
+            [one["latency_p95_ms"] for one in ones],
+        ),
+    ]
+    calls = {c.name: c.http for c in bench_cases.cases(w) if c.name in READS_UNDER_INGEST}
+    log("  http reads idle and under steady ingest")
+    reads = [
+        reads_under_ingest(c, calls, 5 if quick else 20, seed + 5 + i, first=27 + i)  # type: ignore[arg-type]
+        for i, c in enumerate(clients)
+    ]
+    for name in calls:
+        figures.append(
+            _figure(
+                f"{name} (as shipped) while one client ingests 100-record batches back to back,"
+                " median over idle (x)",
+                "x",
+                [r["cases"][name]["ratio"] for r in reads],
+                detail=[r["cases"][name] for r in reads],
+            )
+        )
     return figures
 
 
@@ -300,13 +354,24 @@ def phase_import(stores: list[Store], records: int, seed: int, rounds: int) -> l
         path = tmp / f"engines-import-{number}.parquet"
         pq.write_table(import_records(records, seed + number, (31 + number) * 1_000_000_000), path)
         files.append(path)
+    rows = [
+        json_records(import_records(records, seed + 10 + n, (41 + n) * 1_000_000_000))
+        for n in range(2)
+    ]
+    ndjson, csv = tmp / "engines-import.ndjson", tmp / "engines-import.csv"
+    ndjson.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows[0]))
+    write_csv(rows[1], csv)
     try:
         done = taking_turns(
             [partial(_import_nth, s, files, records) for s in stores],
             rounds,
         )
+        texts = [
+            taking_turns([partial(_import_nth, s, [path], records) for s in stores], 1)
+            for path in (ndjson, csv)
+        ]
     finally:
-        for path in files:
+        for path in (*files, ndjson, csv):
             path.unlink(missing_ok=True)
     files_each = f"{rounds} file{'s' if rounds > 1 else ''} each"
     return [
@@ -328,6 +393,16 @@ def phase_import(stores: list[Store], records: int, seed: int, rounds: int) -> l
             "the same imports without their closing `flush` and `maintain`, records/s",
             "/s",
             [_import_rate(mine, ("seconds",)) for mine in done],
+        ),
+        *(
+            _figure(
+                f"`ccstats import` of {article} {kind} file of {records:,} records of 30 days end to"
+                " end, until every report is exact, records/s",
+                "/s",
+                [_import_rate(mine, ("seconds", "exact_seconds")) for mine in found],
+                detail=found,
+            )
+            for article, kind, found in zip(("an", "a"), ("NDJSON", "CSV"), texts, strict=True)
         ),
     ]
 
@@ -383,13 +458,13 @@ def run_pair(size: int, seed: int, runs: int, quick: bool) -> dict[str, Any]:
         house_store = stores[1]
         assert isinstance(house_store, ClickHouseStore)
         figures = _size_figures([duck, house], house_store, size)
-        found, secrets = phase_reports(stores, max(3, runs), rounds)
+        found, secrets, window = phase_reports(stores, max(3, runs), rounds)
         figures = found + figures
         for store in stores:  # chDB: one process holds a directory; the server takes it next
             store.close()
         log(f"size {size:,}: HTTP ingest")
         result["loadavg"]["HTTP"] = os.getloadavg()
-        figures += phase_http(urls, secrets, seed, quick)
+        figures += phase_http(urls, secrets, window, seed, quick)
         log(f"size {size:,}: import")
         result["loadavg"]["import"] = os.getloadavg()
         stores = _open(urls)
@@ -414,6 +489,8 @@ def _cell(value: float | None, unit: str) -> str:
         if value < 1:
             return f"{value:.3f}"
         return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+    if unit == "x":  # a ratio of the engine's own figures
+        return f"{value:.2f}x"
     return f"{value:,.0f} {unit}"
 
 

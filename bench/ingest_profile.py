@@ -203,9 +203,9 @@ def _summary(timings: Timings, wall: float, batches: int) -> dict[str, float]:
 
 
 def _json_bodies(table: pa.Table, batch: int) -> list[bytes]:
-    from bench.run import _json_records
+    from bench.run import json_records
 
-    rows = _json_records(table)
+    rows = json_records(table)
     return [orjson.dumps(rows[i : i + batch]) for i in range(0, len(rows), batch)]
 
 
@@ -419,10 +419,10 @@ def http_compare(
     5 000-record batches from one client, and two reports idle and under steady ingest."""
     from bench import cases as bench_cases
     from bench.run import (
-        _concurrent_ingest,
         _http_ingest,
-        _reads_under_ingest,
+        concurrent_ingest,
         credentials,
+        reads_under_ingest,
     )
 
     here = str(Path(__file__).parent.parent / "src")
@@ -445,8 +445,8 @@ def http_compare(
                     if c.name in ("huawei_hour", "moor_quality") and c.http is not None
                 }
                 found: dict[str, Any] = {}
-                found["reads"] = _reads_under_ingest(clients, calls, runs, seed + 6)
-                found["one"] = _concurrent_ingest(clients, 16, seconds, seed + 3, 2_000)
+                found["reads"] = reads_under_ingest(clients, calls, runs, seed + 6)
+                found["one"] = concurrent_ingest(clients, 16, seconds, seed + 3, 2_000)
                 found["hundred"] = _http_ingest(clients, 2_000, 100, seed + 2, days=1, first=23)
                 found["five_thousand"] = _http_ingest(
                     clients, 20_000, 5_000, seed + 1, days=1, first=21

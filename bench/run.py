@@ -69,17 +69,21 @@ from ccstats.service import Service
 from ccstats.storage import DuckDBStore, SearchRequest, Store
 
 __all__ = [
+    "concurrent_ingest",
     "credentials",
     "export",
     "export_request",
     "export_start",
     "import_file",
     "ingest_bodies",
+    "json_records",
     "log",
     "machine",
     "main",
     "post_batch",
+    "reads_under_ingest",
     "run_size",
+    "write_csv",
 ]
 
 EXPORT_ROWS = 50_000
@@ -319,7 +323,7 @@ def _http_export(
     }
 
 
-def _json_records(table: pa.Table) -> list[dict[str, Any]]:
+def json_records(table: pa.Table) -> list[dict[str, Any]]:
     """Records as JSON-ready dicts: times as epoch ms, nulls left out."""
     columns = {}
     for name in table.column_names:
@@ -336,7 +340,7 @@ def _json_records(table: pa.Table) -> list[dict[str, Any]]:
 def ingest_bodies(records: int, batch: int, seed: int, days: int, first: int) -> list[bytes]:
     """`records` new Demo Bank conversations of the last `days` days as JSON request bodies of
     `batch` records (numbered from `first` billion)."""
-    rows = _json_records(import_records(records, seed, first * 1_000_000_000, days))
+    rows = json_records(import_records(records, seed, first * 1_000_000_000, days))
     return [orjson.dumps(rows[i : i + batch]) for i in range(0, len(rows), batch)]
 
 
@@ -414,14 +418,14 @@ def _raw_for(records: int, batch: int, seed: int, days: int, first: int) -> dict
     return _raw_append(tables, seconds=10.0)
 
 
-def _concurrent_ingest(
+def concurrent_ingest(
     clients: Clients, threads: int, seconds: float, seed: int, per_thread: int, first: int = 25
 ) -> dict[str, Any]:
     """1-record `POST /v1/conversations` from `threads` clients for `seconds`, each on its own
     keep-alive connection (`http.client`: a lighter client than httpx, which shares the 2 cores
     with the server). Records/s acknowledged, latency median and p95."""
     table = import_records(threads * per_thread, seed, first * 1_000_000_000, days=1)
-    bodies = [orjson.dumps([row]) for row in _json_records(table)]
+    bodies = [orjson.dumps([row]) for row in json_records(table)]
     host, port = clients.base.split("://", 1)[1].split(":")
     headers = {
         "authorization": f"Bearer {clients.creds.api[DEMO_BANK]}",
@@ -485,7 +489,7 @@ READS_UNDER_INGEST = ("huawei_hour", "moor_quality")
 """Reports timed idle and under steady 100-record ingest of the same tenant (Demo Bank)."""
 
 
-def _reads_under_ingest(
+def reads_under_ingest(
     clients: Clients,
     calls: dict[str, Callable[[Clients], Any]],
     runs: int,
@@ -572,7 +576,7 @@ def phase_http(
         results["http_uncached"], calls = _http_cases(clients, w, runs)
         results["load_uncached"] = _load(clients, calls, quick)
         log("  http reads idle and under steady ingest, answer cache off")
-        results["reads_under_ingest_uncached"] = _reads_under_ingest(clients, calls, runs, seed + 5)
+        results["reads_under_ingest_uncached"] = reads_under_ingest(clients, calls, runs, seed + 5)
         clients.close()
     with ServerProcess(work) as server:
         log("  server as shipped")
@@ -592,7 +596,7 @@ def phase_http(
         # place. Then batches of 30 days, which mark them stale for the background maintenance
         # (measured second: a stale tenant's later batches skip the refresh too).
         log("  http reads idle and under steady ingest, as shipped")
-        results["reads_under_ingest"] = _reads_under_ingest(clients, calls, runs, seed + 6)
+        results["reads_under_ingest"] = reads_under_ingest(clients, calls, runs, seed + 6)
         day_records = 20_000 if quick else 100_000
         results["http_ingest_day"] = _http_ingest(
             clients, day_records, 5_000, seed + 1, days=1, first=21
@@ -605,7 +609,7 @@ def phase_http(
         results["http_ingest_small"] = _http_ingest(clients, small, 100, seed + 2, days=1, first=23)
         results["http_ingest_small"]["raw"] = _raw_for(small, 100, seed + 2, 1, 23)
         log("  http ingest, 1-record requests from 16 clients")
-        results["http_ingest_concurrent"] = _concurrent_ingest(
+        results["http_ingest_concurrent"] = concurrent_ingest(
             clients, 16, 3.0 if quick else 10.0, seed + 3, 300 if quick else 1_500
         )
         results["http_ingest_concurrent"]["raw"] = _raw_for(
@@ -681,12 +685,12 @@ def _journal_phase(
         out[key] = ingest
     log("  http ingest, 1-record requests from 16 clients, --journal")
     per_thread = 300 if quick else 1_500
-    one = _concurrent_ingest(clients, 16, 3.0 if quick else 10.0, seed + 13, per_thread, first=35)
+    one = concurrent_ingest(clients, 16, 3.0 if quick else 10.0, seed + 13, per_thread, first=35)
     one["stored_s"] = _until_stored(clients)
     one["raw"] = _raw_for(16 * per_thread, 1, seed + 13, 1, 35)
     out["http_ingest_concurrent"] = one
     log("  http reads idle and under steady ingest, --journal")
-    out["reads_under_ingest"] = _reads_under_ingest(clients, calls, runs, seed + 14, first=37)
+    out["reads_under_ingest"] = reads_under_ingest(clients, calls, runs, seed + 14, first=37)
     log("  http floor: GET /healthz from 16 clients")
     out["floor"] = _floor(clients, 16, 3.0 if quick else 5.0)
     return out
@@ -748,9 +752,9 @@ def phase_import(
     csv_path = tmp / "import.csv"
     pq.write_table(import_records(records, seed, 30_000_000_000), parquet_path)
     with ndjson_path.open("wb") as handle:
-        for row in _json_records(import_records(records, seed + 1, 40_000_000_000)):
+        for row in json_records(import_records(records, seed + 1, 40_000_000_000)):
             handle.write(orjson.dumps(row) + b"\n")
-    _write_csv(_json_records(import_records(records, seed + 3, 45_000_000_000)), csv_path)
+    write_csv(json_records(import_records(records, seed + 3, 45_000_000_000)), csv_path)
     store = DuckDBStore(str(work))
     store.flush()  # settle the HTTP phases' ingest before timing the imports
     store.maintain()
@@ -776,7 +780,7 @@ def phase_import(
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Records as a CSV file (`ccstats import` reads every cell as text): times as epoch ms,
     booleans as true/false, a missing value as an empty cell."""
     names = list(dict.fromkeys(name for row in rows for name in row))
@@ -891,7 +895,7 @@ def phase_compaction(work: Path, seed: int, results: dict[str, Any]) -> None:
     shutil.rmtree(journal, ignore_errors=True)
     store = DuckDBStore(str(work))
     stored, journaled = Service(store), Service(store, journal=journal)
-    rows = _json_records(import_records(4_000, seed, 40_000_000_000, days=1))
+    rows = json_records(import_records(4_000, seed, 40_000_000_000, days=1))
     waits: dict[str, list[float]] = {"stored": [], "journal": []}
     stop = threading.Event()
     clients = [
