@@ -217,3 +217,13 @@ def test_the_server_answers_from_its_journal(tmp_path: Path) -> None:
         assert 'ccstats_journal_waiting{unit="batches"} 0.0' in metrics
     # The app stopped: its journal closed, nothing left.
     assert list((tmp_path / "j").iterdir()) == []
+
+
+def test_closing_twice_is_closing_once(store: DuckDBStore, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal", store.upsert_conversations, lambda changes: None)
+    journal.append(*_validated(store, record("a", duration_s=2)))
+    journal.close()
+    journal.close()
+    assert _totals(Service(store)) == {"conversations": 1, "duration_total": 2}
+    with pytest.raises(StorageError, match="stopping"):
+        journal.append(*_validated(store, record("b")))

@@ -231,6 +231,8 @@ class Journal:
         """Store what waits (while the store takes it), stop the thread, remove the empty
         segment. Segments whose batches could not be stored stay for the next opening."""
         with self._changed:
+            if self._closing:
+                return  # closed before
             self._closing = True
             self._changed.notify_all()
         self._thread.join()
@@ -251,7 +253,8 @@ class Journal:
             except OSError:  # no new segment (a full disk): nothing taken, try again later
                 log.exception("the journal could not start a new segment; retrying")
                 with self._changed:
-                    self._changed.wait_for(lambda: self._closing, RETRY_S)
+                    if self._changed.wait_for(lambda: self._closing, RETRY_S):
+                        return  # what waits is in the current segment, for the next opening
                 continue
             if not self._store_all(entries):
                 return  # closing while the store refuses: the segment stays for a replay
