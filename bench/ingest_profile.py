@@ -28,7 +28,6 @@ import re
 import shutil
 import statistics
 import time
-import types
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,7 +46,7 @@ from ccstats import schema
 from ccstats.ingest import columns as ingest_columns
 from ccstats.ingest import parquet_tables, parse_payload
 from ccstats.service import Service
-from ccstats.storage import DuckDBStore, StorageError
+from ccstats.storage import DuckDBStore
 
 __all__ = ["main", "statement_group"]
 
@@ -106,41 +105,23 @@ class Timings:
         return wrapper
 
 
-def _timed_write(timings: Timings) -> Callable[..., Any]:
-    """`DuckDBStore._write` with every statement timed by `statement_group`."""
+class _TimedCursor:
+    """A store's cursor whose statements are timed by `statement_group` (what the store's own
+    `_write` runs, as it runs them)."""
 
-    def write(
-        self: DuckDBStore,
-        statements: Sequence[tuple[str, Sequence[Any]]],
-        result: str | None = None,
-        **tables: pa.Table,
-    ) -> list[tuple[Any, ...]]:
-        with self._write_lock:
-            cursor = self._cursor()
-            for name, table in tables.items():
-                cursor.register(name, table)
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, timings: Timings) -> None:
+        self._real, self._timings = cursor, timings
 
-            def run(sql: str, params: Sequence[Any] = ()) -> Any:
-                started = time.perf_counter()
-                out = cursor.execute(sql, list(params))
-                timings.add("sql: " + statement_group(sql), time.perf_counter() - started)
-                return out
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The real cursor's `execute`, timed."""
+        started = time.perf_counter()
+        try:
+            return self._real.execute(sql, params)
+        finally:
+            self._timings.add("sql: " + statement_group(sql), time.perf_counter() - started)
 
-            try:
-                run("BEGIN TRANSACTION")
-                for sql, params in statements:
-                    run(sql, params)
-                rows = run(result).fetchall() if result else []
-                run("COMMIT")
-            except duckdb.Error as error:
-                cursor.execute("ROLLBACK")
-                raise StorageError(f"nothing was stored: {error}") from error
-            finally:
-                for name in tables:
-                    cursor.unregister(name)
-        return rows
-
-    return write
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 @contextmanager
@@ -168,7 +149,8 @@ def instrumented(service: Service) -> Iterator[Timings]:
     )
     patch(cols, "_store", timings.timed("(store part)", cols._store))
     patch(schema, "derive_facts", timings.timed("derivation: derive_facts", schema.derive_facts))  # type: ignore[attr-defined]
-    patch(store, "_write", types.MethodType(_timed_write(timings), store))
+    cursor = store._cursor
+    patch(store, "_cursor", lambda: _TimedCursor(cursor(), timings))
     patch(store, "upsert_conversations", timings.timed("(upsert)", store.upsert_conversations))
     patch(store, "_any_stored", timings.timed("sql: probe: any key stored?", store._any_stored))
     commits = service.commits
@@ -249,31 +231,6 @@ def profile_batches(
             walls.append(wall * 1000)
             total += wall
     return _summary(timings, total, len(bodies)), walls
-
-
-def raw_append(tables: list[pa.Table], work: Path) -> list[float]:
-    """Milliseconds per batch of the raw engine appending `tables` (one transaction each) to a
-    table of the same columns in a fresh file."""
-    path = work.with_name("raw-append.duckdb")
-    for stale in (path, Path(str(path) + ".wal")):
-        stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
-    con.register("first", tables[0])
-    con.execute("CREATE TABLE c AS SELECT * FROM first LIMIT 0")
-    con.unregister("first")
-    out = []
-    for table in tables:
-        started = time.perf_counter()
-        con.register("b", table)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("INSERT INTO c SELECT * FROM b")
-        con.execute("COMMIT")
-        con.unregister("b")
-        out.append((time.perf_counter() - started) * 1000)
-    con.close()
-    for stale in (path, Path(str(path) + ".wal")):
-        stale.unlink(missing_ok=True)
-    return out
 
 
 def _stored_tables(records: int, batch: int, seed: int, first: int) -> list[pa.Table]:
@@ -465,6 +422,8 @@ def http_compare(
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, profile, print and save."""
+    from bench.run import raw_append
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
@@ -535,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
                 "wall_mean_ms": sum(walls) / len(walls),
             }
         tables = _stored_tables(records, batch, args.seed + 30, 90_000_000_000)
-        report["batches"][name]["raw_append_median_ms"] = _median(raw_append(tables, work))
+        report["batches"][name]["raw_append_median_ms"] = _median(raw_append(tables)["batch_ms"])
     service.store.close()
     parquet = work.with_name("import.parquet")
     pq.write_table(import_records(args.import_records, args.seed, 30_000_000_000), parquet)

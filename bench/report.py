@@ -262,7 +262,7 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
 
 
 def _raw_share(ingest: dict[str, Any]) -> tuple[float | None, str]:
-    """Our ingest rate as a share of the raw engine's append of the same rows (`bench.run._raw_append`)."""
+    """Our ingest rate as a share of the raw engine's append of the same rows (`bench.run.raw_append`)."""
     raw = ingest.get("raw")
     if not raw:
         return None, ""

@@ -81,6 +81,7 @@ __all__ = [
     "machine",
     "main",
     "post_batch",
+    "raw_append",
     "reads_under_ingest",
     "run_size",
     "write_csv",
@@ -233,6 +234,15 @@ def _clone(clients: Clients) -> Clients:
     return twin
 
 
+def _latencies(latencies: list[list[float]]) -> dict[str, float | None]:
+    """Median and p95 of every thread's latencies (ms)."""
+    every = sorted(x for part in latencies for x in part)
+    return {
+        "latency_median_ms": every[len(every) // 2] if every else None,
+        "latency_p95_ms": every[int(len(every) * 0.95)] if every else None,
+    }
+
+
 def _together(
     threads: int, seconds: float, worker: Callable[[int, Callable[[], float]], None]
 ) -> float:
@@ -280,15 +290,13 @@ def _throughput(
         client.close()
 
     elapsed = _together(threads, seconds, worker)
-    every = sorted(x for part in latencies for x in part)
     return {
         "threads": threads,
         "seconds": elapsed,
         "requests": sum(counts),
         "failures": sum(failures),
         "rps": sum(counts) / elapsed,
-        "latency_median_ms": every[len(every) // 2] if every else None,
-        "latency_p95_ms": every[int(len(every) * 0.95)] if every else None,
+        **_latencies(latencies),
     }
 
 
@@ -374,10 +382,10 @@ def _http_ingest(
     }
 
 
-def _raw_append(tables: list[pa.Table], seconds: float | None = None) -> dict[str, Any]:
+def raw_append(tables: list[pa.Table], seconds: float | None = None) -> dict[str, Any]:
     """The raw engine's append of `tables` to a table of the same columns in a fresh DuckDB file,
     one transaction each, from one thread (`seconds`: stop after that long): the ratio's
-    denominator for an ingest row."""
+    denominator for an ingest row; `batch_ms`, each transaction's time."""
     tmp = DATA_DIR / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "raw-append.duckdb"
@@ -388,13 +396,16 @@ def _raw_append(tables: list[pa.Table], seconds: float | None = None) -> dict[st
     con.execute("CREATE TABLE c AS SELECT * FROM first LIMIT 0")
     con.unregister("first")
     rows = 0
+    batch_ms = []
     started = time.perf_counter()
     for table in tables:
+        batch_started = time.perf_counter()
         con.register("b", table)
         con.execute("BEGIN TRANSACTION")
         con.execute("INSERT INTO c SELECT * FROM b")
         con.execute("COMMIT")
         con.unregister("b")
+        batch_ms.append((time.perf_counter() - batch_started) * 1000)
         rows += table.num_rows
         if seconds is not None and time.perf_counter() - started > seconds:
             break
@@ -407,6 +418,7 @@ def _raw_append(tables: list[pa.Table], seconds: float | None = None) -> dict[st
         "batch": tables[0].num_rows,
         "seconds": elapsed,
         "per_s": rows / elapsed,
+        "batch_ms": batch_ms,
     }
 
 
@@ -415,7 +427,7 @@ def _raw_for(records: int, batch: int, seed: int, days: int, first: int) -> dict
     `stored_at` included), in its batches."""
     table = demo_bank_table(records, seed, first * 1_000_000_000, days)
     tables = [table.slice(i, batch) for i in range(0, records, batch)]
-    return _raw_append(tables, seconds=10.0)
+    return raw_append(tables, seconds=10.0)
 
 
 def concurrent_ingest(
@@ -455,17 +467,14 @@ def concurrent_ingest(
         con.close()
 
     elapsed = _together(threads, seconds, worker)
-    every = sorted(x for part in latencies for x in part)
-    ran_out = any(len(part) == per_thread for part in latencies)
     return {
         "threads": threads,
         "seconds": elapsed,
         "accepted": sum(accepted),
         "failures": sum(failures),
         "per_s": sum(accepted) / elapsed,
-        "latency_median_ms": every[len(every) // 2] if every else None,
-        "latency_p95_ms": every[int(len(every) * 0.95)] if every else None,
-        "ran_out_of_records": ran_out,
+        **_latencies(latencies),
+        "ran_out_of_records": any(len(part) == per_thread for part in latencies),
     }
 
 

@@ -991,13 +991,6 @@ class DuckDBStore(Store):
                 len(due),
                 time.perf_counter() - started,
             )
-            # Python's locks are not fair: taken again at once, the lock went from month to
-            # month while an upsert waited (3.9 s for 12 months of a 20k store, measured).
-            time.sleep(_YIELD_S)
-
-
-_YIELD_S = 0.005
-"""The pause between two months of a compaction, for the writers waiting on the lock."""
 
 
 def restore_file(source: str, destination: str) -> None:
